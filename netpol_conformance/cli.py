@@ -1,0 +1,96 @@
+"""`netpol-conformance`: the command-line entry point."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Sequence
+
+from netpol_conformance.errors import ConformanceError
+from netpol_conformance.model.topology import load_topology
+from netpol_conformance.policy.loader import load_policies
+from netpol_conformance.policy.oracle import Oracle
+from netpol_conformance.report.truth_table import render_table
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    topology = load_topology(args.topology)
+    policies = load_policies(args.policies)
+    oracle = Oracle(topology, policies)
+    matrix = oracle.matrix()
+    if args.format == "json":
+        results = [
+            {
+                "from": c.src,
+                "to": c.dst,
+                "port": c.port,
+                "protocol": c.protocol,
+                "allowed": c.allowed,
+                "reason": oracle.explain(c.src, c.dst, c.port, c.protocol).reason,
+            }
+            for c in matrix.cells()
+        ]
+        json.dump({"results": results}, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    by_key: dict[tuple[int, str], dict[tuple[str, str], bool]] = defaultdict(dict)
+    for c in matrix.cells():
+        by_key[(c.port, c.protocol)][(c.src, c.dst)] = c.allowed
+    rows = [p.key for p in topology.pods]
+    cols = [e.key for e in topology.endpoints]
+    for (port, proto), cells in sorted(by_key.items()):
+        cols_here = [c for c in cols if any((r, c) in cells for r in rows)]
+
+        def mark(r: str, c: str, cells: dict = cells) -> str:
+            if (r, c) not in cells:
+                return "-"
+            return "." if cells[(r, c)] else "X"
+
+        sys.stdout.write(
+            render_table(f"{port}/{proto}  (. allowed, X denied)", rows, cols_here, mark)
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="netpol-conformance",
+        description="Kubernetes NetworkPolicy conformance: oracle, suite helpers and reports.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim = sub.add_parser(
+        "simulate",
+        help="answer every connection of a topology under a set of policies",
+        description="Compute which connections the policies allow, with the reason for each.",
+    )
+    sim.add_argument(
+        "--topology", required=True, help="topology YAML (namespaces, pods, externals)"
+    )
+    sim.add_argument(
+        "--policies",
+        required=True,
+        action="append",
+        help="a YAML file (one or many documents, or kind: List) or a directory; repeatable",
+    )
+    sim.add_argument("--format", choices=("json", "table"), default="table")
+    sim.set_defaults(func=_simulate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConformanceError as exc:
+        print(f"netpol-conformance: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("netpol-conformance: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
