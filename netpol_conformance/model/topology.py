@@ -104,6 +104,9 @@ class Topology:
 
 def _ports(raw: Any, source: str, obj: str, path: str, problems: list[FieldProblem]) -> tuple:
     out = []
+    if raw is not None and not isinstance(raw, list):
+        problems.append(FieldProblem(source, obj, path, "must be a list of ports"))
+        return ()
     for i, p in enumerate(raw or []):
         where = f"{path}[{i}]"
         if not isinstance(p, Mapping) or not isinstance(p.get("port"), int):
@@ -120,6 +123,19 @@ def _ports(raw: Any, source: str, obj: str, path: str, problems: list[FieldProbl
             continue
         out.append(Port(p["port"], proto, p.get("name")))
     return tuple(out)
+
+
+def _labels(
+    raw: Any, source: str, obj: str, path: str, problems: list[FieldProblem]
+) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
+        problems.append(FieldProblem(source, obj, path, "must map label names to strings"))
+        return {}
+    return dict(raw)
 
 
 def _ip(raw: Any, source: str, obj: str, path: str, problems: list[FieldProblem]):
@@ -139,10 +155,11 @@ def topology_from_dict(data: Any, source: str = "<topology>") -> Topology:
     for k in sorted(unknown):
         problems.append(FieldProblem(source, "", k, "unknown field"))
     namespaces = [
-        Namespace(n["name"], dict(n.get("labels") or {}))
+        Namespace(n["name"], _labels(n.get("labels"), source, f"namespace {n['name']}",
+                                     "labels", problems))
         for n in data.get("namespaces") or []
         if isinstance(n, Mapping) and "name" in n
-    ]
+    ]  # fmt: skip
     known = {n.name for n in namespaces}
     pods: list[Pod] = []
     for i, p in enumerate(data.get("pods") or []):
@@ -153,11 +170,12 @@ def topology_from_dict(data: Any, source: str = "<topology>") -> Topology:
         obj = f"pod {p['namespace']}/{p['name']}"
         ip = _ip(p.get("ip"), source, obj, "ip", problems)
         ports = _ports(p.get("ports"), source, obj, "ports", problems)
+        labels = _labels(p.get("labels"), source, obj, "labels", problems)
         if p["namespace"] not in known:
             namespaces.append(Namespace(p["namespace"]))
             known.add(p["namespace"])
         if ip is not None:
-            pods.append(Pod(p["namespace"], p["name"], ip, dict(p.get("labels") or {}), ports))
+            pods.append(Pod(p["namespace"], p["name"], ip, labels, ports))
     externals: list[External] = []
     for i, e in enumerate(data.get("externals") or []):
         obj = f"externals[{i}]"
@@ -184,6 +202,8 @@ def load_topology(path: str | Path) -> Topology:
         raise ManifestError(
             [FieldProblem(str(path), "", "", f"cannot read: {exc.strerror}")]
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ManifestError([FieldProblem(str(path), "", "", f"cannot read: {exc}")]) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
