@@ -250,11 +250,11 @@ def parse_policy(
         return None, [FieldProblem(source, "", "", "a document must be a mapping")]
     c = _Collector(source, _object_name(doc))
     c.mapping(doc, "", _TOP_FIELDS)
-    if doc.get("apiVersion") != API_VERSION:
-        c.add("apiVersion", f"must be {API_VERSION}, got {doc.get('apiVersion')!r}")
     if doc.get("kind") != "NetworkPolicy":
         c.add("kind", f"must be NetworkPolicy, got {doc.get('kind')!r}")
         return None, c.problems
+    if doc.get("apiVersion") != API_VERSION:
+        c.add("apiVersion", f"must be {API_VERSION}, got {doc.get('apiVersion')!r}")
     meta = c.mapping(doc.get("metadata"), "metadata", _META_FIELDS)
     name = meta.get("name")
     namespace = meta.get("namespace", default_namespace)
