@@ -102,7 +102,9 @@ def _is_service_name(value: str) -> bool:
 
 def _selector(c: _Collector, raw: Any, path: str) -> LabelSelector:
     m = c.mapping(raw, path, _SELECTOR_FIELDS)
-    labels = c.mapping(m.get("matchLabels"), f"{path}.matchLabels", set(m.get("matchLabels") or {}))
+    raw_labels = m.get("matchLabels")
+    keys = set(raw_labels) if isinstance(raw_labels, Mapping) else set()
+    labels = c.mapping(raw_labels, f"{path}.matchLabels", keys)
     match_labels = []
     for k, v in labels.items():
         if not isinstance(k, str) or not _is_qualified_name(k):
@@ -277,7 +279,8 @@ def parse_policy(
     for i, t in enumerate(raw_types):
         if t not in (INGRESS, EGRESS):
             c.add(f"spec.policyTypes[{i}]", f"{t!r} is not one of Ingress, Egress")
-        types.add(t)
+        else:
+            types.add(t)
     if len(raw_types) > 2:
         c.add("spec.policyTypes", "may not have more than 2 entries")
     if not raw_types:
