@@ -170,20 +170,23 @@ def _ip_block(c: _Collector, raw: Any, path: str) -> IPBlock | None:
 
 def _peer(c: _Collector, raw: Any, path: str) -> Peer | None:
     m = c.mapping(raw, path, _PEER_FIELDS)
-    present = [k for k in ("podSelector", "namespaceSelector", "ipBlock") if k in m]
+    # A null field is an unset field, as for the API server's pointer fields.
+    present = [k for k in ("podSelector", "namespaceSelector", "ipBlock") if m.get(k) is not None]
     if not present:
         c.add(path, "must specify podSelector, namespaceSelector or ipBlock")
         return None
     if "ipBlock" in present and len(present) > 1:
         c.add(path, "may not specify both ipBlock and another peer (podSelector/namespaceSelector)")
         return None
-    if "ipBlock" in m:
+    if "ipBlock" in present:
         block = _ip_block(c, m["ipBlock"], f"{path}.ipBlock")
         return Peer(ip_block=block) if block else None
-    pods = _selector(c, m["podSelector"], f"{path}.podSelector") if "podSelector" in m else None
+    pods = (
+        _selector(c, m["podSelector"], f"{path}.podSelector") if "podSelector" in present else None
+    )
     nss = (
         _selector(c, m["namespaceSelector"], f"{path}.namespaceSelector")
-        if "namespaceSelector" in m
+        if "namespaceSelector" in present
         else None
     )
     return Peer(pod_selector=pods, namespace_selector=nss)
@@ -192,7 +195,9 @@ def _peer(c: _Collector, raw: Any, path: str) -> Peer | None:
 def _port(c: _Collector, raw: Any, path: str) -> PolicyPort | None:
     m = c.mapping(raw, path, _PORT_FIELDS)
     before = len(c.problems)
-    proto = m.get("protocol", "TCP")
+    proto = m.get("protocol")
+    if proto is None:  # defaulted by the API server, also when written as null
+        proto = "TCP"
     if proto not in PROTOCOLS:
         c.add(f"{path}.protocol", f"{proto!r} is not one of {', '.join(PROTOCOLS)}")
     port, end = m.get("port"), m.get("endPort")
