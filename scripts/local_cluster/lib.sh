@@ -1,0 +1,77 @@
+# Shared settings and helpers of scripts/local-cluster (sourced, not run).
+
+K8S_VERSION=v1.34.4
+ETCD_VERSION=v3.6.16
+KUBE_ROUTER_VERSION=v2.1.0
+COREDNS_VERSION=v1.14.7
+
+CACHE_ROOT="${NETPOL_CACHE:-$HOME/.cache/netpol-conformance}"
+LC_CACHE="$CACHE_ROOT/local-cluster/v1"
+BIN="$LC_CACHE/bin"
+IMAGES="$LC_CACHE/images"
+# Everything `up` creates on disk lives below RUN_DIR (wiped by the next `up`) and
+# SOCK_DIR (short paths for unix sockets; removed by `down`).
+RUN_DIR="$LC_CACHE/run"
+SOCK_DIR=/run/netpol-local-cluster
+
+# Names and addresses. All of them exist only inside namespaces this script creates.
+NS_NODE=npc-node            # the node: control plane, kubelet, containerd, pods' bridge
+NS_EXT=npc-ext              # the external test host, outside the pod network
+VETH_HOST=npc-host          # host end of the host<->node link
+VETH_NODE=npc-node0         # node end of it (inside NS_NODE)
+VETH_EXT_NODE=npc-ext0      # node end of the node<->external link (inside NS_NODE)
+VETH_EXT=npc-ext1           # external end of it (inside NS_EXT)
+HOST_IP=198.18.0.1
+NODE_IP=198.18.0.2
+LINK_PREFIX=30
+EXT_GW_IP=198.19.0.1
+EXT_IP=198.19.0.10
+EXT_PREFIX=24
+EXT_PORTS=(80 5432)
+NODE_NAME=netpol-node
+POD_CIDR=10.244.0.0/16
+NODE_POD_CIDR=10.244.0.0/24
+POD_GW=10.244.0.1
+SERVICE_CIDR=10.96.0.0/16
+API_SERVICE_IP=10.96.0.1
+DNS_SERVICE_IP=10.96.0.10
+CLUSTER_DOMAIN=cluster.local
+API_PORT=6443
+CGROUP_ROOT=netpol-local-cluster
+CNI_BIN_DIR=/usr/lib/cni
+CNI_NETWORK=netpol-local
+
+PAUSE_IMAGE=netpol-conformance.local/pause:v1
+COREDNS_IMAGE=netpol-conformance.local/coredns:v1
+PROBE_IMAGE=netpol-conformance.local/probe:v1
+
+export PATH="$BIN:/usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin:$PATH"
+
+log() { printf '[local-cluster] %s\n' "$*" >&2; }
+die() { printf '[local-cluster] ERROR: %s\n' "$*" >&2; exit 1; }
+
+require_root() {
+    [[ $(id -u) -eq 0 ]] || die "must run as root (it creates network namespaces and mounts); rerun with sudo"
+}
+
+# now_ms: milliseconds since the epoch.
+now_ms() { date +%s%3N; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.2 s.
+wait_for() {
+    local timeout="$1" what="$2"; shift 2
+    local deadline=$(( $(now_ms) + timeout * 1000 ))
+    until "$@" >/dev/null 2>&1; do
+        if (( $(now_ms) > deadline )); then
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# in_node CMD...: run CMD in the node's network namespace (same mount namespace as the host,
+# so that mounts made by the kubelet are seen by containerd and runc).
+in_node() { nsenter --net="/run/netns/$NS_NODE" "$@"; }
+in_ext() { nsenter --net="/run/netns/$NS_EXT" "$@"; }
+
+netns_exists() { [[ -e "/run/netns/$1" ]] && ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
