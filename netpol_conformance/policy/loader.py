@@ -39,7 +39,7 @@ def load_documents(paths: Iterable[str | Path]) -> list[tuple[str, Any]]:
             problems.append(FieldProblem(str(path), "", "", "directory holds no .yaml/.yml file"))
         for f in files:
             try:
-                docs = list(yaml.safe_load_all(f.read_text()))
+                docs = [d for d in yaml.safe_load_all(f.read_text()) if d is not None]
             except yaml.YAMLError as exc:
                 mark = getattr(exc, "problem_mark", None)
                 where = f"{f}:{mark.line + 1}" if mark else str(f)
@@ -48,7 +48,7 @@ def load_documents(paths: Iterable[str | Path]) -> list[tuple[str, Any]]:
             except (OSError, UnicodeDecodeError) as exc:
                 problems.append(FieldProblem(str(f), "", "", f"cannot read: {exc}"))
                 continue
-            for i, doc in enumerate(d for d in docs if d is not None):
+            for i, doc in enumerate(docs):
                 source = str(f) if len(docs) == 1 else f"{f}[{i}]"
                 out.extend((source, item) for item in _expand(doc))
     if problems:
