@@ -209,17 +209,30 @@ def test_a_policy_selecting_no_pod_changes_nothing(
 
 @FAST
 @given(topologies(), policy_sets(), st.sampled_from(NAMESPACES))
-def test_deny_all_ingress_blocks_everything_into_its_namespace_only(
+def test_deny_all_ingress_blocks_everything_into_its_namespace_and_nothing_else(
     topology: Topology, docs: list[Doc], namespace: str
 ) -> None:
-    before = matrix_cells(topology, docs)
-    after = matrix_cells(topology, [*docs, netpol(namespace, "deny-all", policyTypes=["Ingress"])])
+    deny_all = netpol(namespace, "deny-all", policyTypes=["Ingress"])
+    # Alone in its namespace, it blocks every connection into it, and changes nothing else.
+    others = [d for d in docs if d["metadata"]["namespace"] != namespace]
+    before = matrix_cells(topology, others)
+    after = matrix_cells(topology, [*others, deny_all])
     assert before.keys() == after.keys()
-    for (src, dst, port, proto), ok in after.items():
-        if dst.startswith(f"{namespace}/"):
-            assert not ok, (src, dst, port, proto)
-        else:
-            assert ok == before[(src, dst, port, proto)]
+    for key, ok in after.items():
+        assert ok == (before[key] and not key[1].startswith(f"{namespace}/")), key
+    # Next to other policies, it never adds a connection and leaves other namespaces alone;
+    # what still gets in is allowed by a rule that is named.
+    oracle = Oracle(topology, build(*docs, deny_all))
+    before = matrix_cells(topology, docs)
+    for c in oracle.matrix().cells():
+        key = (c.src, c.dst, c.port, c.protocol)
+        if not c.dst.startswith(f"{namespace}/"):
+            assert c.allowed == before[key], key
+        elif c.allowed:
+            assert before[key]
+            ingress = oracle.explain(*key).ingress
+            assert "deny-all" not in " ".join(ingress.allowed_by)
+            assert ingress.allowed_by and f"{namespace}/deny-all" in ingress.selected_by
 
 
 @FAST
