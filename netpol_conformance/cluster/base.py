@@ -1,0 +1,96 @@
+"""The one small interface every cluster backend implements.
+
+A backend creates and deletes objects, reports pods, runs a command in a pod and tears down.
+It knows nothing about what a NetworkPolicy means.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+MANAGED_LABEL = "netpol-conformance.io/managed"
+RUN_LABEL = "netpol-conformance.io/run"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    returncode: int
+    stdout: str
+    stderr: str = ""
+    error: str = ""  # the exec itself failed (pod gone, API error, timeout)
+
+
+@dataclass(frozen=True)
+class PodState:
+    namespace: str
+    name: str
+    ip: str
+    ready: bool
+    phase: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ExternalHost:
+    """The step-4 target: a real host outside the pod network."""
+
+    name: str
+    ip: str
+    ports: tuple[int, ...] = (80, 5432)
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """What a worker process needs to attach to a cluster that the controller prepared."""
+
+    backend: str
+    cni: str
+    kubeconfig: str = ""
+    context: str = ""
+    external: ExternalHost | None = None
+    images: Mapping[str, str] = field(default_factory=dict)
+    image_pull_policy: str = "IfNotPresent"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Backend(ABC):
+    """A live cluster, as the suite uses it."""
+
+    info: ClusterInfo
+
+    @abstractmethod
+    def apply(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        """Create or replace these objects (Namespace, Pod, ConfigMap, NetworkPolicy)."""
+
+    @abstractmethod
+    def delete(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        """Delete these objects if they exist."""
+
+    @abstractmethod
+    def pods(self, namespaces: Sequence[str]) -> list[PodState]:
+        """Current state of every pod in these namespaces."""
+
+    @abstractmethod
+    def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str],
+             timeout: float) -> ExecResult:  # fmt: skip
+        """Run argv in a container and return what it printed. Never raises for exec failures."""
+
+    @abstractmethod
+    def delete_namespaces(self, label_selector: str, wait: bool = False) -> list[str]:
+        """Delete every namespace matching the selector; return their names."""
+
+    @abstractmethod
+    def network_policies(self, namespace: str) -> list[dict[str, Any]]:
+        """The NetworkPolicies stored in a namespace, as the API server returns them."""
+
+    @abstractmethod
+    def cni_components(self) -> list[str]:
+        """Names of what runs the pod network (kube-system pods, host agents), for preflight."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release clients and connections."""

@@ -1,0 +1,274 @@
+"""An in-memory cluster behind the backend interface, answering probes from the oracle.
+
+It stores objects, gives pods addresses, and runs the probe scripts the suite sends to a pod:
+each ``curl`` and ``nslookup`` line is answered the way the real tool would answer it (exit
+code and message), from the oracle's verdict on the policies in force. A CNI profile decides
+whether policies are enforced and whether a deny drops or rejects; faults make it misbehave.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import shlex
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from netpol_conformance.cluster.base import Backend, ClusterInfo, ExecResult, ExternalHost, PodState
+from netpol_conformance.cluster.faults import Faults
+from netpol_conformance.cni import DROP, REJECT, CniProfile
+from netpol_conformance.errors import ManifestError
+from netpol_conformance.model.topology import External, Namespace, Pod, Port, Topology
+from netpol_conformance.policy.oracle import Oracle
+from netpol_conformance.policy.parse import parse_policy
+from netpol_conformance.probe.commands import MARKER
+
+POD_CIDR = ipaddress.ip_network("10.244.0.0/16")
+NODE_IP = "172.18.0.2"
+EXTERNAL_IP = "172.18.0.100"
+DNS_POD_IP = "10.244.0.2"
+KUBERNETES_SERVICE_IP = "10.96.0.1"
+_DNS_TIMEOUT = ";; communications error to 10.96.0.10#53: timed out"
+CLUSTER_NAMES = {"kubernetes.default.svc.cluster.local": KUBERNETES_SERVICE_IP}
+
+
+class SimulatedCluster(Backend):
+    def __init__(
+        self,
+        profile: CniProfile,
+        faults: Faults | None = None,
+        enforcement_delay: float = 0.05,
+        probe_timeout: float = 2.0,
+    ) -> None:
+        self.profile = profile
+        self.faults = faults or Faults()
+        self.delay = max(enforcement_delay, self.faults.slow_enforcement)
+        self.probe_timeout = probe_timeout
+        self.info = ClusterInfo(
+            backend="simulated",
+            cni=profile.name,
+            external=ExternalHost("external-db", EXTERNAL_IP),
+        )
+        self._lock = threading.Lock()
+        self._namespaces: dict[str, dict[str, Any]] = {}
+        self._pods: dict[tuple[str, str], dict[str, Any]] = {}
+        self._policies: dict[tuple[str, str], list[tuple[float, dict[str, Any] | None]]] = {}
+        self._next_ip = 10
+
+    # --- objects
+
+    def apply(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for obj in objects:
+                kind, meta = obj.get("kind"), obj.get("metadata", {})
+                ns, name = meta.get("namespace", ""), meta["name"]
+                if kind == "Namespace":
+                    self._namespaces[name] = copy.deepcopy(dict(obj))
+                elif kind not in ("Pod", "ConfigMap", "NetworkPolicy"):
+                    raise ValueError(f"the simulated cluster does not store {kind}")
+                elif ns not in self._namespaces:
+                    raise ValueError(f'namespaces "{ns}" not found')
+                elif kind == "Pod":
+                    self._add_pod(dict(obj))
+                elif kind == "NetworkPolicy":
+                    _, problems = parse_policy(obj, f"apply {ns}/{name}")
+                    if problems:
+                        raise ManifestError(problems)
+                    self._policies.setdefault((ns, name), []).append(
+                        (now, copy.deepcopy(dict(obj)))
+                    )
+
+    def _add_pod(self, obj: dict[str, Any]) -> None:
+        key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+        if key in self._pods:
+            return
+        host = bool(obj.get("spec", {}).get("hostNetwork"))
+        ip = NODE_IP if host else str(POD_CIDR.network_address + self._next_ip)
+        self._next_ip += 0 if host else 1
+        self._pods[key] = {"obj": copy.deepcopy(obj), "ip": ip, "host": host}
+
+    def delete(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for obj in objects:
+                meta = obj.get("metadata", {})
+                key = (meta.get("namespace", ""), meta["name"])
+                if obj.get("kind") == "NetworkPolicy" and key in self._policies:
+                    self._policies[key].append((now, None))
+                elif obj.get("kind") == "Pod":
+                    self._pods.pop(key, None)
+                elif obj.get("kind") == "Namespace":
+                    self._drop_namespace(meta["name"])
+
+    def _drop_namespace(self, name: str) -> None:
+        self._namespaces.pop(name, None)
+        for key in [k for k in self._pods if k[0] == name]:
+            del self._pods[key]
+        for key in [k for k in self._policies if k[0] == name]:
+            del self._policies[key]
+
+    def delete_namespaces(self, label_selector: str, wait: bool = False) -> list[str]:
+        wanted = dict(part.split("=", 1) for part in label_selector.split(",") if part)
+        with self._lock:
+            names = [
+                n
+                for n, obj in self._namespaces.items()
+                if all(obj["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
+            ]
+            for n in names:
+                self._drop_namespace(n)
+        return names
+
+    def pods(self, namespaces: Sequence[str]) -> list[PodState]:
+        with self._lock:
+            return [
+                PodState(ns, name, p["ip"], ready=True, phase="Running")
+                for (ns, name), p in self._pods.items()
+                if ns in namespaces
+            ]
+
+    def network_policies(self, namespace: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                copy.deepcopy(versions[-1][1])
+                for (ns, _), versions in sorted(self._policies.items())
+                if ns == namespace and versions[-1][1] is not None
+            ]
+
+    def cni_components(self) -> list[str]:
+        names = {
+            "calico": ["calico-node-sim01", "calico-kube-controllers-sim01"],
+            "cilium": ["cilium-sim01"],
+            "kindnet": ["kindnet-sim01"],
+            "flannel": ["kube-flannel-ds-sim01"],
+            "kube-router": ["kube-router-sim01"],
+        }
+        return ["coredns-sim01", *names.get(self.profile.name, [])]
+
+    def namespace_count(self) -> int:
+        with self._lock:
+            return len(self._namespaces)
+
+    # --- the network
+
+    def _topology(self) -> Topology:
+        namespaces = [
+            Namespace(n, dict(o["metadata"].get("labels") or {}))
+            for n, o in self._namespaces.items()
+        ]
+        namespaces.append(Namespace("kube-system"))
+        pods = [
+            Pod("kube-system", "coredns-sim01", ipaddress.ip_address(DNS_POD_IP),
+                {"k8s-app": "kube-dns"}, (Port(53, "UDP", "dns"), Port(53, "TCP", "dns-tcp")))
+        ]  # fmt: skip
+        for (ns, name), p in self._pods.items():
+            ports = tuple(
+                Port(cp["containerPort"], cp.get("protocol", "TCP"), cp.get("name"))
+                for c in p["obj"]["spec"]["containers"]
+                for cp in c.get("ports") or []
+            )
+            labels = dict(p["obj"]["metadata"].get("labels") or {})
+            # A host-networked pod is not a pod for policies: no selector can reach it.
+            pod_ns = "<host-network>" if p["host"] else ns
+            pods.append(Pod(pod_ns, name, ipaddress.ip_address(p["ip"]), labels, ports))
+        ext = External("external-db", ipaddress.ip_address(EXTERNAL_IP),
+                       (Port(80), Port(5432)))  # fmt: skip
+        return Topology(tuple(namespaces), tuple(pods), (ext,))
+
+    def _policies_in_force(self) -> list:
+        now = time.monotonic()
+        out = []
+        for versions in self._policies.values():
+            doc = None
+            for t, d in versions:
+                if t + self.delay <= now:
+                    doc = d
+            if doc is not None:
+                policy, _ = parse_policy(doc, "stored")
+                out.append(policy)
+        if not self.profile.enforces:
+            return []
+        return self.faults.apply(out)
+
+    def _verdict(self, oracle: Oracle, topo: Topology, src: Pod, address: str, port: int,
+                 protocol: str) -> bool | None:  # fmt: skip
+        """Allowed, denied, or None when nothing has that address."""
+        for e in topo.endpoints:
+            if str(e.ip) == address and e is not src:
+                return oracle.explain(src.key, e.key, port, protocol).allowed
+        return None
+
+    def _curl(self, src: Pod, oracle: Oracle, topo: Topology, url: str) -> tuple[int, str]:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port or 80
+        if host in ("127.0.0.1", "localhost", str(src.ip)):
+            listening = any(p.port == port and p.protocol == "TCP" for p in src.ports)
+            return (0, "") if listening else (7, _refused(host, port))
+        allowed = self._verdict(oracle, topo, src, host, port, "TCP")
+        if allowed is None:
+            return 28, _timed_out(self.probe_timeout)
+        target = next(e for e in topo.endpoints if str(e.ip) == host)
+        if allowed:
+            serving = any(p.port == port and p.protocol == "TCP" for p in target.ports)
+            return (0, "") if serving else (7, _refused(host, port))
+        style = REJECT if self.faults.reject_instead_of_drop else self.profile.deny_style
+        if style == DROP:
+            return 28, _timed_out(self.probe_timeout)
+        return 7, _refused(host, port)
+
+    def _nslookup(self, src: Pod, oracle: Oracle, topo: Topology, name: str) -> tuple[int, str]:
+        reachable = self._verdict(oracle, topo, src, DNS_POD_IP, 53, "UDP")
+        server = "Server:\t\t10.96.0.10|Address:\t10.96.0.10#53||"
+        if self.faults.block_dns or not reachable:
+            return 1, f"{_DNS_TIMEOUT}|;; no servers could be reached"
+        if name not in CLUSTER_NAMES:
+            return 1, f"{server}** server can't find {name}: NXDOMAIN"
+        return 0, f"{server}Name:\t{name}|Address: {CLUSTER_NAMES[name]}"
+
+    def _tool(self, src: Pod, oracle: Oracle, topo: Topology, argv: list[str]) -> tuple[int, str]:
+        if argv[0] == "curl":
+            return self._curl(src, oracle, topo, argv[-1])
+        if argv[0] == "nslookup":
+            return self._nslookup(src, oracle, topo, argv[-1])
+        return 127, f"sh: {argv[0]}: not found"
+
+    def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str],
+             timeout: float) -> ExecResult:  # fmt: skip
+        with self._lock:
+            entry = self._pods.get((namespace, pod))
+            if entry is None:
+                return ExecResult(1, "", error=f'pods "{pod}" not found in namespace {namespace}')
+            containers = {c["name"] for c in entry["obj"]["spec"]["containers"]}
+            if container not in containers:
+                return ExecResult(1, "", error=f"container {container} is not valid for pod {pod}")
+            topo = self._topology()
+            oracle = Oracle(topo, self._policies_in_force())
+        src = next(p for p in topo.pods if p.name == pod and str(p.ip) == entry["ip"])
+        if argv and argv[0] in ("curl", "nslookup"):
+            rc, out = self._tool(src, oracle, topo, list(argv))
+            return ExecResult(rc, "", out.replace("|", "\n"))
+        if list(argv[:2]) != ["sh", "-c"]:
+            return ExecResult(127, "", f"exec: {argv[0]!r}: not supported by the simulated cluster")
+        lines = []
+        for line in argv[2].splitlines():
+            words = shlex.split(line)
+            if len(words) < 3 or words[0] != "npc" or words[-1] != "&":
+                continue
+            index, tool = words[1], words[2:-1]
+            rc, out = self._tool(src, oracle, topo, tool)
+            lines.append(f"{MARKER} {index} {rc} {out}")
+        return ExecResult(0, "\n".join(lines) + "\n")
+
+
+def _refused(host: str, port: int) -> str:
+    return (
+        f"curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server"
+    )
+
+
+def _timed_out(timeout: float) -> str:
+    return f"curl: (28) Connection timed out after {int(timeout * 1000) + 1} milliseconds"

@@ -1,0 +1,49 @@
+"""From "allowed or denied" to the exact outcome a probe must observe on a given CNI."""
+
+from __future__ import annotations
+
+from netpol_conformance.cni import DROP, CniProfile
+from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.probe.spec import DNS
+
+
+def expected_outcome(kind: str, allowed: bool, profile: CniProfile) -> Outcome:
+    """What a probe must observe: a CNI that does not enforce lets everything through."""
+    allowed = allowed or not profile.enforces
+    if kind == DNS:
+        return Outcome.DNS_OK if allowed else Outcome.DNS_FAIL
+    if allowed:
+        return Outcome.CONNECTED
+    return Outcome.TIMEOUT if profile.deny_style == DROP else Outcome.REFUSED
+
+
+def meets(expected: Outcome, observed: Observation, listening: bool | None = None) -> bool:
+    """Whether an observation satisfies an expectation.
+
+    A refusal only proves a (rejecting) deny when a control probe showed the server listening;
+    an exec error never satisfies anything.
+    """
+    if observed.outcome is not expected:
+        return False
+    if expected is Outcome.REFUSED:
+        return listening is True
+    return True
+
+
+def explain_mismatch(
+    expected: Outcome, observed: Observation, profile: CniProfile, listening: bool | None
+) -> str:
+    if observed.outcome is Outcome.EXEC_ERROR:
+        return "the probe itself failed: this is an infrastructure error, not a policy verdict"
+    if expected is Outcome.REFUSED and observed.outcome is Outcome.REFUSED and not listening:
+        return (
+            "refused, but the control probe found nothing listening on that port inside the "
+            "destination pod, so the refusal proves nothing about the policy"
+        )
+    if expected is Outcome.TIMEOUT and observed.outcome is Outcome.REFUSED:
+        return f"{profile.name} drops denied packets; a refusal means a reject or a missing server"
+    if expected is Outcome.REFUSED and observed.outcome is Outcome.TIMEOUT:
+        return f"{profile.name} rejects denied connections; a timeout means a drop or a dead path"
+    if expected in (Outcome.TIMEOUT, Outcome.REFUSED, Outcome.DNS_FAIL):
+        return "the policy should block this connection, but it got through"
+    return "the policy should allow this connection, but it was blocked"

@@ -1,0 +1,78 @@
+"""The tutorial's topology as written in manifests/topology: logical names, before rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from netpol_conformance.errors import SetupError
+
+DEFAULT_MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+DNS_TARGET = "dns"  # the pseudo-destination of nslookup probes in tables and ids
+
+
+@dataclass(frozen=True)
+class LogicalPod:
+    namespace: str
+    name: str
+    labels: tuple[tuple[str, str], ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Everything the suite reads from manifests/topology."""
+
+    root: Path
+    namespaces: tuple[str, ...]
+    pods: tuple[LogicalPod, ...]
+    external_name: str
+    external_placeholder: str
+    external_ports: tuple[int, ...]
+    server_ports: tuple[tuple[str, int], ...]
+    dns_name: str
+    pod_template: dict[str, Any]
+    server_config: dict[str, Any]
+    host_network_pod: dict[str, Any]
+
+
+def _yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise SetupError(f"cannot read {path}: {exc}") from None
+
+
+@cache
+def load_layout(root: Path = DEFAULT_MANIFESTS) -> Layout:
+    topo_dir = root / "topology"
+    if not (topo_dir / "topology.yaml").is_file():
+        raise SetupError(
+            f"{topo_dir / 'topology.yaml'} is missing: point --manifests at the repository's "
+            "manifests/ directory"
+        )
+    data = _yaml(topo_dir / "topology.yaml")
+    ext = data["external"]
+    return Layout(
+        root=root,
+        namespaces=tuple(data["namespaces"]),
+        pods=tuple(
+            LogicalPod(p["namespace"], p["name"], tuple(sorted((p.get("labels") or {}).items())))
+            for p in data["pods"]
+        ),
+        external_name=ext["name"],
+        external_placeholder=ext["placeholder_cidr"],
+        external_ports=tuple(ext["ports"]),
+        server_ports=tuple((p["name"], p["port"]) for p in data["server_ports"]),
+        dns_name=data["dns"]["name"],
+        pod_template=_yaml(topo_dir / "pod.yaml"),
+        server_config=_yaml(topo_dir / "server-config.yaml"),
+        host_network_pod=_yaml(topo_dir / "host-network-pod.yaml"),
+    )

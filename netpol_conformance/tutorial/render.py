@@ -1,0 +1,134 @@
+"""Render the tutorial's manifests for one isolated run.
+
+Every namespace gets a unique suffix (``frontend`` -> ``frontend-k3x9q``) so that parallel
+workers never collide; ``kubernetes.io/metadata.name`` selectors are rewritten to match; the
+tutorial's placeholder ipBlock is rendered to the real external host; images and the pull
+policy are set; every object carries the managed label so that clean-up can always find it.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import secrets
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from netpol_conformance.cluster.base import MANAGED_LABEL, RUN_LABEL
+from netpol_conformance.model.topology import NAMESPACE_NAME_LABEL
+from netpol_conformance.policy.loader import load_documents
+from netpol_conformance.tutorial.layout import Layout
+
+SCENARIO_LABEL = "netpol-conformance.io/scenario"
+
+
+def new_suffix(length: int = 5) -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+@dataclass
+class Renderer:
+    layout: Layout
+    suffix: str
+    run_id: str
+    scenario: str
+    images: Mapping[str, str] = field(default_factory=dict)  # container name -> image
+    pull_policy: str | None = None
+    external_ip: str | None = None
+
+    @property
+    def namespace_map(self) -> dict[str, str]:
+        return {ns: f"{ns}-{self.suffix}" for ns in self.layout.namespaces}
+
+    def namespace(self, logical: str) -> str:
+        return self.namespace_map.get(logical, logical)
+
+    def logical_namespace(self, rendered: str) -> str:
+        for logical, real in self.namespace_map.items():
+            if real == rendered:
+                return logical
+        return rendered
+
+    def _labels(self, meta: dict[str, Any]) -> None:
+        labels = meta.setdefault("labels", {}) or {}
+        labels.update({MANAGED_LABEL: "true", RUN_LABEL: self.run_id,
+                       SCENARIO_LABEL: self.scenario[:63].strip("-")})  # fmt: skip
+        meta["labels"] = labels
+
+    def _rewrite_selector(self, selector: Any) -> None:
+        if not isinstance(selector, dict):
+            return
+        labels = selector.get("matchLabels") or {}
+        if NAMESPACE_NAME_LABEL in labels:
+            labels[NAMESPACE_NAME_LABEL] = self.namespace(labels[NAMESPACE_NAME_LABEL])
+        for expr in selector.get("matchExpressions") or []:
+            if expr.get("key") == NAMESPACE_NAME_LABEL:
+                expr["values"] = [self.namespace(v) for v in expr.get("values") or []]
+
+    def _external_cidr(self, cidr: str) -> str:
+        if self.external_ip is None or cidr != self.layout.external_placeholder:
+            return cidr
+        ip = ipaddress.ip_address(self.external_ip)
+        return f"{ip}/{ip.max_prefixlen}"
+
+    def policy(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(dict(doc))
+        meta = out.setdefault("metadata", {})
+        meta["namespace"] = self.namespace(meta.get("namespace", ""))
+        self._labels(meta)
+        spec = out.get("spec") or {}
+        for direction, peers_key in (("ingress", "from"), ("egress", "to")):
+            for rule in spec.get(direction) or []:
+                for peer in (rule or {}).get(peers_key) or []:
+                    self._rewrite_selector(peer.get("namespaceSelector"))
+                    block = peer.get("ipBlock")
+                    if isinstance(block, dict) and "cidr" in block:
+                        block["cidr"] = self._external_cidr(block["cidr"])
+        return out
+
+    def policies(self, folders: Iterable[str]) -> list[dict[str, Any]]:
+        paths = [self.layout.root / f for f in folders]
+        return [self.policy(doc) for _, doc in load_documents(paths)]
+
+    def namespaces(self) -> list[dict[str, Any]]:
+        out = []
+        for logical, real in self.namespace_map.items():
+            meta: dict[str, Any] = {
+                "name": real,
+                "labels": {"netpol-conformance.io/logical": logical},
+            }
+            self._labels(meta)
+            out.append({"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+        return out
+
+    def _pod_spec(self, doc: dict[str, Any]) -> dict[str, Any]:
+        for c in doc["spec"]["containers"]:
+            if c["name"] in self.images:
+                c["image"] = self.images[c["name"]]
+            if self.pull_policy:
+                c["imagePullPolicy"] = self.pull_policy
+        return doc
+
+    def pods(self) -> list[dict[str, Any]]:
+        out = []
+        for ns in self.layout.namespaces:
+            cfg = copy.deepcopy(self.layout.server_config)
+            cfg["metadata"]["namespace"] = self.namespace(ns)
+            self._labels(cfg["metadata"])
+            out.append(cfg)
+        for pod in self.layout.pods:
+            doc = copy.deepcopy(self.layout.pod_template)
+            doc["metadata"].update(name=pod.name, namespace=self.namespace(pod.namespace))
+            doc["metadata"]["labels"] = dict(pod.labels)
+            self._labels(doc["metadata"])
+            out.append(self._pod_spec(doc))
+        return out
+
+    def host_network_pod(self, namespace: str = "frontend") -> dict[str, Any]:
+        doc = copy.deepcopy(self.layout.host_network_pod)
+        doc["metadata"]["namespace"] = self.namespace(namespace)
+        self._labels(doc["metadata"])
+        return self._pod_spec(doc)

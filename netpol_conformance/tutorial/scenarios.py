@@ -1,0 +1,109 @@
+"""The tutorial's steps and common mistakes, each with a hand-written expectation table.
+
+The tables are written from the tutorial's prose, independently of the oracle; a test checks
+that the oracle agrees with every one of them. A table is a list of rules read top to bottom,
+the last matching rule wins, and everything starts allowed (Kubernetes' default):
+
+    ("deny",  "*",            "backend/*", "*")     nothing reaches backend
+    ("allow", "frontend/web", "backend/db", "5432")  ... except web -> db on 5432
+
+Sources and destinations are ``namespace/pod`` globs, the external host's name, or ``dns``
+(an nslookup through the cluster DNS service). Ports are globs on the port number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+ALLOW = "allow"
+DENY = "deny"
+
+TableRule = tuple[str, str, str, str]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    folders: tuple[str, ...]  # manifest folders applied in this order
+    table: tuple[TableRule, ...]
+    group: str = "step"  # "step" or "mistake"
+    uses_external: bool = False
+
+    def expect_allowed(self, src: str, dst: str, port: int | str) -> bool:
+        allowed = True
+        for verdict, s, d, p in self.table:
+            if fnmatchcase(src, s) and fnmatchcase(dst, d) and fnmatchcase(str(port), p):
+                allowed = verdict == ALLOW
+        return allowed
+
+
+_STEP1: tuple[TableRule, ...] = ((DENY, "*", "backend/*", "*"),)
+_STEP2 = (*_STEP1, (ALLOW, "frontend/web", "backend/db", "5432"))
+_STEP3 = (*_STEP2, (DENY, "backend/*", "*", "*"), (ALLOW, "backend/*", "dns", "*"))
+_STEP4 = (*_STEP3, (ALLOW, "backend/db", "external-db", "5432"))
+_STEP5 = (
+    *_STEP4,
+    (DENY, "production/*", "*", "*"),
+    (DENY, "*", "production/*", "*"),
+    (ALLOW, "production/*", "production/*", "*"),
+    (ALLOW, "production/*", "dns", "*"),
+)
+
+S1 = "step-1-default-deny-ingress"
+S2 = "step-2-allow-frontend-to-db"
+S3 = "step-3-default-deny-egress"
+S4 = "step-4-allow-external-db-egress"
+S5 = "step-5-production-isolation"
+
+STEPS: tuple[Scenario, ...] = (
+    Scenario("0-no-policies", "No policies: everything connects, DNS resolves", (), ()),
+    Scenario("1-default-deny-ingress", "Default deny all ingress to backend", (S1,), _STEP1),
+    Scenario("2-allow-frontend-to-db", "Allow frontend/web to db on 5432", (S1, S2), _STEP2),
+    Scenario("3-default-deny-egress", "Deny backend egress, allow DNS", (S1, S2, S3), _STEP3),
+    Scenario(
+        "4-allow-external-db-egress",
+        "Allow db to the external database on 5432",
+        (S1, S2, S3, S4),
+        _STEP4,
+        uses_external=True,
+    ),
+    Scenario(
+        "5-production-isolation",
+        "Isolate production: deny all, allow DNS and same namespace",
+        (S1, S2, S3, S4, S5),
+        _STEP5,
+    ),
+)
+
+MISTAKES: tuple[Scenario, ...] = (
+    Scenario(
+        "forgot-dns-egress",
+        "default-deny-egress without the DNS allow: backend pods cannot resolve names",
+        ("mistakes/forgot-dns-egress",),
+        ((DENY, "backend/*", "*", "*"),),
+        group="mistake",
+    ),
+    Scenario(
+        "or-instead-of-and",
+        "Step 2 with ORed peers: all of frontend and backend's app=web pod get in",
+        (S1, "mistakes/or-instead-of-and"),
+        (
+            *_STEP1,
+            (ALLOW, "frontend/*", "backend/db", "5432"),
+            (ALLOW, "backend/web", "backend/db", "5432"),
+        ),
+        group="mistake",
+    ),
+    Scenario(
+        "egress-rules-without-policytypes",
+        "A policy with only egress rules and no policyTypes also isolates ingress",
+        ("mistakes/egress-rules-without-policytypes",),
+        ((DENY, "*", "backend/db", "*"),),
+        group="mistake",
+    ),
+)
+
+ALL: tuple[Scenario, ...] = STEPS + MISTAKES
+BY_ID = {s.id: s for s in ALL}
