@@ -264,10 +264,9 @@ make_network() {
     in_ext ip link set "$VETH_EXT" up
     in_ext ip route add "$POD_CIDR" via "$EXT_GW_IP"
     in_ext ip route add "$NODE_IP/32" via "$EXT_GW_IP"
-    # Service VIPs are reachable from the node itself through kube-proxy's OUTPUT rules.
-    in_node ip link add npc-svc type dummy
-    in_node ip link set npc-svc up
-    in_node ip route add "$SERVICE_CIDR" dev npc-svc
+    # Service VIPs are reachable from the node itself through kube-proxy's OUTPUT rules;
+    # a VIP that nothing rewrites goes to lo and is dropped there, never off the node.
+    in_node ip route add "$SERVICE_CIDR" dev lo src "$NODE_IP"
     in_node sysctl -qw net.ipv4.ip_forward=1
     in_node sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || true
     if ! in_node sysctl -qw net.bridge.bridge-nf-call-iptables=1; then
