@@ -173,12 +173,10 @@ class Matrix:
         endpoints = self.topology.endpoints
         for s, src in enumerate(self.topology.pods):
             for d, dst in enumerate(endpoints):
-                for p in dst.ports:
-                    key = (p.port, p.protocol)
+                # A port number may be declared twice (under two names): one verdict each.
+                for key in dict.fromkeys((p.port, p.protocol) for p in dst.ports):
                     if self._valid[key][s, d]:
-                        yield Cell(
-                            src.key, dst.key, p.port, p.protocol, bool(self._allowed[key][s, d])
-                        )
+                        yield Cell(src.key, dst.key, *key, bool(self._allowed[key][s, d]))
 
 
 class Oracle:
