@@ -99,3 +99,17 @@ def test_named_port_in_egress_resolves_on_the_destination_and_never_on_externals
     assert not sim.allowed("n/s2", "ext", 8080)
     assert not sim.allowed("n/s2", "ext", 8081)
     assert "egress: allowed by n/p egress[0]" in sim.reason("n/s1", "n/s2", 8081)
+
+
+def test_a_port_declared_under_two_names_is_one_verdict() -> None:
+    topology = topology_from_dict({"pods": [
+        {"namespace": "n", "name": "s", "ip": "10.0.0.1",
+         "ports": [{"name": "web", "port": 80}, {"name": "http", "port": 80}]},
+        {"namespace": "n", "name": "c", "ip": "10.0.0.2"},
+    ]})  # fmt: skip
+    sim = simulate(topology, [netpol("n", "p", ingress=[{"ports": [{"port": "http"}]}])])
+    assert [(c.src, c.dst, c.port, c.allowed) for c in sim.matrix.cells()] == [
+        ("n/c", "n/s", 80, True)
+    ]
+    assert sim.matrix.verdict_count == 1
+    assert sim.reason("n/c", "n/s", 80).endswith("ingress: allowed by n/p ingress[0]")
