@@ -104,7 +104,8 @@ class DirectionVerdict:
             return f"{d}: open ({self.subject} is selected by no {self.direction} policy)"
         sel = ", ".join(self.selected_by)
         if self.allowed_by:
-            return f"{d}: allowed by {', '.join(self.allowed_by)}"
+            rules = ", ".join(self.allowed_by)
+            return f"{d}: allowed by {rules} ({self.subject} is selected by {sel})"
         return f"{d}: denied ({self.subject} is isolated by {sel} and no rule allows it)"
 
 
