@@ -103,13 +103,15 @@ def test_json_reasons_say_why(files: tuple[Path, Path], capsys: pytest.CaptureFi
     reasons = {(r["from"], r["to"], r["port"]): r["reason"] for r in json.loads(out)["results"]}
     assert reasons[("x/a", "x/b", 80)] == (
         "egress: open (x/a is selected by no Egress policy); "
-        "ingress: allowed by x/only-a ingress[0]"
+        "ingress: allowed by x/only-a ingress[0] (x/b is selected by x/only-a)"
     )
     assert reasons[("y/c", "x/b", 80)] == (
         "egress: denied (y/c is isolated by y/out-to-ext and no rule allows it); "
         "ingress: denied (x/b is isolated by x/only-a and no rule allows it)"
     )
-    assert reasons[("y/c", "ext", 443)].startswith("egress: allowed by y/out-to-ext egress[0];")
+    assert reasons[("y/c", "ext", 443)].startswith(
+        "egress: allowed by y/out-to-ext egress[0] (y/c is selected by y/out-to-ext);"
+    )
 
 
 def parse_tables(text: str) -> dict[str, dict[tuple[str, str], str]]:

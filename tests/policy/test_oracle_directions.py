@@ -49,7 +49,7 @@ def test_a_connection_needs_both_egress_and_ingress() -> None:
     assert not sim.allowed("x/a", "y/a", 80)
     assert sim.allowed("x/a", "y/b", 80)
     assert sim.reason("x/a", "y/a", 80) == (
-        "egress: allowed by x/out egress[0]; "
+        "egress: allowed by x/out egress[0] (x/a is selected by x/out); "
         "ingress: denied (y/a is isolated by y/in and no rule allows it)"
     )
     # and the other way round: an open destination does not help an isolated source
@@ -78,7 +78,9 @@ def test_policies_are_a_union() -> None:
     from_blue = netpol("x", "from-blue", ingress=[{"from": [blue]}])
     sim = simulate(basic(), [from_a, from_blue])
     assert {s for s, d in sim.allowed_pairs(80) if d == "x/b"} == {"x/a", "y/a", "y/b"}
-    assert sim.reason("y/a", "x/b", 80).endswith("ingress: allowed by x/from-blue ingress[0]")
+    assert sim.reason("y/a", "x/b", 80).endswith(
+        "ingress: allowed by x/from-blue ingress[0] (x/b is selected by x/from-a, x/from-blue)"
+    )
     assert "isolated by x/from-a, x/from-blue" in sim.reason("z/c", "x/b", 80)
     assert simulate(basic(), [from_blue, from_a]).allowed_pairs(80) == sim.allowed_pairs(80)
 

@@ -100,10 +100,14 @@ def test_egress_peer_reasons_name_the_rule() -> None:
     any_app_a = {"namespaceSelector": {}, **APP_A}
     rules = [{"to": [TEAM_BLUE]}, {"to": [any_app_a]}]
     sim = simulate(basic(), [netpol("x", "p", policyTypes=["Egress"], egress=rules)])
-    assert sim.reason("x/b", "x/a", 80).startswith("egress: allowed by x/p egress[1];")
-    assert sim.reason("x/b", "y/b", 80).startswith("egress: allowed by x/p egress[0];")
+    assert sim.reason("x/b", "x/a", 80).startswith(
+        "egress: allowed by x/p egress[1] (x/b is selected by x/p);"
+    )
+    assert sim.reason("x/b", "y/b", 80).startswith(
+        "egress: allowed by x/p egress[0] (x/b is selected by x/p);"
+    )
     assert sim.reason("x/b", "y/a", 80).startswith(
-        "egress: allowed by x/p egress[0], x/p egress[1];"
+        "egress: allowed by x/p egress[0], x/p egress[1] (x/b is selected by x/p);"
     )
     assert "egress: denied (x/b is isolated by x/p and no rule allows it)" in sim.reason(
         "x/b", "ext4", 443

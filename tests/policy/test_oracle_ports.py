@@ -98,7 +98,9 @@ def test_named_port_in_egress_resolves_on_the_destination_and_never_on_externals
     assert not sim.allowed("n/s1", "n/s2", 8080)
     assert not sim.allowed("n/s2", "ext", 8080)
     assert not sim.allowed("n/s2", "ext", 8081)
-    assert "egress: allowed by n/p egress[0]" in sim.reason("n/s1", "n/s2", 8081)
+    assert "egress: allowed by n/p egress[0] (n/s1 is selected by n/p);" in sim.reason(
+        "n/s1", "n/s2", 8081
+    )
 
 
 def test_a_port_declared_under_two_names_is_one_verdict() -> None:
@@ -112,4 +114,6 @@ def test_a_port_declared_under_two_names_is_one_verdict() -> None:
         ("n/c", "n/s", 80, True)
     ]
     assert sim.matrix.verdict_count == 1
-    assert sim.reason("n/c", "n/s", 80).endswith("ingress: allowed by n/p ingress[0]")
+    assert sim.reason("n/c", "n/s", 80).endswith(
+        "ingress: allowed by n/p ingress[0] (n/s is selected by n/p)"
+    )

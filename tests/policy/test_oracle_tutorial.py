@@ -282,7 +282,8 @@ def test_step_1_reason_names_the_default_deny() -> None:
 def test_step_2_allow_names_the_rule_and_both_isolating_policies() -> None:
     sim = backend_after(2)
     assert sim.reason("frontend/web", "backend/db", 5432).endswith(
-        "ingress: allowed by backend/allow-frontend-to-db ingress[0]"
+        "ingress: allowed by backend/allow-frontend-to-db ingress[0] (backend/db is selected by "
+        "backend/allow-frontend-to-db, backend/default-deny-ingress)"
     )
     assert "isolated by backend/allow-frontend-to-db, backend/default-deny-ingress" in sim.reason(
         "frontend/web", "backend/db", 80
@@ -300,7 +301,8 @@ def test_step_3_only_dns_leaves_backend() -> None:
     }
     assert leaving == {("kube-system/coredns", 53, "UDP"), ("kube-system/coredns", 53, "TCP")}
     assert sim.reason("backend/db", "kube-system/coredns", 53, "UDP").startswith(
-        "egress: allowed by backend/allow-dns-egress egress[0];"
+        "egress: allowed by backend/allow-dns-egress egress[0] (backend/db is selected by "
+        "backend/allow-dns-egress, backend/default-deny-egress);"
     )
 
 
@@ -329,8 +331,11 @@ def test_step_5_production_is_isolated_except_dns() -> None:
     assert sim.allowed("production/api", "public-dns", 53, "UDP")
     assert not sim.allowed("production/api", "rds", 5432)
     assert sim.reason("production/api", "production/worker", 80) == (
-        "egress: allowed by production/allow-same-namespace egress[0]; "
-        "ingress: allowed by production/allow-same-namespace ingress[0]"
+        "egress: allowed by production/allow-same-namespace egress[0] (production/api is "
+        "selected by production/allow-dns, production/allow-same-namespace, "
+        "production/default-deny-all); "
+        "ingress: allowed by production/allow-same-namespace ingress[0] (production/worker is "
+        "selected by production/allow-same-namespace, production/default-deny-all)"
     )
     # backend is untouched by production's policies
     assert sim.allowed("frontend/web", "backend/db", 80)
@@ -374,8 +379,8 @@ def test_mistake_or_variant_lets_other_namespaces_in_with_a_namespace_selector()
     )
     or_sim = simulate(STEP_1, widened)
     assert or_sim.allowed("elsewhere/web", "backend/db", 5432)
-    assert or_sim.reason("elsewhere/web", "backend/db", 5432).endswith(
-        "ingress: allowed by backend/allow-frontend-to-db ingress[0]"
+    assert "ingress: allowed by backend/allow-frontend-to-db ingress[0]" in or_sim.reason(
+        "elsewhere/web", "backend/db", 5432
     )
     assert not backend_after(2).allowed("elsewhere/web", "backend/db", 5432)
 
