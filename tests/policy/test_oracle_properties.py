@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from hypothesis import given, settings
@@ -263,3 +264,91 @@ def test_an_isolated_direction_is_allowed_only_by_a_named_rule(
             assert all(r.split(" ")[0] in d.selected_by for r in d.allowed_by)
             assert all(r.split(" ")[1].startswith(d.direction.lower()) for r in d.allowed_by)
         assert (v.egress.direction, v.ingress.direction) == (EGRESS, INGRESS)
+
+
+# --- an independent reading of the manifests, written from the Kubernetes documentation
+
+
+def _ref_selects(selector: Doc, labels: dict[str, str]) -> bool:
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        present = key in labels
+        ok = {
+            "In": present and labels.get(key) in values,
+            "NotIn": not present or labels.get(key) not in values,
+            "Exists": present,
+            "DoesNotExist": not present,
+        }[op]
+        if not ok:
+            return False
+    return True
+
+
+def _ref_peer(topology: Topology, peer: Doc, policy_ns: str, endpoint: Any) -> bool:
+    if "ipBlock" in peer:
+        ip = ipaddress.ip_address(str(endpoint.ip))
+        nets = [ipaddress.ip_network(peer["ipBlock"]["cidr"])]
+        nets += [ipaddress.ip_network(e) for e in peer["ipBlock"].get("except", [])]
+        inside = [n.version == ip.version and ip in n for n in nets]
+        return inside[0] and not any(inside[1:])
+    if not hasattr(endpoint, "namespace"):
+        return False
+    if "namespaceSelector" in peer:
+        ns_labels = {**topology.namespace(endpoint.namespace).labels}
+        ns_labels["kubernetes.io/metadata.name"] = endpoint.namespace
+        ns_ok = _ref_selects(peer["namespaceSelector"], ns_labels)
+    else:
+        ns_ok = endpoint.namespace == policy_ns
+    return ns_ok and _ref_selects(peer.get("podSelector") or {}, dict(endpoint.labels))
+
+
+def _ref_port(rule_port: Doc, dst: Any, port: int, protocol: str) -> bool:
+    if rule_port.get("protocol", "TCP") != protocol:
+        return False
+    wanted = rule_port.get("port")
+    if wanted is None:
+        return True
+    if isinstance(wanted, str):
+        return any(p.name == wanted and p.protocol == protocol and p.port == port
+                   for p in getattr(dst, "ports", ()) if hasattr(dst, "namespace"))  # fmt: skip
+    return wanted <= port <= rule_port.get("endPort", wanted)
+
+
+def _ref_direction(topology: Topology, docs: list[Doc], direction: str, subject: Any,
+                   peer: Any, dst: Any, port: int, protocol: str) -> bool:  # fmt: skip
+    if not hasattr(subject, "namespace"):
+        return True  # externals are not governed
+    field, peers_field = ("ingress", "from") if direction == INGRESS else ("egress", "to")
+    isolated = False
+    for doc in docs:
+        ns, spec = doc["metadata"]["namespace"], doc["spec"]
+        types = spec.get("policyTypes") or (["Ingress", "Egress"] if spec.get("egress") else
+                                            ["Ingress"])  # fmt: skip
+        if direction not in types or subject.namespace != ns:
+            continue
+        if not _ref_selects(spec["podSelector"], dict(subject.labels)):
+            continue
+        isolated = True
+        for rule in spec.get(field) or []:
+            peers, ports = rule.get(peers_field) or [], rule.get("ports") or []
+            if (not peers or any(_ref_peer(topology, p, ns, peer) for p in peers)) and (
+                not ports or any(_ref_port(pp, dst, port, protocol) for pp in ports)
+            ):
+                return True
+    return not isolated
+
+
+@FAST
+@given(topologies(), policy_sets())
+def test_matrix_agrees_with_an_independent_reading_of_the_manifests(
+    topology: Topology, docs: list[Doc]
+) -> None:
+    for c in Oracle(topology, build(*docs)).matrix().cells():
+        src, dst = topology.endpoint(c.src), topology.endpoint(c.dst)
+        expected = _ref_direction(
+            topology, docs, EGRESS, src, dst, dst, c.port, c.protocol
+        ) and _ref_direction(topology, docs, INGRESS, dst, src, dst, c.port, c.protocol)
+        assert c.allowed is expected, (c, docs)
