@@ -544,7 +544,7 @@ cmd_kubeconfig() {
 
 cmd_info() {
     local cni; cni="$(current_cni)"
-    python3 - "$ADMIN_KUBECONFIG" "${cni:-none}" "$NODE_NAME" "$EXT_IP" "$PROBE_IMAGE" "$NODE_POD_CIDR" \
+    python3 - "$ADMIN_KUBECONFIG" "${cni:-none}" "$NODE_NAME" "$EXT_IP" "$PROBE_IMAGE" "$POD_CIDR" \
         "$SERVICE_CIDR" "$DNS_SERVICE_IP" "${EXT_PORTS[@]}" <<'EOF'
 import json, sys
 a = sys.argv[1:]
