@@ -475,6 +475,31 @@ unmount_all() {
     [[ -z "$(our_mounts)" ]] || log "warning: mounts left: $(our_mounts | tr '\n' ' ')"
 }
 
+# Host paths that the kubelet, containerd and the CNI library create outside our dirs.
+HOST_SIDE_DIRS=(/var/lib/kubelet /var/lib/cni /run/containerd)
+
+record_host_dirs() {
+    local d
+    : > "$RUN_DIR/host-dirs-made"
+    for d in "${HOST_SIDE_DIRS[@]}"; do
+        [[ -e "$d" ]] || echo "$d" >> "$RUN_DIR/host-dirs-made"
+    done
+}
+
+remove_host_side_files() {
+    rm -f /var/lib/cni/results/"$CNI_NETWORK"-* /var/lib/cni/results/cni-loopback-* 2>/dev/null || true
+    rm -f /var/lib/kubelet/device-plugins/kubelet.sock 2>/dev/null || true
+    # Shim sockets: only when no other containerd uses /run/containerd.
+    [[ -S /run/containerd/containerd.sock ]] || rm -rf /run/containerd/s 2>/dev/null || true
+    local d
+    if [[ -f "$RUN_DIR/host-dirs-made" ]]; then
+        while read -r d; do
+            [[ -n "$d" && -d "$d" ]] || continue
+            find "$d" -depth -type d -empty -delete 2>/dev/null || true
+        done < "$RUN_DIR/host-dirs-made"
+    fi
+}
+
 remove_network() {
     ip link del "$VETH_HOST" 2>/dev/null || true
     local ns
@@ -495,6 +520,7 @@ cmd_down() {
     unmount_all
     remove_network
     remove_cgroups
+    remove_host_side_files
     # Bulky runtime state; keep logs, PKI and configs for post-mortems.
     rm -rf "$SOCK_DIR" "$CTR_ROOT" "$KUBELET_DIR" "$RUN_DIR/etcd" "$RUN_DIR/pod-logs" \
         "$RUN_DIR/cni-ipam" "$RUN_DIR/cni-cache" "$RUN_DIR/containerd-opt" 2>/dev/null || true
@@ -583,6 +609,7 @@ cmd_up() {
     rm -rf "$RUN_DIR"
     mkdir -p "$RUN_DIR" "$LOGS" "$PIDS" "$SOCK_DIR"
     printf 'CNI=%s\nUP=0\n' "$CNI" > "$STATE_FILE"
+    record_host_dirs
     log "up --cni $CNI: certificates and configs"
     make_pki
     write_configs
