@@ -166,12 +166,24 @@ class Environment:
     def topology(self) -> Topology:
         ports = tuple(Port(port, "TCP", name) for name, port in self.layout.server_ports)
         pods = [
-            Pod(self.renderer.namespace(lp.namespace), lp.name,
-                ipaddress.ip_address(self.pods[lp.key].ip), dict(lp.labels), ports)
+            Pod(
+                self.renderer.namespace(lp.namespace),
+                lp.name,
+                ipaddress.ip_address(self.pods[lp.key].ip),
+                dict(lp.labels),
+                ports,
+            )
             for lp in self.layout.pods
-        ]  # fmt: skip
-        pods.append(Pod("kube-system", "coredns", ipaddress.ip_address(_DNS_POD_IP),
-                        {"k8s-app": "kube-dns"}, (Port(53, "UDP"), Port(53, "TCP"))))  # fmt: skip
+        ]
+        pods.append(
+            Pod(
+                "kube-system",
+                "coredns",
+                ipaddress.ip_address(_DNS_POD_IP),
+                {"k8s-app": "kube-dns"},
+                (Port(53, "UDP"), Port(53, "TCP")),
+            )
+        )
         namespaces = [Namespace(n) for n in self.renderer.namespace_map.values()]
         namespaces.append(Namespace("kube-system"))
         externals = []
@@ -259,8 +271,14 @@ class Environment:
                     f"{bad} cells not yet as expected"
                 )
 
-        return converge(self.poll, self.judge(expected), self.options.enforce_timeout,
-                        self.options.poll_interval, started=started, on_poll=note)  # fmt: skip
+        return converge(
+            self.poll,
+            self.judge(expected),
+            self.options.enforce_timeout,
+            self.options.poll_interval,
+            started=started,
+            on_poll=note,
+        )
 
     def baseline(self) -> MatrixReport:
         """Before any policy: every server answers and DNS works, or nothing else is meaningful."""

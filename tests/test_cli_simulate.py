@@ -147,7 +147,6 @@ def test_table_has_one_truth_table_per_port_and_protocol(
     assert set(tables["443/TCP"]) == {("x/a", "ext"), ("x/b", "ext"), ("y/c", "ext")}
 
 
-@pytest.mark.xfail(strict=True, reason="render_table wraps the title to the table width")
 def test_table_title_keeps_its_legend_on_one_line(
     files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

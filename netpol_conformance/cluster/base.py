@@ -76,8 +76,9 @@ class Backend(ABC):
         """Current state of every pod in these namespaces."""
 
     @abstractmethod
-    def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str],
-             timeout: float) -> ExecResult:  # fmt: skip
+    def exec(
+        self, namespace: str, pod: str, container: str, argv: Sequence[str], timeout: float
+    ) -> ExecResult:
         """Run argv in a container and return what it printed. Never raises for exec failures."""
 
     @abstractmethod

@@ -85,8 +85,10 @@ class Faults:
         for peer in peers:
             if peer.pod_selector is not None and peer.namespace_selector is not None:
                 # The bug: the two selectors of one peer treated as two peers (OR).
-                out += [Peer(namespace_selector=peer.namespace_selector),
-                        Peer(pod_selector=peer.pod_selector)]  # fmt: skip
+                out += [
+                    Peer(namespace_selector=peer.namespace_selector),
+                    Peer(pod_selector=peer.pod_selector),
+                ]
             else:
                 out.append(peer)
         return tuple(out)

@@ -162,9 +162,14 @@ class SimulatedCluster(Backend):
         ]
         namespaces.append(Namespace("kube-system"))
         pods = [
-            Pod("kube-system", "coredns-sim01", ipaddress.ip_address(DNS_POD_IP),
-                {"k8s-app": "kube-dns"}, (Port(53, "UDP", "dns"), Port(53, "TCP", "dns-tcp")))
-        ]  # fmt: skip
+            Pod(
+                "kube-system",
+                "coredns-sim01",
+                ipaddress.ip_address(DNS_POD_IP),
+                {"k8s-app": "kube-dns"},
+                (Port(53, "UDP", "dns"), Port(53, "TCP", "dns-tcp")),
+            )
+        ]
         for (ns, name), p in self._pods.items():
             ports = tuple(
                 Port(cp["containerPort"], cp.get("protocol", "TCP"), cp.get("name"))
@@ -175,8 +180,7 @@ class SimulatedCluster(Backend):
             # A host-networked pod is not a pod for policies: no selector can reach it.
             pod_ns = "<host-network>" if p["host"] else ns
             pods.append(Pod(pod_ns, name, ipaddress.ip_address(p["ip"]), labels, ports))
-        ext = External("external-db", ipaddress.ip_address(EXTERNAL_IP),
-                       (Port(80), Port(5432)))  # fmt: skip
+        ext = External("external-db", ipaddress.ip_address(EXTERNAL_IP), (Port(80), Port(5432)))
         return Topology(tuple(namespaces), tuple(pods), (ext,))
 
     def _policies_in_force(self) -> list:
@@ -194,8 +198,9 @@ class SimulatedCluster(Backend):
             return []
         return self.faults.apply(out)
 
-    def _verdict(self, oracle: Oracle, topo: Topology, src: Pod, address: str, port: int,
-                 protocol: str) -> bool | None:  # fmt: skip
+    def _verdict(
+        self, oracle: Oracle, topo: Topology, src: Pod, address: str, port: int, protocol: str
+    ) -> bool | None:
         """Allowed, denied, or None when nothing has that address."""
         for e in topo.endpoints:
             if str(e.ip) == address and e is not src:
@@ -236,8 +241,9 @@ class SimulatedCluster(Backend):
             return self._nslookup(src, oracle, topo, argv[-1])
         return 127, f"sh: {argv[0]}: not found"
 
-    def exec(self, namespace: str, pod: str, container: str, argv: Sequence[str],
-             timeout: float) -> ExecResult:  # fmt: skip
+    def exec(
+        self, namespace: str, pod: str, container: str, argv: Sequence[str], timeout: float
+    ) -> ExecResult:
         with self._lock:
             entry = self._pods.get((namespace, pod))
             if entry is None:

@@ -155,11 +155,13 @@ def topology_from_dict(data: Any, source: str = "<topology>") -> Topology:
     for k in sorted(unknown):
         problems.append(FieldProblem(source, "", k, "unknown field"))
     namespaces = [
-        Namespace(n["name"], _labels(n.get("labels"), source, f"namespace {n['name']}",
-                                     "labels", problems))
+        Namespace(
+            n["name"],
+            _labels(n.get("labels"), source, f"namespace {n['name']}", "labels", problems),
+        )
         for n in data.get("namespaces") or []
         if isinstance(n, Mapping) and "name" in n
-    ]  # fmt: skip
+    ]
     known = {n.name for n in namespaces}
     pods: list[Pod] = []
     for i, p in enumerate(data.get("pods") or []):

@@ -36,10 +36,22 @@ _SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 _TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec"}
 _META_FIELDS = {
-    "name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation",
-    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences",
-    "finalizers", "managedFields", "generateName", "selfLink",
-}  # fmt: skip
+    "name",
+    "namespace",
+    "labels",
+    "annotations",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
+    "generateName",
+    "selfLink",
+}
 _SPEC_FIELDS = {"podSelector", "policyTypes", "ingress", "egress"}
 _SELECTOR_FIELDS = {"matchLabels", "matchExpressions"}
 _EXPR_FIELDS = {"key", "operator", "values"}

@@ -31,8 +31,17 @@ class ProbeSettings:
 def curl_argv(address: str, port: int, settings: ProbeSettings) -> list[str]:
     host = f"[{address}]" if ":" in address else address
     t = f"{settings.timeout:g}"
-    return ["curl", "-sS", "-o", "/dev/null", "--connect-timeout", t, "--max-time", t,
-            f"http://{host}:{port}/"]  # fmt: skip
+    return [
+        "curl",
+        "-sS",
+        "-o",
+        "/dev/null",
+        "--connect-timeout",
+        t,
+        "--max-time",
+        t,
+        f"http://{host}:{port}/",
+    ]
 
 
 def nslookup_argv(name: str, settings: ProbeSettings) -> list[str]:

@@ -35,14 +35,16 @@ class ProbeRunner:
 
     def command(self, target: ProbeTarget) -> str:
         """The probe as a person would type it, for failure messages."""
-        return exec_command(PROBE_CONTAINER, target.namespace, target.pod,
-                            probe_argv(target, self.settings))  # fmt: skip
+        return exec_command(
+            PROBE_CONTAINER, target.namespace, target.pod, probe_argv(target, self.settings)
+        )
 
     def _run_source(self, targets: Sequence[ProbeTarget]) -> dict[Probe, Observation]:
         first = targets[0]
         script = batch_script([probe_argv(t, self.settings) for t in targets])
-        result = self.backend.exec(first.namespace, first.pod, PROBE_CONTAINER,
-                                   ["sh", "-c", script], self.exec_timeout)  # fmt: skip
+        result = self.backend.exec(
+            first.namespace, first.pod, PROBE_CONTAINER, ["sh", "-c", script], self.exec_timeout
+        )
         if result.error:
             return {t.probe: Observation(Outcome.EXEC_ERROR, result.error) for t in targets}
         lines = parse_batch(result.stdout, len(targets))

@@ -61,7 +61,7 @@ class MatrixReport:
     def failing(self) -> list[Probe]:
         return [p for p in self.expected if not self.state.met(p)]
 
-    def tables(self) -> str:
+    def tables(self, only_failing: bool = False) -> str:
         """Expected and observed truth tables, one pair per port (and one for DNS)."""
         groups: dict[str, list[Probe]] = {}
         for p in self.expected:
@@ -69,6 +69,8 @@ class MatrixReport:
             groups.setdefault(group, []).append(p)
         out = []
         for group, probes in groups.items():
+            if only_failing and all(self.state.met(p) for p in probes):
+                continue
             rows = list(dict.fromkeys(p.source for p in probes))
             targets = {p.target for p in probes}
             cols = [r for r in rows if r in targets]
@@ -98,7 +100,7 @@ class MatrixReport:
             f"{len(self.failing)} of {len(self.expected)} probes not as expected after "
             f"{polls} poll{'s' if polls != 1 else ''}"
         )
-        lines = [head, LEGEND, self.tables()]
+        lines = [head, LEGEND, self.tables(only_failing=True)]
         if self.state.flapping:
             lines.append("flapping: " + ", ".join(p.label for p in self.state.flapping))
         for p in self.failing[:limit]:

@@ -17,7 +17,7 @@ def render_table(
     cell: Callable[[str, str], str],
 ) -> str:
     """Render one truth table as plain text; ``cell(row, column)`` gives each cell's mark."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("from \\ to", no_wrap=True)
     for col in columns:
         table.add_column(col, justify="center", no_wrap=True)
@@ -26,4 +26,5 @@ def render_table(
     buf = io.StringIO()
     width = max(80, 14 + sum(len(c) + 3 for c in (*rows[:1], *columns)) + 40)
     Console(file=buf, width=width, color_system=None, highlight=False).print(table)
-    return buf.getvalue().rstrip() + "\n"
+    body = "\n".join(line.rstrip() for line in buf.getvalue().strip("\n").splitlines())
+    return f"{title}\n{body}\n"

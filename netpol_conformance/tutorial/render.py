@@ -54,8 +54,13 @@ class Renderer:
 
     def _labels(self, meta: dict[str, Any]) -> None:
         labels = meta.setdefault("labels", {}) or {}
-        labels.update({MANAGED_LABEL: "true", RUN_LABEL: self.run_id,
-                       SCENARIO_LABEL: self.scenario[:63].strip("-")})  # fmt: skip
+        labels.update(
+            {
+                MANAGED_LABEL: "true",
+                RUN_LABEL: self.run_id,
+                SCENARIO_LABEL: self.scenario[:63].strip("-"),
+            }
+        )
         meta["labels"] = labels
 
     def _rewrite_selector(self, selector: Any) -> None:

@@ -1,0 +1,262 @@
+"""A real cluster through the official Kubernetes client: objects, pod states and exec.
+
+Exec goes over the API server's websocket stream, never through `kubectl` subprocesses. The
+client's stream helper swaps a method on its ApiClient while a call is open, so every thread
+gets an ApiClient of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+from kubernetes.stream import stream
+from urllib3.exceptions import HTTPError
+
+from netpol_conformance.cluster.base import Backend, ClusterInfo, ExecResult, PodState
+from netpol_conformance.errors import SetupError
+
+_API_TIMEOUT = 30
+
+
+def load_configuration(kubeconfig: str, context: str) -> client.Configuration:
+    """Load one context of a kubeconfig; never fall back to the current context."""
+    contexts, _ = _contexts(kubeconfig)
+    if context not in contexts:
+        known = ", ".join(sorted(contexts)) or "none"
+        raise SetupError(f"context {context!r} is not in {kubeconfig} (it has: {known})")
+    cfg = client.Configuration()
+    config.load_kube_config(
+        config_file=kubeconfig, context=context, client_configuration=cfg, persist_config=False
+    )
+    return cfg
+
+
+def _contexts(kubeconfig: str) -> tuple[list[str], str | None]:
+    try:
+        contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
+    except (OSError, config.ConfigException, yaml.YAMLError) as exc:
+        raise SetupError(f"cannot read kubeconfig {kubeconfig}: {exc}") from None
+    return [c["name"] for c in contexts], (current or {}).get("name")
+
+
+class KubeBackend(Backend):
+    def __init__(
+        self, info: ClusterInfo, configuration: client.Configuration | None = None
+    ) -> None:
+        self.info = info
+        self._cfg = configuration or load_configuration(info.kubeconfig, info.context)
+        self._local = threading.local()
+
+    # --- clients
+
+    def _api(self) -> client.ApiClient:
+        api = getattr(self._local, "api", None)
+        if api is None:
+            api = self._local.api = client.ApiClient(self._cfg)
+        return api
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self._api())
+
+    @property
+    def net(self) -> client.NetworkingV1Api:
+        return client.NetworkingV1Api(self._api())
+
+    def check_reachable(self) -> str:
+        """The server version, or one SetupError saying why the API server is not usable."""
+        try:
+            version = client.VersionApi(self._api()).get_code(_request_timeout=10)
+            self.core.list_namespace(limit=1, _request_timeout=10)
+        except ApiException as exc:
+            if exc.status in (401, 403):
+                raise SetupError(
+                    f"the API server refused our credentials ({exc.status} {exc.reason}); the "
+                    "suite needs to create namespaces, pods and NetworkPolicies"
+                ) from None
+            raise SetupError(f"the API server answered {exc.status} {exc.reason}") from None
+        except (HTTPError, OSError) as exc:
+            raise SetupError(f"cannot reach the API server at {self._cfg.host}: {exc}") from None
+        return str(version.git_version)
+
+    # --- objects
+
+    def _handlers(
+        self, kind: str
+    ) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+        core, net = self.core, self.net
+        table = {
+            "Namespace": (core.create_namespace, core.replace_namespace, core.delete_namespace),
+            "ConfigMap": (
+                core.create_namespaced_config_map,
+                core.replace_namespaced_config_map,
+                core.delete_namespaced_config_map,
+            ),
+            "Pod": (core.create_namespaced_pod, None, core.delete_namespaced_pod),
+            "NetworkPolicy": (
+                net.create_namespaced_network_policy,
+                net.replace_namespaced_network_policy,
+                net.delete_namespaced_network_policy,
+            ),
+        }
+        if kind not in table:
+            raise ValueError(f"the suite does not manage {kind} objects")
+        return table[kind]  # type: ignore[return-value]
+
+    def apply(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        for obj in objects:
+            create, replace, _ = self._handlers(obj["kind"])
+            meta = obj["metadata"]
+            ns_args = [] if obj["kind"] == "Namespace" else [meta["namespace"]]
+            try:
+                create(*ns_args, dict(obj), _request_timeout=_API_TIMEOUT)
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise SetupError(_api_error("create", obj, exc)) from None
+                if replace is None:
+                    continue  # pods are immutable: an existing one is reused
+                current = self._read(obj)
+                body = dict(obj)
+                body["metadata"] = {**meta, "resourceVersion": current}
+                try:
+                    replace(meta["name"], *ns_args, body, _request_timeout=_API_TIMEOUT)
+                except ApiException as exc2:
+                    raise SetupError(_api_error("replace", obj, exc2)) from None
+
+    def _read(self, obj: Mapping[str, Any]) -> str:
+        meta, kind = obj["metadata"], obj["kind"]
+        readers = {
+            "Namespace": lambda: self.core.read_namespace(meta["name"]),
+            "ConfigMap": lambda: self.core.read_namespaced_config_map(
+                meta["name"], meta["namespace"]
+            ),
+            "NetworkPolicy": lambda: self.net.read_namespaced_network_policy(
+                meta["name"], meta["namespace"]
+            ),
+        }
+        return readers[kind]().metadata.resource_version
+
+    def delete(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        for obj in objects:
+            _, _, delete = self._handlers(obj["kind"])
+            meta = obj["metadata"]
+            ns_args = [] if obj["kind"] == "Namespace" else [meta["namespace"]]
+            try:
+                delete(meta["name"], *ns_args, _request_timeout=_API_TIMEOUT)
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise SetupError(_api_error("delete", obj, exc)) from None
+
+    def pods(self, namespaces: Sequence[str]) -> list[PodState]:
+        out = []
+        for ns in namespaces:
+            for pod in self.core.list_namespaced_pod(ns, _request_timeout=_API_TIMEOUT).items:
+                statuses = pod.status.container_statuses or []
+                ready = bool(statuses) and all(s.ready for s in statuses)
+                waiting = [
+                    f"{s.name}: {s.state.waiting.reason}"
+                    + (f" ({s.state.waiting.message})" if s.state.waiting.message else "")
+                    for s in statuses
+                    if s.state and s.state.waiting
+                ]
+                conditions = [
+                    c.message
+                    for c in pod.status.conditions or []
+                    if c.status != "True" and c.message
+                ]
+                out.append(
+                    PodState(
+                        ns,
+                        pod.metadata.name,
+                        pod.status.pod_ip or "",
+                        ready,
+                        pod.status.phase or "",
+                        "; ".join(waiting or conditions),
+                    )
+                )
+        return out
+
+    def exec(
+        self, namespace: str, pod: str, container: str, argv: Sequence[str], timeout: float
+    ) -> ExecResult:
+        try:
+            resp = stream(
+                self.core.connect_get_namespaced_pod_exec,
+                pod,
+                namespace,
+                container=container,
+                command=list(argv),
+                stderr=True,
+                stdin=False,
+                stdout=True,
+                tty=False,
+                _preload_content=False,
+            )
+        except ApiException as exc:
+            return ExecResult(-1, "", error=f"exec in {namespace}/{pod}: {exc.status} {exc.reason}")
+        except Exception as exc:  # the websocket layer raises many types
+            return ExecResult(-1, "", error=f"exec in {namespace}/{pod}: {exc}")
+        try:
+            resp.run_forever(timeout=timeout)
+            stdout = resp.read_stdout(timeout=0) if resp.peek_stdout() else ""
+            stderr = resp.read_stderr(timeout=0) if resp.peek_stderr() else ""
+            if resp.is_open():
+                return ExecResult(
+                    -1, stdout, stderr, error=f"exec did not finish in {timeout:.0f}s"
+                )
+            code = resp.returncode
+        except Exception as exc:
+            return ExecResult(-1, "", error=f"exec in {namespace}/{pod}: {exc}")
+        finally:
+            resp.close()
+        return ExecResult(int(code or 0), stdout, stderr)
+
+    def delete_namespaces(self, label_selector: str, wait: bool = False) -> list[str]:
+        try:
+            items = self.core.list_namespace(
+                label_selector=label_selector, _request_timeout=_API_TIMEOUT
+            ).items
+        except (ApiException, HTTPError, OSError) as exc:
+            raise SetupError(f"cannot list namespaces to clean up: {exc}") from None
+        names = [ns.metadata.name for ns in items]
+        for name in names:
+            try:
+                self.core.delete_namespace(
+                    name,
+                    propagation_policy="Background",
+                    grace_period_seconds=0,
+                    _request_timeout=_API_TIMEOUT,
+                )
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise SetupError(f"cannot delete namespace {name}: {exc.reason}") from None
+        return names
+
+    def network_policies(self, namespace: str) -> list[dict[str, Any]]:
+        items = self.net.list_namespaced_network_policy(
+            namespace, _request_timeout=_API_TIMEOUT
+        ).items
+        api = self._api()
+        out = []
+        for item in items:
+            doc = api.sanitize_for_serialization(item)
+            doc.update(apiVersion="networking.k8s.io/v1", kind="NetworkPolicy")
+            out.append(doc)
+        return out
+
+    def cni_components(self) -> list[str]:
+        pods = self.core.list_pod_for_all_namespaces(_request_timeout=_API_TIMEOUT).items
+        host_agents = list(self.info.extra.get("host_agents", []))
+        return sorted(p.metadata.name for p in pods) + host_agents
+
+
+def _api_error(verb: str, obj: Mapping[str, Any], exc: ApiException) -> str:
+    meta = obj.get("metadata", {})
+    where = "/".join(x for x in (meta.get("namespace"), meta.get("name")) if x)
+    detail = exc.body if isinstance(exc.body, str) else exc.reason
+    return f"cannot {verb} {obj.get('kind')} {where}: {exc.status} {detail}"

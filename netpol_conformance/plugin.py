@@ -1,0 +1,440 @@
+"""The pytest plugin: options, fixtures, markers, parametrization and the run's summary."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from netpol_conformance.book import ScenarioBook
+from netpol_conformance.cluster.base import Backend
+from netpol_conformance.environment import expected_outcomes, scenario_probes
+from netpol_conformance.errors import ConformanceError, UsageError
+from netpol_conformance.expectations import explain_mismatch
+from netpol_conformance.probe.spec import Probe
+from netpol_conformance.report.matrix import MatrixReport
+from netpol_conformance.session import ReportedSetupError, SuiteSession
+from netpol_conformance.settings import CLUSTERS, SuiteSettings, build_settings
+from netpol_conformance.tutorial.layout import load_layout
+from netpol_conformance.tutorial.scenarios import BY_ID, MISTAKES, STEPS, Scenario
+
+SESSION_KEY = pytest.StashKey[SuiteSession]()
+SETTINGS_KEY = pytest.StashKey[SuiteSettings]()
+GROUPS = {"step": STEPS, "mistake": MISTAKES}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("netpol-conformance", "NetworkPolicy conformance")
+    add = g.addoption
+    add(
+        "--cluster",
+        dest="netpol_cluster",
+        default="kind",
+        metavar="NAME",
+        help=f"where to run: {' | '.join(CLUSTERS)} (default: kind)",
+    )
+    add(
+        "--cni",
+        dest="netpol_cni",
+        default="calico",
+        metavar="NAME",
+        help="the CNI under test; selects its profile: calico, flannel, kindnet, cilium, "
+        "kube-router, bridge (default: calico)",
+    )
+    add(
+        "--kube-context",
+        dest="netpol_kube_context",
+        default=None,
+        metavar="NAME",
+        help="kubeconfig context for --cluster existing (required: never the current context)",
+    )
+    add(
+        "--probe-timeout",
+        dest="netpol_probe_timeout",
+        default=2.0,
+        type=float,
+        metavar="S",
+        help="curl --max-time for each probe, as the tutorial's --max-time 2 (default: 2)",
+    )
+    add(
+        "--dns-timeout",
+        dest="netpol_dns_timeout",
+        default=2,
+        type=int,
+        metavar="S",
+        help="nslookup timeout per try (default: 2)",
+    )
+    add(
+        "--enforce-timeout",
+        dest="netpol_enforce_timeout",
+        default=60.0,
+        type=float,
+        metavar="S",
+        help="how long to poll for policies to take effect (default: 60)",
+    )
+    add(
+        "--external-ip",
+        dest="netpol_external_ip",
+        default=None,
+        metavar="IP",
+        help="the step-4 external host for --cluster existing (must listen on TCP 80 and 5432)",
+    )
+    add(
+        "--server-image",
+        dest="netpol_server_image",
+        default=None,
+        metavar="IMAGE",
+        help="image of the server container (nginx)",
+    )
+    add(
+        "--probe-image",
+        dest="netpol_probe_image",
+        default=None,
+        metavar="IMAGE",
+        help="image of the probe container (needs sh, curl and nslookup)",
+    )
+    add(
+        "--image-pull-policy",
+        dest="netpol_pull_policy",
+        default=None,
+        metavar="POLICY",
+        choices=("Always", "IfNotPresent", "Never"),
+        help="imagePullPolicy for the test pods",
+    )
+    add(
+        "--manifests",
+        dest="netpol_manifests",
+        default=None,
+        metavar="DIR",
+        help="the manifests directory (default: the repository's manifests/)",
+    )
+    add(
+        "--simulate-faults",
+        dest="netpol_faults",
+        default="",
+        metavar="F[,F...]",
+        help="--cluster simulated only: no-enforcement, or-for-and, ignore-ports, "
+        "ignore-egress, block-dns, reject-instead-of-drop, slow-enforcement:SECONDS",
+    )
+    add(
+        "--simulate-delay",
+        dest="netpol_simulate_delay",
+        default=0.05,
+        type=float,
+        metavar="S",
+        help="--cluster simulated only: seconds before an applied policy is enforced",
+    )
+    add(
+        "--netpol-results",
+        dest="netpol_results",
+        default=None,
+        metavar="PATH",
+        help="write every probe's expected and observed outcome to this JSON file",
+    )
+    if not _has_option(parser, "--keep-cluster"):  # pytest-kind-ng provides these normally
+        add("--keep-cluster", action="store_true", help="keep the kind cluster for the next run")
+        add("--cluster-name", default="pytest-kind", help="name of the kind cluster")
+        add("--kubeconfig", default=None, help="kubeconfig for --cluster existing")
+
+
+def _has_option(parser: pytest.Parser, name: str) -> bool:
+    return any(name in opt.names() for group in parser._groups for opt in group.options)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # Tests of one scenario share its cluster namespaces: keep them on one worker.
+    if getattr(config.option, "numprocesses", None) and config.option.dist == "no":
+        config.option.dist = "loadgroup"
+
+
+def _progress(config: pytest.Config):
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def say(msg: str) -> None:
+        if hasattr(config, "workerinput"):
+            return  # workers' output is not shown; the controller speaks for the run
+        line = f"[netpol-conformance] {msg}"
+        if reporter is not None:
+            reporter.write_line(line)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    return say
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for n in range(7):
+        config.addinivalue_line("markers", f"step{n}: tutorial step {n}")
+    config.addinivalue_line("markers", "mistake: one of the tutorial's common mistakes")
+    config.addinivalue_line("markers", "cni(*names): run only when --cni is one of these")
+    config.addinivalue_line("markers", "netpol_group(name): parametrize tutorial_case over it")
+    try:
+        settings = build_settings(config.getoption)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS_KEY] = settings
+    workerinput = getattr(config, "workerinput", None)
+    try:
+        if workerinput is None:
+            session = SuiteSession.new(settings, _progress(config))
+            config.pluginmanager.register(RunSummary(config), "netpol-conformance-summary")
+            signal.signal(signal.SIGTERM, _sigterm)
+        else:
+            from pathlib import Path
+
+            session = SuiteSession(
+                settings,
+                workerinput["netpol_run_id"],
+                Path(workerinput["netpol_state_dir"]),
+                _progress(config),
+            )
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SESSION_KEY] = session
+
+
+def _sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # clean up as on Ctrl-C
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    session = node.config.stash[SESSION_KEY]
+    node.workerinput["netpol_run_id"] = session.run_id
+    node.workerinput["netpol_state_dir"] = str(session.state_dir)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if not hasattr(config, "workerinput") and SESSION_KEY in config.stash:
+        config.stash[SESSION_KEY].finish()
+
+
+# --- parametrization ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TutorialCase:
+    scenario: Scenario
+    probe: Probe
+    expected: str
+
+    @property
+    def id(self) -> str:
+        # Reads as test_step[2-allow-frontend-to-db][frontend/web->backend/db:5432/TCP=connected]
+        return f"{self.scenario.id}][{self.probe.label}={self.expected}"
+
+
+def tutorial_cases(settings: SuiteSettings, scenarios: tuple[Scenario, ...]) -> Iterator[Any]:
+    layout = load_layout(settings.manifests)
+    probes = scenario_probes(layout, with_external=settings.has_external)
+    for scenario in scenarios:
+        marks: list[Any] = [pytest.mark.xdist_group(scenario.id)]
+        if scenario.group == "step":
+            marks.append(getattr(pytest.mark, f"step{scenario.id.split('-')[0]}"))
+        else:
+            marks.append(pytest.mark.mistake)
+        if scenario.uses_external and not settings.has_external:
+            marks.append(pytest.mark.skip(reason="no external host: pass --external-ip"))
+        for probe, outcome in expected_outcomes(scenario, probes, settings.profile).items():
+            case = TutorialCase(scenario, probe, outcome.value)
+            yield pytest.param(case, id=case.id, marks=marks)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "tutorial_case" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("netpol_group")
+    group = marker.args[0] if marker else "step"
+    settings = metafunc.config.stash[SETTINGS_KEY]
+    metafunc.parametrize("tutorial_case", list(tutorial_cases(settings, GROUPS[group])))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    cni = config.stash[SETTINGS_KEY].profile.name
+    for item in items:
+        marker = item.get_closest_marker("cni")
+        if marker and cni not in marker.args:
+            item.add_marker(pytest.mark.skip(reason=f"only for --cni {', '.join(marker.args)}"))
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def netpol_settings(pytestconfig: pytest.Config) -> SuiteSettings:
+    return pytestconfig.stash[SETTINGS_KEY]
+
+
+@pytest.fixture(scope="session")
+def netpol_backend(pytestconfig: pytest.Config) -> Backend:
+    """The session's cluster, prepared once for all workers."""
+    session = pytestconfig.stash[SESSION_KEY]
+    try:
+        return session.backend()
+    except ReportedSetupError as exc:
+        pytest.skip(f"the cluster could not be prepared (reported above): {str(exc)[:200]}")
+    except ConformanceError as exc:
+        pytest.fail(f"the cluster could not be prepared:\n{exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def scenario_book(
+    pytestconfig: pytest.Config, netpol_backend: Backend, netpol_settings: SuiteSettings
+) -> Iterator[ScenarioBook]:
+    session = pytestconfig.stash[SESSION_KEY]
+    options = netpol_settings.run
+    info = netpol_backend.info
+    images = {**netpol_settings.images, **info.images}
+    if pytestconfig.getoption("netpol_server_image"):
+        images["server"] = netpol_settings.images["server"]
+    if pytestconfig.getoption("netpol_probe_image"):
+        images["probe"] = netpol_settings.images["probe"]
+    options.images = images
+    options.pull_policy = netpol_settings.pull_policy or (
+        info.image_pull_policy if info.images else None
+    )
+    book = ScenarioBook(
+        netpol_backend,
+        load_layout(netpol_settings.manifests),
+        netpol_settings.profile,
+        options,
+        session.run_id,
+        session.progress,
+    )
+    yield book
+    book.close()
+
+
+@pytest.fixture
+def scenario_report(scenario_book: ScenarioBook) -> Any:
+    """``scenario_report(scenario)``: the scenario's observed matrix, built on first use."""
+
+    def get(scenario: Scenario) -> MatrixReport:
+        try:
+            return scenario_book.report(scenario)
+        except ConformanceError as exc:
+            if scenario.id in scenario_book.errors_shown:
+                pytest.skip(f"{scenario.id} could not be set up (reported with its first test)")
+            scenario_book.errors_shown.add(scenario.id)
+            pytest.fail(f"{scenario.id}: could not set up the scenario:\n{exc}", pytrace=False)
+
+    return get
+
+
+# --- checking one cell --------------------------------------------------------------------------
+
+
+def check_cell(
+    request: pytest.FixtureRequest, book: ScenarioBook, report: MatrixReport, case: TutorialCase
+) -> None:
+    """Assert one probe of a scenario; on failure show the probe, its history and the tables."""
+    probe, scenario = case.probe, case.scenario
+    cell = report.cell(probe)
+    props = request.node.user_properties
+    props += [
+        ("scenario", scenario.id),
+        ("probe", probe.label),
+        ("expected", case.expected),
+        ("observed", str(cell.observed)),
+        ("time_to_enforce_s", report.state.time_to_enforce),
+    ]
+    disagreements = [d for d in report.oracle_disagreements if d.startswith(probe.label + ":")]
+    if disagreements:
+        pytest.fail(
+            "suite bug: the oracle and the hand-written table disagree:\n  "
+            + "\n  ".join(disagreements),
+            pytrace=False,
+        )
+    if cell.ok:
+        return
+    observed = cell.observed
+    why = (
+        explain_mismatch(cell.expected, observed, report.profile, None)
+        if observed
+        else "no observation"
+    )
+    lines = [
+        f"{scenario.id}: {probe.label}",
+        f"  expected {cell.expected.value}, observed {observed}: {why}",
+        f"  probe:    {cell.command}",
+        f"  history:  {', '.join(str(o) for o in cell.history)} "
+        f"({'converged' if report.converged else 'the matrix never converged'})",
+    ]
+    if observed and observed.detail:
+        lines.append(f"  output:   {observed.detail[:300]}")
+    if scenario.id not in book.tables_shown:
+        book.tables_shown.add(scenario.id)
+        lines += ["", report.failure_summary()]
+    else:
+        lines.append(f"  (the truth tables of {scenario.id} are shown with its first failure)")
+    pytest.fail("\n".join(lines), pytrace=False)
+
+
+# --- the run's summary -------------------------------------------------------------------------
+
+
+class RunSummary:
+    """Collects every probe's result (in the controller, from all workers) and reports it."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.results: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        if report.when == "call" and "probe" in props:
+            self.results.append({"test": report.nodeid, "outcome": report.outcome, **props})
+
+    def pytest_sessionfinish(self) -> None:
+        path = self.config.stash[SETTINGS_KEY].results_path
+        if path and self.results:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"results": self.results}, indent=1, default=str) + "\n")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        settings = self.config.stash[SETTINGS_KEY]
+        session = self.config.stash[SESSION_KEY]
+        tr = terminalreporter
+        if session.setup_error:
+            tr.section("netpol-conformance: set-up failed", red=True)
+            tr.write_line(session.setup_error)
+        if not self.results:
+            return
+        p = settings.profile
+        tr.section("netpol-conformance")
+        deny = p.deny_style if p.enforces else "none (policies are not enforced)"
+        tr.write_line(
+            f"cluster {settings.cluster}, cni {p.name}: enforces NetworkPolicy: "
+            f"{'yes' if p.enforces else 'no'}, deny style: {deny}"
+        )
+        counts: dict[str, Counter[str]] = {}
+        enforce: dict[str, float] = {}
+        for r in self.results:
+            counts.setdefault(r["scenario"], Counter())[r["outcome"]] += 1
+            if isinstance(r.get("time_to_enforce_s"), float):
+                enforce[r["scenario"]] = r["time_to_enforce_s"]
+        for scenario, c in counts.items():
+            tte = f", enforced after {enforce[scenario]:.1f}s" if scenario in enforce else ""
+            tr.write_line(f"  {scenario}: {c['passed']} passed, {c['failed']} failed{tte}")
+        if not p.enforces:
+            denied = [r for r in self.results if _tutorial_denies(r)]
+            through = sum(1 for r in denied if r["observed"] in ("connected", "dns-ok"))
+            tr.write_line(
+                f"{p.name} does NOT enforce NetworkPolicy: {through} of {len(denied)} probes "
+                "that the tutorial's policies deny got through anyway."
+            )
+
+
+def _tutorial_denies(result: dict[str, Any]) -> bool:
+    scenario = BY_ID.get(result["scenario"])
+    src, _, rest = result["probe"].partition("->")
+    dst, _, port = rest.partition(":")
+    return scenario is not None and not scenario.expect_allowed(src, dst, port.split("/")[0])
