@@ -235,7 +235,7 @@ class Environment:
     def poll(self) -> dict[Probe, Observation]:
         return self.runner.run([self.target(p) for p in self.probes])
 
-    def _listening(self, probe: Probe) -> bool | None:
+    def listening(self, probe: Probe) -> bool | None:
         """Control evidence that a refusal is a deny: the server does accept on that port."""
         if probe.target in self.pods:
             dst = self.pods[probe.target]
@@ -251,7 +251,7 @@ class Environment:
             for p, exp in expected.items():
                 obs = observed[p]
                 listening = (
-                    self._listening(p)
+                    self.listening(p)
                     if obs.outcome is Outcome.REFUSED and exp is Outcome.REFUSED
                     else None
                 )
