@@ -78,6 +78,7 @@ make_pki() {
     gen_cert kubelet-server "system:node:$NODE_NAME" system:nodes "IP:$NODE_IP,DNS:$NODE_NAME" serverAuth
     gen_cert kube-proxy system:kube-proxy "" "" clientAuth
     gen_cert kube-router system:kube-router "" "" clientAuth
+    gen_cert front-proxy-client front-proxy-client "" "" clientAuth
     openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/sa.key" 2>/dev/null
     openssl ec -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
 }
@@ -227,6 +228,7 @@ mode: iptables
 clusterCIDR: $POD_CIDR
 hostnameOverride: $NODE_NAME
 bindAddress: 0.0.0.0
+nodePortAddresses: [primary]
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
 clientConnection:
@@ -291,7 +293,7 @@ make_cgroups() {
 start_daemon() {
     local name="$1" ns="$2"; shift 2
     setsid bash -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' _ "/sys/fs/cgroup/pids/$CGROUP_ROOT" \
-        nsenter --net="/run/netns/$ns" "$@" </dev/null >"$LOGS/$name.log" 2>&1 &
+        nsenter --net="/run/netns/$ns" "$@" </dev/null >"$LOGS/$name.log" 2>&1 9>&- &
     echo $! > "$PIDS/$name.pid"
 }
 
@@ -352,6 +354,10 @@ start_apiserver() {
         --service-cluster-ip-range "$SERVICE_CIDR" \
         --service-account-issuer "https://kubernetes.default.svc.$CLUSTER_DOMAIN" \
         --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+        --requestheader-client-ca-file "$PKI/ca.crt" --requestheader-allowed-names front-proxy-client \
+        --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+        --requestheader-extra-headers-prefix X-Remote-Extra- \
+        --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key" \
         --allow-privileged=true --profiling=false --event-ttl 1h
 }
 
@@ -535,11 +541,10 @@ cmd_down() {
 # ---------------------------------------------------------------- status / info
 
 healthy() {
-    [[ -f "$STATE_FILE" ]] || return 1
-    # shellcheck disable=SC1090
+    [[ -f "$STATE_FILE" ]] || { echo "not running (never started: run 'scripts/local-cluster up')"; return 1; }
     local UP CNI_STATE
     UP="$(sed -n 's/^UP=//p' "$STATE_FILE")"; CNI_STATE="$(sed -n 's/^CNI=//p' "$STATE_FILE")"
-    [[ "$UP" == 1 ]] || return 1
+    [[ "$UP" == 1 ]] || { echo "not running (run 'scripts/local-cluster up')"; return 1; }
     local d
     for d in containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy external-server; do
         daemon_alive "$d" || { echo "$d is not running"; return 1; }

@@ -71,7 +71,12 @@ for port in 80 5432; do
     out="$(ex curl -sS -m 3 "http://$B_IP:$port/")" || fail "a -> b:$port"
     step "a -> b $B_IP:$port: $out"
 done
-out="$(ex curl -sS -m 3 "http://b.$NS.svc.cluster.local/")" || fail "a -> service b"
+# kube-proxy programs the Service a moment after the pod turns Ready.
+for i in $(seq 1 20); do
+    out="$(ex curl -sS -m 3 "http://b.$NS.svc.cluster.local/" 2>&1)" && break
+    ((i == 20)) && fail "a -> service b: $out"
+    sleep 0.5
+done
 step "a -> service b.$NS.svc.cluster.local: $out"
 out="$(ex nslookup kubernetes.default.svc.cluster.local)" || fail "nslookup"
 step "nslookup kubernetes.default.svc.cluster.local: $(echo "$out" | awk '/^Address/ {a=$2} END {print a}')"

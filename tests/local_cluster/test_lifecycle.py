@@ -94,6 +94,10 @@ def leftovers() -> list[str]:
             found.append(f"process {p.name}: {cmd[:120]}")
     if SOCK_DIR.exists():
         found.append(f"dir {SOCK_DIR}")
+    found += [f"file {f}" for f in Path("/var/lib/cni/results").glob("netpol-local-*")]
+    shims = Path("/run/containerd/s")
+    if shims.is_dir() and not Path("/run/containerd/containerd.sock").exists():
+        found += [f"shim socket {f}" for f in shims.iterdir()]
     return found
 
 
@@ -172,6 +176,33 @@ def test_kubeconfig_reaches_a_ready_node(cluster):
     assert anon.stdout in ("401", "403")
 
 
+def test_nothing_is_routed_off_the_machine(cluster):
+    info = json.loads(run("info", check=True).stdout)
+    node_routes = sh("ip netns exec npc-node ip -4 route show")
+    assert node_routes.strip(), "node namespace missing"
+    assert "default" not in node_routes, node_routes
+    # The external host is reached by routing inside our namespaces, without NAT.
+    ext_routes = sh("ip netns exec npc-ext ip -4 route show")
+    assert info["pod_cidr"] in ext_routes, ext_routes
+    # No masquerade rule aimed at the host link or at the whole world.
+    nat = sh("ip netns exec npc-node iptables -t nat -S")
+    assert "-o npc-node0" not in nat
+    assert not re.search(r"-A POSTROUTING (-s \S+ )?-j MASQUERADE", nat), nat
+    # The host gained only a route to the node's /30 link.
+    host_routes = sh("ip -4 route show dev npc-host")
+    assert host_routes.split()[0] == "198.18.0.0/30", host_routes
+
+
+def test_external_host_answers_on_its_ports(cluster):
+    info = json.loads(run("info", check=True).stdout)
+    for port in info["external"]["ports"]:
+        code = sh(
+            f"ip netns exec npc-node curl -s -o /dev/null -w '%{{http_code}}' -m 3 "
+            f"http://{info['external']['ip']}:{port}/"
+        )
+        assert code == "200", (port, code)
+
+
 def test_up_twice_is_idempotent(cluster):
     before = daemon_pids()
     assert "kube-apiserver" in before and "kubelet" in before
@@ -193,7 +224,8 @@ def test_down_removes_everything(cluster, host_before):
     assert down.returncode == 0, down.stderr
     assert elapsed <= 10, f"down took {elapsed:.1f}s"
     for name, pid in pids.items():
-        assert not Path(f"/proc/{pid}").exists() or "zombie" in sh(f"ps -o stat= -p {pid}"), name
+        state = sh(f"ps -o stat= -p {pid}").strip()
+        assert state in ("",) or state.startswith("Z"), f"{name} (pid {pid}) still runs: {state}"
     assert leftovers() == []
     after = host_snapshot()
     assert after == host_before
