@@ -271,7 +271,7 @@ class Environment:
                     f"{bad} cells not yet as expected"
                 )
 
-        return converge(
+        state = converge(
             self.poll,
             self.judge(expected),
             self.options.enforce_timeout,
@@ -279,6 +279,15 @@ class Environment:
             started=started,
             on_poll=note,
         )
+        if not self.applied:
+            # Before any policy: remember which destinations answered, the control evidence
+            # for refusals from hosts we cannot exec into.
+            self._answered_before_policies = {
+                (p.target, p.port)
+                for p, obs in state.last.items()
+                if p.kind == TCP and obs.outcome is Outcome.CONNECTED
+            }
+        return state
 
     def baseline(self) -> MatrixReport:
         """Before any policy: every server answers and DNS works, or nothing else is meaningful."""
@@ -288,11 +297,6 @@ class Environment:
         started = time.monotonic()
         state = self._converge(open_scenario, started)
         report = self._report(open_scenario, state)
-        self._answered_before_policies = {
-            (p.target, p.port)
-            for p, obs in state.last.items()
-            if p.kind == TCP and obs.outcome is Outcome.CONNECTED
-        }
         if not state.converged:
             raise SetupError(
                 "the pods cannot reach each other before any policy is applied, so no verdict "

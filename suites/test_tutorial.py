@@ -1,7 +1,9 @@
 """The tutorial "Configuring NetworkPolicies to Isolate Namespaces", step by step.
 
 Each step gets its own namespaces, built from scratch up to that step, and every probe of the
-step's matrix is one test: ``test_step[2-allow-frontend-to-db][frontend/web->backend/db:5432/TCP=connected]``.
+step's matrix is one test, named like the tutorial reads:
+
+    test_step[2-allow-frontend-to-db][frontend/web->backend/db:5432/TCP=connected]
 """
 
 import pytest
