@@ -12,7 +12,8 @@ CURL_CONNECTED = {0, 8, 52, 56}  # the TCP handshake completed; what followed do
 CURL_REFUSED = 7  # could not connect: ECONNREFUSED (a reject or nothing listening)
 CURL_TIMEOUT = 28
 
-_ADDRESS = re.compile(r"^Address(?:es)?:\s*([0-9a-fA-F:.]+?)(?:#\d+)?\s*$")
+# bind: "Address: IP"; busybox >= 1.29: the same; busybox 1.28: "Address 1: IP NAME"
+_ADDRESS = re.compile(r"^Address(?:es)?(?: \d+)?:\s*([0-9a-fA-F:.]+?)(?:#\d+)?(?:\s+\S+)?\s*$")
 _MISSING_TOOL = re.compile(r"nslookup: (?:command )?not found|executable file not found")
 _LINE = re.compile(rf"^{MARKER} (\d+) (\d+) ?(.*)$")
 
