@@ -55,6 +55,29 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cleanup(args: argparse.Namespace) -> int:
+    from netpol_conformance.cluster.base import MANAGED_LABEL, RUN_LABEL, ClusterInfo
+    from netpol_conformance.cluster.kube import KubeBackend
+
+    kubeconfig = args.kubeconfig or os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
+    kubeconfig = kubeconfig or os.path.expanduser("~/.kube/config")
+    backend = KubeBackend(ClusterInfo("existing", "", kubeconfig, args.kube_context))
+    backend.check_reachable()
+    selector = f"{MANAGED_LABEL}=true" + (f",{RUN_LABEL}={args.run}" if args.run else "")
+    if args.dry_run:
+        names = [
+            ns.metadata.name for ns in backend.core.list_namespace(label_selector=selector).items
+        ]
+        verb = "would delete"
+    else:
+        names = backend.delete_namespaces(selector)
+        verb = "deleted"
+    for name in names:
+        print(f"{verb} namespace {name}")
+    print(f"{verb} {len(names)} namespaces labelled {selector} (nothing else is touched)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="netpol-conformance",
@@ -77,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--format", choices=("json", "table"), default="table")
     sim.set_defaults(func=_simulate)
+    clean = sub.add_parser(
+        "cleanup",
+        help="delete the namespaces a run left behind",
+        description="Delete every namespace carrying the suite's label, and nothing else.",
+    )
+    clean.add_argument("--kube-context", required=True, help="kubeconfig context (required)")
+    clean.add_argument("--kubeconfig", default=None, help="kubeconfig file ($KUBECONFIG)")
+    clean.add_argument("--run", default=None, help="only this run id")
+    clean.add_argument("--dry-run", action="store_true", help="list, do not delete")
+    clean.set_defaults(func=_cleanup)
     return parser
 
 

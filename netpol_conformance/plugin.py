@@ -6,9 +6,9 @@ import json
 import signal
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -273,36 +273,68 @@ def netpol_settings(pytestconfig: pytest.Config) -> SuiteSettings:
     return pytestconfig.stash[SETTINGS_KEY]
 
 
+@dataclass
+class Connection:
+    """The session's cluster, or why there is none. Never raises, so pytest caches no error."""
+
+    backend: Backend | None
+    error: ConformanceError | None
+    reported: bool = False
+
+
 @pytest.fixture(scope="session")
-def netpol_backend(pytestconfig: pytest.Config) -> Backend:
-    """The session's cluster, prepared once for all workers."""
-    session = pytestconfig.stash[SESSION_KEY]
+def netpol_connection(pytestconfig: pytest.Config) -> Connection:
+    backend, error = _attempt(pytestconfig.stash[SESSION_KEY].backend)
+    return Connection(backend, error)
+
+
+@pytest.fixture
+def netpol_backend(netpol_connection: Connection) -> Backend:
+    """The session's cluster, prepared once for all workers.
+
+    A set-up failure fails the first test that needs the cluster, with the whole message, and
+    skips the others: one clear error, not one per test.
+    """
+    c = netpol_connection
+    if c.backend is not None:
+        return c.backend
+    if isinstance(c.error, ReportedSetupError) or c.reported:
+        pytest.skip(f"the cluster could not be prepared (reported above): {str(c.error)[:200]}")
+    c.reported = True
+    pytest.fail(f"the cluster could not be prepared:\n{c.error}", pytrace=False)
+
+
+T = TypeVar("T")
+
+
+def _attempt(fn: Callable[[], T]) -> tuple[T | None, ConformanceError | None]:
+    """Call fn; a ConformanceError is returned, so that pytest shows no chained traceback."""
     try:
-        return session.backend()
-    except ReportedSetupError as exc:
-        pytest.skip(f"the cluster could not be prepared (reported above): {str(exc)[:200]}")
+        return fn(), None
     except ConformanceError as exc:
-        pytest.fail(f"the cluster could not be prepared:\n{exc}", pytrace=False)
+        return None, exc
 
 
 @pytest.fixture(scope="session")
-def scenario_book(
-    pytestconfig: pytest.Config, netpol_backend: Backend, netpol_settings: SuiteSettings
-) -> Iterator[ScenarioBook]:
+def _scenario_book(
+    pytestconfig: pytest.Config, netpol_connection: Connection, netpol_settings: SuiteSettings
+) -> Iterator[ScenarioBook | None]:
+    backend = netpol_connection.backend
+    if backend is None:
+        yield None
+        return
     session = pytestconfig.stash[SESSION_KEY]
     options = netpol_settings.run
-    info = netpol_backend.info
-    images = {**netpol_settings.images, **info.images}
-    if pytestconfig.getoption("netpol_server_image"):
-        images["server"] = netpol_settings.images["server"]
-    if pytestconfig.getoption("netpol_probe_image"):
-        images["probe"] = netpol_settings.images["probe"]
+    images = {**netpol_settings.images, **backend.info.images}
+    for name in ("server", "probe"):
+        if pytestconfig.getoption(f"netpol_{name}_image"):
+            images[name] = netpol_settings.images[name]
     options.images = images
     options.pull_policy = netpol_settings.pull_policy or (
-        info.image_pull_policy if info.images else None
+        backend.info.image_pull_policy if backend.info.images else None
     )
     book = ScenarioBook(
-        netpol_backend,
+        backend,
         load_layout(netpol_settings.manifests),
         netpol_settings.profile,
         options,
@@ -314,17 +346,23 @@ def scenario_book(
 
 
 @pytest.fixture
+def scenario_book(netpol_backend: Backend, _scenario_book: ScenarioBook) -> ScenarioBook:
+    """Every scenario's environment and observed matrix, built once per process."""
+    return _scenario_book
+
+
+@pytest.fixture
 def scenario_report(scenario_book: ScenarioBook) -> Any:
     """``scenario_report(scenario)``: the scenario's observed matrix, built on first use."""
 
     def get(scenario: Scenario) -> MatrixReport:
-        try:
-            return scenario_book.report(scenario)
-        except ConformanceError as exc:
-            if scenario.id in scenario_book.errors_shown:
-                pytest.skip(f"{scenario.id} could not be set up (reported with its first test)")
-            scenario_book.errors_shown.add(scenario.id)
-            pytest.fail(f"{scenario.id}: could not set up the scenario:\n{exc}", pytrace=False)
+        report, error = _attempt(lambda: scenario_book.report(scenario))
+        if error is None:
+            return report
+        if scenario.id in scenario_book.errors_shown:
+            pytest.skip(f"{scenario.id} could not be set up (reported with its first test)")
+        scenario_book.errors_shown.add(scenario.id)
+        pytest.fail(f"{scenario.id}: could not set up the scenario:\n{error}", pytrace=False)
 
     return get
 

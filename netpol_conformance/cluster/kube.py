@@ -7,6 +7,7 @@ gets an ApiClient of its own.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -37,6 +38,8 @@ def load_configuration(kubeconfig: str, context: str) -> client.Configuration:
 
 
 def _contexts(kubeconfig: str) -> tuple[list[str], str | None]:
+    if not os.path.isfile(kubeconfig):
+        raise SetupError(f"kubeconfig {kubeconfig} does not exist: pass --kubeconfig PATH")
     try:
         contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
     except (OSError, config.ConfigException, yaml.YAMLError) as exc:
