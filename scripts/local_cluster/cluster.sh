@@ -269,6 +269,9 @@ make_network() {
     # Service VIPs are reachable from the node itself through kube-proxy's OUTPUT rules;
     # a VIP that nothing rewrites goes to lo and is dropped there, never off the node.
     in_node ip route add "$SERVICE_CIDR" dev lo src "$NODE_IP"
+    # Pods must never reach the host through the node: traffic forwarded from the pod bridge
+    # to the host link is refused by routing policy (the API server's own address stays local).
+    in_node ip rule add iif cni0 to "$HOST_IP/$LINK_PREFIX" prohibit pref 100
     in_node sysctl -qw net.ipv4.ip_forward=1
     in_node sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || true
     if ! in_node sysctl -qw net.bridge.bridge-nf-call-iptables=1; then

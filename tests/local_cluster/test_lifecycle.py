@@ -188,6 +188,9 @@ def test_nothing_is_routed_off_the_machine(cluster):
     nat = sh("ip netns exec npc-node iptables -t nat -S")
     assert "-o npc-node0" not in nat
     assert not re.search(r"-A POSTROUTING (-s \S+ )?-j MASQUERADE", nat), nat
+    # Pods cannot be forwarded to the host's end of the link.
+    rules = sh("ip netns exec npc-node ip rule show")
+    assert re.search(r"to 198\.18\.0\.\d+/30 iif cni0 prohibit", rules), rules
     # The host gained only a route to the node's /30 link.
     host_routes = sh("ip -4 route show dev npc-host")
     assert host_routes.split()[0] == "198.18.0.0/30", host_routes
