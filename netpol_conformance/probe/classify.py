@@ -15,6 +15,8 @@ CURL_TIMEOUT = 28
 # bind: "Address: IP"; busybox >= 1.29: the same; busybox 1.28: "Address 1: IP NAME"
 _ADDRESS = re.compile(r"^Address(?:es)?(?: \d+)?:\s*([0-9a-fA-F:.]+?)(?:#\d+)?(?:\s+\S+)?\s*$")
 _MISSING_TOOL = re.compile(r"nslookup: (?:command )?not found|executable file not found")
+# exit 28 after the handshake: the server accepted, then sent nothing (or not all) in time
+_ANSWER_TIMED_OUT = re.compile(r"Operation timed out after \d+ milliseconds with \d+ ")
 _LINE = re.compile(rf"^{MARKER} (\d+) (\d+) ?(.*)$")
 
 
@@ -23,6 +25,8 @@ def classify_curl(rc: int, output: str) -> Observation:
     if rc in CURL_CONNECTED:
         return Observation(Outcome.CONNECTED, text)
     if rc == CURL_TIMEOUT:
+        if _ANSWER_TIMED_OUT.search(text):  # connected: a slow server is not a drop
+            return Observation(Outcome.CONNECTED, text)
         return Observation(Outcome.TIMEOUT, text)
     if rc == CURL_REFUSED:
         return Observation(Outcome.REFUSED, text)
