@@ -25,6 +25,7 @@ def fold(text: str) -> str:
     [
         ("curl-connected", Outcome.CONNECTED),
         ("curl-empty-reply", Outcome.CONNECTED),  # handshake done; the server said nothing
+        ("curl-connected-no-answer", Outcome.CONNECTED),  # exit 28, but after the handshake
         ("curl-dropped", Outcome.TIMEOUT),
         ("curl-rejected", Outcome.REFUSED),
         ("curl-not-listening", Outcome.REFUSED),
@@ -46,6 +47,15 @@ def test_curl_dropped_keeps_curls_message(captured: Captured) -> None:
     assert str(obs) == "timeout"
 
 
+def test_timeout_before_and_after_the_handshake(captured: Captured) -> None:
+    """Both exit 28; only the one that never connected is evidence of a drop."""
+    dropped = classify_curl(*captured("curl-dropped"))
+    slow = classify_curl(*captured("curl-connected-no-answer"))
+    assert captured("curl-dropped")[0] == captured("curl-connected-no-answer")[0] == 28
+    assert dropped.outcome is Outcome.TIMEOUT
+    assert slow.outcome is Outcome.CONNECTED
+
+
 def test_reject_and_not_listening_look_the_same(captured: Captured) -> None:
     """Why a refusal needs a control probe: curl cannot tell a reject from a closed port."""
     rejected = classify_curl(*captured("curl-rejected"))
@@ -56,7 +66,7 @@ def test_reject_and_not_listening_look_the_same(captured: Captured) -> None:
 @pytest.mark.parametrize(
     ("rc", "output"),
     [
-        (1, "curl: (1) Protocol \"htp\" not supported"),
+        (1, 'curl: (1) Protocol "htp" not supported'),
         (3, "curl: (3) URL using bad/illegal format or missing URL"),
         (6, "curl: (6) Could not resolve host: db"),
         (35, "curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL"),
@@ -122,7 +132,7 @@ def test_nslookup_missing_from_the_image(captured: Captured) -> None:
         (127, ""),
         (
             1,
-            'OCI runtime exec failed: exec failed: unable to start container process: exec: '
+            "OCI runtime exec failed: exec failed: unable to start container process: exec: "
             '"nslookup": executable file not found in $PATH: unknown',
         ),
         (1, "sh: nslookup: not found"),

@@ -1,0 +1,175 @@
+"""ProbeRunner end to end against a backend whose ``exec`` runs the command on this machine."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from netpol_conformance.cluster.base import Backend, ClusterInfo, ExecResult, PodState
+from netpol_conformance.probe.commands import ProbeSettings
+from netpol_conformance.probe.outcome import Outcome
+from netpol_conformance.probe.runner import PROBE_CONTAINER, ProbeRunner
+from netpol_conformance.probe.spec import TCP, Probe, ProbeTarget
+
+
+class LocalExec(Backend):
+    """Runs every exec locally; can be told to fail an exec or to lose its output."""
+
+    def __init__(self) -> None:
+        self.info = ClusterInfo("local-exec", "none")
+        self.calls: list[tuple[str, str, str, list[str]]] = []
+        self.fail_pods: set[str] = set()
+        self.mute_pods: set[str] = set()
+
+    def exec(
+        self, namespace: str, pod: str, container: str, argv: Sequence[str], timeout: float
+    ) -> ExecResult:
+        self.calls.append((namespace, pod, container, list(argv)))
+        if pod in self.fail_pods:
+            return ExecResult(1, "", error=f'pods "{pod}" not found')
+        r = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout)
+        if pod in self.mute_pods:
+            return ExecResult(r.returncode, "", "error: unable to upgrade connection")
+        return ExecResult(r.returncode, r.stdout, r.stderr)
+
+    def apply(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def delete(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def pods(self, namespaces: Sequence[str]) -> list[PodState]:
+        raise NotImplementedError
+
+    def delete_namespaces(self, label_selector: str, wait: bool = False) -> list[str]:
+        raise NotImplementedError
+
+    def network_policies(self, namespace: str) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def cni_components(self) -> list[str]:
+        raise NotImplementedError
+
+
+@pytest.fixture
+def open_port(http_port: int) -> int:
+    return http_port
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """Listening, but never answering: the kernel completes handshakes from the backlog."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(64)
+    yield srv.getsockname()[1]
+    srv.close()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def target(src: str, port: int, dst: str = "backend/db") -> ProbeTarget:
+    ns, _, pod = src.partition("/")
+    return ProbeTarget(Probe(src, TCP, dst, port), f"{ns}-t", pod, "127.0.0.1")
+
+
+SETTINGS = ProbeSettings(timeout=3)
+
+
+def test_one_exec_per_source_pod(open_port: int, closed_port: int) -> None:
+    backend = LocalExec()
+    targets = [
+        target("frontend/web", open_port),
+        target("frontend/web", closed_port),
+        target("frontend/admin", open_port),
+        target("frontend/admin", closed_port, "backend/cache"),
+    ]
+    results = ProbeRunner(backend, SETTINGS).run(targets)
+    assert {t.probe: results[t.probe].outcome for t in targets} == {
+        targets[0].probe: Outcome.CONNECTED,
+        targets[1].probe: Outcome.REFUSED,
+        targets[2].probe: Outcome.CONNECTED,
+        targets[3].probe: Outcome.REFUSED,
+    }
+    assert sorted((ns, pod) for ns, pod, _, _ in backend.calls) == [
+        ("frontend-t", "admin"),
+        ("frontend-t", "web"),
+    ]
+    for _, _, container, argv in backend.calls:
+        assert container == PROBE_CONTAINER
+        assert argv[:2] == ["sh", "-c"]
+
+
+def test_failed_exec_is_an_exec_error_for_each_probe(open_port: int) -> None:
+    backend = LocalExec()
+    backend.fail_pods.add("web")
+    targets = [target("frontend/web", open_port), target("frontend/admin", open_port)]
+    results = ProbeRunner(backend, SETTINGS).run(targets)
+    web = results[targets[0].probe]
+    assert web.outcome is Outcome.EXEC_ERROR
+    assert "not found" in web.detail
+    assert results[targets[1].probe].outcome is Outcome.CONNECTED
+
+
+def test_missing_result_lines_are_exec_errors_not_denies(open_port: int) -> None:
+    backend = LocalExec()
+    backend.mute_pods.add("web")
+    obs = ProbeRunner(backend, SETTINGS).run([target("frontend/web", open_port)])
+    (only,) = obs.values()
+    assert only.outcome is Outcome.EXEC_ERROR
+    assert "no result line" in only.detail
+    assert "unable to upgrade connection" in only.detail
+
+
+def test_no_targets_no_exec() -> None:
+    backend = LocalExec()
+    assert ProbeRunner(backend, SETTINGS).run([]) == {}
+    assert backend.calls == []
+
+
+def test_control_probe_caches_only_positive_answers(open_port: int, closed_port: int) -> None:
+    backend = LocalExec()
+    runner = ProbeRunner(backend, SETTINGS)
+    assert runner.listening("backend-t", "db", open_port) is True
+    assert runner.listening("backend-t", "db", open_port) is True
+    assert len(backend.calls) == 1  # the positive answer was cached
+    assert runner.listening("backend-t", "db", closed_port) is False
+    assert runner.listening("backend-t", "db", closed_port) is False
+    assert len(backend.calls) == 3  # a negative answer is asked again: the server may start
+    # The control probe runs in the destination pod, against its own loopback.
+    ns, pod, _, argv = backend.calls[-1]
+    assert (ns, pod) == ("backend-t", "db")
+    assert argv[0] == "curl" and argv[-1] == f"http://127.0.0.1:{closed_port}/"
+
+
+def test_control_probe_exec_failure_is_not_listening(open_port: int) -> None:
+    backend = LocalExec()
+    backend.fail_pods.add("db")
+    assert ProbeRunner(backend, SETTINGS).listening("backend-t", "db", open_port) is False
+
+
+def test_exec_timeout_covers_the_slowest_probe() -> None:
+    runner = ProbeRunner(LocalExec(), ProbeSettings(timeout=2, dns_timeout=5, dns_tries=2))
+    assert runner.exec_timeout >= 5 * 3  # nslookup: timeout x (tries + 1)
+    assert ProbeRunner(LocalExec(), ProbeSettings(timeout=30)).exec_timeout > 30
+
+
+def test_a_server_that_never_answers_is_connected_not_dropped(silent_port: int) -> None:
+    """curl exits 28 here too, but after the handshake: the policy let the connection in."""
+    results = ProbeRunner(LocalExec(), ProbeSettings(timeout=1)).run(
+        [target("frontend/web", silent_port)]
+    )
+    (obs,) = results.values()
+    assert obs.outcome is Outcome.CONNECTED, obs
+    assert "Operation timed out" in obs.detail
