@@ -320,6 +320,19 @@ class Environment:
         self.reports.append(report)
         return report
 
+    def remove_policies(self) -> MatrixReport:
+        """Delete every policy applied so far, then poll until everything is open again."""
+        from netpol_conformance.tutorial.scenarios import STEPS
+
+        started = time.monotonic()
+        if self.applied_policies:
+            self.backend.delete(self.applied_policies)
+        self.applied, self.applied_policies = [], []
+        state = self._converge(STEPS[0], started)
+        report = self._report(STEPS[0], state)
+        self.reports.append(report)
+        return report
+
     def _report(self, scenario: Scenario, state: Convergence[Probe]) -> MatrixReport:
         expected = expected_outcomes(scenario, self.probes, self.profile)
         return MatrixReport(

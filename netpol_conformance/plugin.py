@@ -425,11 +425,17 @@ class RunSummary:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.results: list[dict[str, Any]] = []
+        self.timings: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
-        if report.when == "call" and "probe" in props:
+        if report.when != "call":
+            return
+        if "probe" in props:
             self.results.append({"test": report.nodeid, "outcome": report.outcome, **props})
+        for name, value in props.items():
+            if name.startswith("time_to_enforce_") and isinstance(value, float):
+                self.timings.append(f"{report.nodeid.split('::')[-1]}: {name} = {value:.2f}s")
 
     def pytest_sessionfinish(self) -> None:
         path = self.config.stash[SETTINGS_KEY].results_path
@@ -444,7 +450,7 @@ class RunSummary:
         if session.setup_error:
             tr.section("netpol-conformance: set-up failed", red=True)
             tr.write_line(session.setup_error)
-        if not self.results:
+        if not self.results and not self.timings:
             return
         p = settings.profile
         tr.section("netpol-conformance")
@@ -462,6 +468,8 @@ class RunSummary:
         for scenario, c in counts.items():
             tte = f", enforced after {enforce[scenario]:.1f}s" if scenario in enforce else ""
             tr.write_line(f"  {scenario}: {c['passed']} passed, {c['failed']} failed{tte}")
+        for line in self.timings:
+            tr.write_line(f"  {line}")
         if not p.enforces:
             denied = [r for r in self.results if _tutorial_denies(r)]
             through = sum(1 for r in denied if r["observed"] in ("connected", "dns-ok"))

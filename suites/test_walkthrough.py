@@ -13,7 +13,7 @@ def test_walkthrough(scenario_book, record_property):
     failures = []
     for scenario in STEPS:
         report = env.apply_scenario(scenario)
-        record_property(f"time_to_enforce_s[{scenario.id}]", report.state.time_to_enforce)
+        record_property(f"time_to_enforce_{scenario.id}_s", report.state.time_to_enforce)
         if not report.converged:
             failures.append(report.failure_summary())
     if failures:
