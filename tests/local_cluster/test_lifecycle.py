@@ -218,6 +218,26 @@ def test_up_twice_is_idempotent(cluster):
     assert run("status").returncode == 0
 
 
+def test_bad_arguments_fail_clearly_and_leave_the_cluster_alone(cluster):
+    bad = run("up", "--cni", "no-such-cni")
+    assert bad.returncode != 0
+    assert "kube-router or bridge" in bad.stderr
+    unknown = run("frobnicate")
+    assert unknown.returncode != 0 and "unknown subcommand" in unknown.stderr
+    assert run("status").returncode == 0
+
+
+def test_up_with_the_other_cni_restarts_with_it(cluster):
+    other = "bridge" if CNI == "kube-router" else "kube-router"
+    run("up", "--cni", other, timeout=300, check=True)
+    assert json.loads(run("info", check=True).stdout)["cni"] == other
+    assert ("kube-router" in daemon_pids()) == (other == "kube-router")
+    # and back, so the remaining tests see the cluster they expect
+    run("up", "--cni", CNI, timeout=300, check=True)
+    assert json.loads(run("info", check=True).stdout)["cni"] == CNI
+    assert run("status").returncode == 0
+
+
 def test_down_removes_everything(cluster, host_before):
     pids = daemon_pids()
     assert pids, "no daemon pid files after up"
