@@ -108,7 +108,7 @@ class Environment:
 
     @property
     def label_selector(self) -> str:
-        return f"{RUN_LABEL}={self.run_id},{SCENARIO_LABEL}={self.renderer.scenario}"
+        return f"{RUN_LABEL}={self.run_id},{SCENARIO_LABEL}={self.renderer.scenario_label}"
 
     def create(self) -> None:
         self.backend.apply(self.renderer.namespaces())

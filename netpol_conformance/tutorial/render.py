@@ -52,13 +52,18 @@ class Renderer:
                 return logical
         return rendered
 
+    @property
+    def scenario_label(self) -> str:
+        """The scenario as a label value: at most 63 characters, alphanumeric at both ends."""
+        return self.scenario[:63].strip("-_.")
+
     def _labels(self, meta: dict[str, Any]) -> None:
         labels = meta.setdefault("labels", {}) or {}
         labels.update(
             {
                 MANAGED_LABEL: "true",
                 RUN_LABEL: self.run_id,
-                SCENARIO_LABEL: self.scenario[:63].strip("-"),
+                SCENARIO_LABEL: self.scenario_label,
             }
         )
         meta["labels"] = labels
