@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -79,23 +80,26 @@ class Topology:
     pods: tuple[Pod, ...]
     externals: tuple[External, ...] = ()
 
+    @cached_property
+    def _namespaces_by_name(self) -> dict[str, Namespace]:
+        return {ns.name: ns for ns in self.namespaces}
+
+    @cached_property
+    def _endpoints_by_key(self) -> dict[str, Endpoint]:
+        return {e.key: e for e in reversed(self.endpoints)}  # the first definition wins
+
     def namespace(self, name: str) -> Namespace:
-        for ns in self.namespaces:
-            if ns.name == name:
-                return ns
-        return Namespace(name)
+        """A namespace by name; one not listed exists with no labels but its name."""
+        return self._namespaces_by_name.get(name) or Namespace(name)
 
     def pod(self, key: str) -> Pod:
-        for p in self.pods:
-            if p.key == key:
-                return p
-        raise KeyError(key)
+        found = self._endpoints_by_key.get(key)
+        if not isinstance(found, Pod):
+            raise KeyError(key)
+        return found
 
     def endpoint(self, key: str) -> Endpoint:
-        for e in (*self.pods, *self.externals):
-            if e.key == key:
-                return e
-        raise KeyError(key)
+        return self._endpoints_by_key[key]
 
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:
@@ -211,8 +215,3 @@ def load_topology(path: str | Path) -> Topology:
     except yaml.YAMLError as exc:
         raise ManifestError([FieldProblem(str(path), "", "", f"not valid YAML: {exc}")]) from None
     return topology_from_dict(data, str(path))
-
-
-def pods_in(topology: Topology, namespaces: Iterable[str]) -> list[Pod]:
-    wanted = set(namespaces)
-    return [p for p in topology.pods if p.namespace in wanted]
