@@ -1,0 +1,219 @@
+"""Nothing is left behind: environments, the session's end, and set-up errors reported once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netpol_conformance.cluster.base import ClusterInfo, Progress
+from netpol_conformance.cluster.providers import Provider
+from netpol_conformance.cluster.simulated import SimulatedCluster
+from netpol_conformance.cni import profile
+from netpol_conformance.environment import Environment, RunOptions
+from netpol_conformance.errors import SetupError
+from netpol_conformance.session import ReportedSetupError, SuiteSession
+from netpol_conformance.settings import SuiteSettings
+from netpol_conformance.tutorial.layout import load_layout
+from netpol_conformance.tutorial.scenarios import BY_ID
+
+CALICO = profile("calico")
+FAST = RunOptions(enforce_timeout=2.0, poll_interval=0.01, pod_ready_timeout=2.0)
+
+
+def environment(sim: SimulatedCluster, name: str = "cleanup", run_id: str = "r1") -> Environment:
+    return Environment(sim, load_layout(), CALICO, FAST, run_id, name)
+
+
+def namespaces(sim: SimulatedCluster) -> set[str]:
+    return {p.namespace for p in sim.pods(list(sim._namespaces))} | set(sim._namespaces)
+
+
+# --- Environment as a context manager ----------------------------------------------------------
+
+
+def test_keyboard_interrupt_in_the_body_deletes_the_namespaces() -> None:
+    sim = SimulatedCluster(CALICO, enforcement_delay=0.0)
+    with pytest.raises(KeyboardInterrupt), environment(sim) as env:
+        env.apply_scenario(BY_ID["1-default-deny-ingress"])
+        assert sim.namespace_count() == 3
+        assert sim.network_policies(env.renderer.namespace("backend"))
+        raise KeyboardInterrupt
+    assert sim.namespace_count() == 0
+
+
+def test_an_error_in_the_body_deletes_the_namespaces() -> None:
+    sim = SimulatedCluster(CALICO, enforcement_delay=0.0)
+    with pytest.raises(RuntimeError, match="boom"), environment(sim):
+        raise RuntimeError("boom")
+    assert sim.namespace_count() == 0
+
+
+class PodsFail(SimulatedCluster):
+    """Namespaces are created, then creating the pods fails (e.g. an admission webhook)."""
+
+    def apply(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        if any(o.get("kind") == "Pod" for o in objects):
+            raise SetupError("admission webhook denied the pods")
+        super().apply(objects)
+
+
+def test_a_failed_create_deletes_what_it_made() -> None:
+    sim = PodsFail(CALICO)
+    with pytest.raises(SetupError, match="webhook"), environment(sim):
+        pytest.fail("the body must not run")
+    assert sim.namespace_count() == 0
+
+
+def test_only_its_own_namespaces_are_deleted() -> None:
+    sim = SimulatedCluster(CALICO, enforcement_delay=0.0)
+    other = environment(sim, name="other")
+    other.create()
+    with environment(sim, name="mine"):
+        assert sim.namespace_count() == 6
+    assert sim.namespace_count() == 3
+    assert set(sim._namespaces) == set(other.renderer.namespace_map.values())
+
+
+@pytest.mark.parametrize("name", ["x" * 80, "walkthrough-", "step-2_"])
+def test_names_that_are_not_label_values_are_still_cleaned(name: str) -> None:
+    sim = SimulatedCluster(CALICO, enforcement_delay=0.0)
+    with environment(sim, name=name):
+        assert sim.namespace_count() == 3
+    assert sim.namespace_count() == 0
+
+
+# --- the session -------------------------------------------------------------------------------
+
+
+def settings() -> SuiteSettings:
+    return SuiteSettings(cluster="simulated", profile=CALICO, run=FAST)
+
+
+class SharedSimulated(Provider):
+    """One simulated cluster shared by every connect, as a real cluster is; counts prepares."""
+
+    def __init__(self, error: BaseException | None = None, delay: float = 0.0) -> None:
+        super().__init__(CALICO)
+        self.sim = SimulatedCluster(CALICO, enforcement_delay=0.0)
+        self.error, self.delay = error, delay
+        self.prepared = 0
+        self.finished: list[ClusterInfo] = []
+
+    def prepare(self, progress: Progress) -> ClusterInfo:
+        self.prepared += 1
+        time.sleep(self.delay)
+        if self.error is not None:
+            raise self.error
+        return self.sim.info
+
+    def connect(self, info: ClusterInfo) -> SimulatedCluster:
+        return self.sim
+
+    def finish(self, info: ClusterInfo, progress: Progress) -> None:
+        self.finished.append(info)
+
+
+def session(tmp_path: Path, provider: Provider, run_id: str = "run1") -> SuiteSession:
+    messages: list[str] = []
+    s = SuiteSession(settings(), run_id, tmp_path, messages.append)
+    s.provider = provider
+    s.messages = messages  # type: ignore[attr-defined]
+    return s
+
+
+def test_finish_deletes_the_namespaces_of_the_run(tmp_path: Path) -> None:
+    provider = SharedSimulated()
+    s = session(tmp_path, provider)
+    sim = s.backend()
+    assert sim is provider.sim
+    environment(sim, "a", run_id="run1").create()
+    environment(sim, "b", run_id="run1").create()
+    survivor = environment(sim, "c", run_id="another-run")
+    survivor.create()
+    assert sim.namespace_count() == 9
+    s.finish()
+    assert set(sim._namespaces) == set(survivor.renderer.namespace_map.values())
+    assert len(provider.finished) == 1
+    assert any("deleted 6 leftover namespaces of run run1" in m for m in s.messages)  # type: ignore[attr-defined]
+
+
+def test_a_worker_session_finish_connects_to_clean_up(tmp_path: Path) -> None:
+    """The controller never used the cluster itself; it still cleans the workers' namespaces."""
+    provider = SharedSimulated()
+    worker = session(tmp_path, provider)
+    environment(worker.backend(), "w", run_id=worker.run_id).create()
+    assert provider.sim.namespace_count() == 3
+    controller = session(tmp_path, provider)
+    controller.finish()
+    assert provider.sim.namespace_count() == 0
+
+
+def test_finish_before_any_cluster_does_nothing(tmp_path: Path) -> None:
+    provider = SharedSimulated()
+    session(tmp_path, provider).finish()
+    assert provider.prepared == 0
+    assert provider.finished == []
+
+
+def test_finish_never_raises(tmp_path: Path) -> None:
+    provider = SharedSimulated()
+    s = session(tmp_path, provider)
+    s.backend()
+
+    def broken(label_selector: str, wait: bool = False) -> list[str]:
+        raise RuntimeError("API server gone")
+
+    provider.sim.delete_namespaces = broken  # type: ignore[method-assign]
+    s.finish()
+    assert any("clean-up failed" in m and "cleanup" in m for m in s.messages)  # type: ignore[attr-defined]
+
+
+def test_setup_failure_is_written_once_and_reported_once(tmp_path: Path) -> None:
+    provider = SharedSimulated(error=SetupError("--cluster kind needs Docker: install it"))
+    first = session(tmp_path, provider)
+    with pytest.raises(SetupError) as exc_info:
+        first.info()
+    assert not isinstance(exc_info.value, ReportedSetupError)
+    assert first.setup_error == "--cluster kind needs Docker: install it"
+    second = session(tmp_path, provider)
+    with pytest.raises(ReportedSetupError, match="needs Docker"):
+        second.info()
+    with pytest.raises(ReportedSetupError):
+        first.backend()
+    assert provider.prepared == 1
+
+
+def test_unexpected_setup_errors_are_wrapped_and_written(tmp_path: Path) -> None:
+    provider = SharedSimulated(error=RuntimeError("boom"))
+    with pytest.raises(SetupError, match="preparing the simulated cluster failed") as exc_info:
+        session(tmp_path, provider).info()
+    assert isinstance(exc_info.value.__cause__, RuntimeError)
+    assert "boom" in (tmp_path / "setup-error.txt").read_text()
+    with pytest.raises(ReportedSetupError, match="boom"):
+        session(tmp_path, provider).info()
+
+
+def test_concurrent_workers_prepare_the_cluster_once(tmp_path: Path) -> None:
+    provider = SharedSimulated(delay=0.2)
+    infos: list[ClusterInfo] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            infos.append(session(tmp_path, provider).info())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert provider.prepared == 1
+    assert len(infos) == 4 and all(i == infos[0] for i in infos)

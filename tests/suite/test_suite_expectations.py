@@ -1,0 +1,115 @@
+"""From allowed/denied to the outcome a probe must show, and when an observation meets it."""
+
+from __future__ import annotations
+
+import pytest
+
+from netpol_conformance.cni import PROFILES, profile
+from netpol_conformance.expectations import expected_outcome, explain_mismatch, meets
+from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.probe.spec import DNS, TCP
+
+CALICO, KUBE_ROUTER, FLANNEL = profile("calico"), profile("kube-router"), profile("flannel")
+
+
+@pytest.mark.parametrize(
+    ("cni", "kind", "allowed", "outcome"),
+    [
+        ("calico", TCP, True, Outcome.CONNECTED),
+        ("calico", TCP, False, Outcome.TIMEOUT),
+        ("calico", DNS, True, Outcome.DNS_OK),
+        ("calico", DNS, False, Outcome.DNS_FAIL),
+        ("kube-router", TCP, True, Outcome.CONNECTED),
+        ("kube-router", TCP, False, Outcome.REFUSED),
+        ("kube-router", DNS, False, Outcome.DNS_FAIL),  # a UDP deny has no "refused"
+        ("flannel", TCP, False, Outcome.CONNECTED),  # nothing is enforced
+        ("flannel", DNS, False, Outcome.DNS_OK),
+        ("bridge", TCP, False, Outcome.CONNECTED),
+        ("kindnet", TCP, False, Outcome.TIMEOUT),
+        ("cilium", TCP, False, Outcome.TIMEOUT),
+    ],
+)
+def test_expected_outcome(cni: str, kind: str, allowed: bool, outcome: Outcome) -> None:
+    assert expected_outcome(kind, allowed, profile(cni)) is outcome
+
+
+def test_every_profile_has_a_known_deny_style() -> None:
+    for p in PROFILES.values():
+        assert p.deny_style in ("drop", "reject"), p.name
+        denied = expected_outcome(TCP, False, p)
+        assert denied in (Outcome.TIMEOUT, Outcome.REFUSED, Outcome.CONNECTED)
+        assert (denied is Outcome.CONNECTED) == (not p.enforces)
+
+
+EXPECTABLE = sorted(
+    {
+        expected_outcome(k, a, p)
+        for k in (TCP, DNS)
+        for a in (True, False)
+        for p in PROFILES.values()
+    }
+)
+
+
+def test_no_expectation_is_an_exec_error() -> None:
+    assert Outcome.EXEC_ERROR not in EXPECTABLE
+    assert set(EXPECTABLE) == set(Outcome) - {Outcome.EXEC_ERROR}
+
+
+@pytest.mark.parametrize("listening", [None, False, True])
+@pytest.mark.parametrize("expected", EXPECTABLE)
+def test_exec_error_never_meets_anything(expected: Outcome, listening: bool | None) -> None:
+    assert not meets(expected, Observation(Outcome.EXEC_ERROR, "pod gone"), listening)
+
+
+def test_refused_counts_only_with_a_positive_control_probe() -> None:
+    refused = Observation(Outcome.REFUSED)
+    assert meets(Outcome.REFUSED, refused, listening=True)
+    assert not meets(Outcome.REFUSED, refused, listening=False)
+    assert not meets(Outcome.REFUSED, refused, listening=None)
+
+
+@pytest.mark.parametrize("listening", [None, False, True])
+def test_other_outcomes_do_not_need_a_control_probe(listening: bool | None) -> None:
+    for o in (Outcome.CONNECTED, Outcome.TIMEOUT, Outcome.DNS_OK, Outcome.DNS_FAIL):
+        assert meets(o, Observation(o), listening)
+
+
+@pytest.mark.parametrize("expected", list(Outcome))
+@pytest.mark.parametrize("observed", list(Outcome))
+def test_only_the_same_outcome_meets(expected: Outcome, observed: Outcome) -> None:
+    if expected is not observed:
+        assert not meets(expected, Observation(observed), listening=True)
+
+
+def test_a_drop_cni_refusing_is_not_a_deny() -> None:
+    expected = expected_outcome(TCP, False, CALICO)
+    assert not meets(expected, Observation(Outcome.REFUSED), listening=True)
+    why = explain_mismatch(expected, Observation(Outcome.REFUSED), CALICO, True)
+    assert "calico drops" in why
+
+
+def test_a_reject_cni_timing_out_is_not_its_deny() -> None:
+    expected = expected_outcome(TCP, False, KUBE_ROUTER)
+    assert not meets(expected, Observation(Outcome.TIMEOUT))
+    assert "kube-router rejects" in explain_mismatch(
+        expected, Observation(Outcome.TIMEOUT), KUBE_ROUTER, None
+    )
+
+
+@pytest.mark.parametrize(
+    ("expected", "observed", "listening", "phrase"),
+    [
+        (Outcome.CONNECTED, Outcome.EXEC_ERROR, None, "infrastructure error"),
+        (Outcome.TIMEOUT, Outcome.EXEC_ERROR, None, "infrastructure error"),
+        (Outcome.REFUSED, Outcome.REFUSED, False, "nothing listening"),
+        (Outcome.TIMEOUT, Outcome.CONNECTED, None, "should block"),
+        (Outcome.DNS_FAIL, Outcome.DNS_OK, None, "should block"),
+        (Outcome.CONNECTED, Outcome.TIMEOUT, None, "should allow"),
+        (Outcome.DNS_OK, Outcome.DNS_FAIL, None, "should allow"),
+    ],
+)
+def test_explain_mismatch(
+    expected: Outcome, observed: Outcome, listening: bool | None, phrase: str
+) -> None:
+    assert phrase in explain_mismatch(expected, Observation(observed), KUBE_ROUTER, listening)
