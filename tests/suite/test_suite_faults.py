@@ -1,0 +1,165 @@
+"""The fault proof: the suite passes on a healthy simulated CNI and fails, naming the step and
+the probe, on every broken one.
+
+Each case runs the real suite (``python -m pytest suites --cluster simulated -n 2``) in a
+subprocess from the repository root, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Where a fault must show: the scenario, the probe's label, and its command."""
+
+    scenario: str
+    label: str
+    command: str  # regex of the kubectl exec line for that probe
+
+
+def curl_from(namespace: str, pod: str, port: int) -> str:
+    return (
+        rf"kubectl exec -n {namespace}-[a-z0-9]+ {pod} -c probe -- curl "
+        rf"[^\n]*http://[0-9.]+:{port}/"
+    )
+
+
+def nslookup_from(namespace: str, pod: str) -> str:
+    return rf"kubectl exec -n {namespace}-[a-z0-9]+ {pod} -c probe -- nslookup [^\n]*"
+
+
+WEB_TO_DB_80 = Exposure(
+    "1-default-deny-ingress", "frontend/web->backend/db:80/TCP", curl_from("frontend", "web", 80)
+)
+FAULTS: dict[str, tuple[list[str], Exposure]] = {
+    "no-enforcement": ([], WEB_TO_DB_80),
+    "or-for-and": (
+        [],
+        Exposure(
+            "2-allow-frontend-to-db",
+            "frontend/admin->backend/db:5432/TCP",
+            curl_from("frontend", "admin", 5432),
+        ),
+    ),
+    "ignore-ports": (
+        [],
+        Exposure(
+            "2-allow-frontend-to-db",
+            "frontend/web->backend/db:80/TCP",
+            curl_from("frontend", "web", 80),
+        ),
+    ),
+    "ignore-egress": (
+        [],
+        Exposure(
+            "3-default-deny-egress",
+            "backend/db->frontend/web:80/TCP",
+            curl_from("backend", "db", 80),
+        ),
+    ),
+    "block-dns": (
+        [],
+        Exposure(
+            "0-no-policies",
+            "backend/db->dns:kubernetes.default.svc.cluster.local",
+            nslookup_from("backend", "db"),
+        ),
+    ),
+    "reject-instead-of-drop": ([], WEB_TO_DB_80),
+    "slow-enforcement:30": ([], WEB_TO_DB_80),
+}
+
+
+def run_suite(tmp_path: Path, *args: str) -> tuple[int, str, list[dict[str, Any]]]:
+    results = tmp_path / "results.json"
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suites",
+        "--cluster",
+        "simulated",
+        "-n",
+        "2",
+        "-p",
+        "no:cacheprovider",
+        "--netpol-results",
+        str(results),
+        *args,
+    ]
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # the session's state directory goes here
+    env.pop("PYTEST_ADDOPTS", None)
+    done = subprocess.run(
+        argv, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env, check=False
+    )
+    data = json.loads(results.read_text())["results"] if results.exists() else []
+    return done.returncode, done.stdout + done.stderr, data
+
+
+@pytest.mark.parametrize("cni", ["calico", "flannel"])
+def test_healthy_cluster_passes(tmp_path: Path, cni: str) -> None:
+    rc, output, results = run_suite(tmp_path, "--cni", cni)
+    assert rc == 0, output[-4000:]
+    assert results, "no probe results were recorded"
+    assert {r["outcome"] for r in results} == {"passed"}
+    scenarios = {r["scenario"] for r in results}
+    assert {"0-no-policies", "1-default-deny-ingress", "5-production-isolation"} <= scenarios
+    assert {"forgot-dns-egress", "or-instead-of-and"} <= scenarios
+    if cni == "flannel":
+        # Flannel enforces nothing, and the suite says so.
+        assert "flannel does NOT enforce NetworkPolicy" in output
+    web_db = [
+        r
+        for r in results
+        if r["scenario"] == WEB_TO_DB_80.scenario and r["probe"] == WEB_TO_DB_80.label
+    ]
+    assert web_db
+    expected = "connected" if cni == "flannel" else "timeout"
+    assert {r["observed"] for r in web_db} == {expected}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_fault_is_caught(tmp_path: Path, fault: str) -> None:
+    extra, exposure = FAULTS[fault]
+    rc, output, results = run_suite(
+        tmp_path, "--simulate-faults", fault, "--enforce-timeout", "1", *extra
+    )
+    assert rc == 1, f"--simulate-faults {fault} was not caught (exit {rc}):\n{output[-4000:]}"
+    # The output names the step, the probe, and the command to run it by hand.
+    assert exposure.scenario in output
+    assert exposure.label in output
+    assert "->" in exposure.label
+    assert re.search(exposure.command, output), (
+        f"no `{exposure.command}` in the output of --simulate-faults {fault}:\n{output[-3000:]}"
+    )
+    # The results file agrees: that very probe of that very step failed.
+    failed = {(r["scenario"], r["probe"]) for r in results if r["outcome"] == "failed"}
+    assert (exposure.scenario, exposure.label) in failed, sorted(failed)[:20]
+
+
+def test_slow_but_bounded_enforcement_passes(tmp_path: Path) -> None:
+    rc, output, results = run_suite(
+        tmp_path, "--simulate-faults", "slow-enforcement:0.5", "--enforce-timeout", "10"
+    )
+    assert rc == 0, output[-4000:]
+    assert {r["outcome"] for r in results} == {"passed"}
+    enforce = {
+        r["scenario"]: r["time_to_enforce_s"]
+        for r in results
+        if r["scenario"] == "1-default-deny-ingress"
+    }
+    # The probes waited for the policy instead of passing before it took effect.
+    assert enforce["1-default-deny-ingress"] >= 0.5
