@@ -114,7 +114,8 @@ def test_healthy_cluster_passes(tmp_path: Path, cni: str) -> None:
     rc, output, results = run_suite(tmp_path, "--cni", cni)
     assert rc == 0, output[-4000:]
     assert results, "no probe results were recorded"
-    assert {r["outcome"] for r in results} == {"passed"}
+    outcomes = {r["outcome"] for r in results}
+    assert "passed" in outcomes and "failed" not in outcomes, outcomes
     scenarios = {r["scenario"] for r in results}
     assert {"0-no-policies", "1-default-deny-ingress", "5-production-isolation"} <= scenarios
     assert {"forgot-dns-egress", "or-instead-of-and"} <= scenarios
@@ -155,7 +156,8 @@ def test_slow_but_bounded_enforcement_passes(tmp_path: Path) -> None:
         tmp_path, "--simulate-faults", "slow-enforcement:0.5", "--enforce-timeout", "10"
     )
     assert rc == 0, output[-4000:]
-    assert {r["outcome"] for r in results} == {"passed"}
+    outcomes = {r["outcome"] for r in results}
+    assert "passed" in outcomes and "failed" not in outcomes, outcomes
     enforce = {
         r["scenario"]: r["time_to_enforce_s"]
         for r in results
