@@ -1,0 +1,172 @@
+"""Option validation: every bad combination is one clear UsageError, in-process and for real."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netpol_conformance.cluster.faults import Faults
+from netpol_conformance.cluster.kind import KindProvider
+from netpol_conformance.cluster.providers import ExistingProvider, SimulatedProvider
+from netpol_conformance.errors import UsageError
+from netpol_conformance.session import make_provider
+from netpol_conformance.settings import DEFAULT_IMAGES, SuiteSettings, build_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DEFAULTS: dict[str, Any] = {
+    "netpol_cluster": "kind",
+    "netpol_cni": "calico",
+    "netpol_kube_context": None,
+    "netpol_probe_timeout": 2.0,
+    "netpol_dns_timeout": 2,
+    "netpol_enforce_timeout": 60.0,
+    "netpol_external_ip": None,
+    "netpol_server_image": None,
+    "netpol_probe_image": None,
+    "netpol_pull_policy": None,
+    "netpol_manifests": None,
+    "netpol_faults": "",
+    "netpol_simulate_delay": 0.05,
+    "netpol_results": None,
+    "keep_cluster": False,
+    "cluster_name": "pytest-kind",
+    "kubeconfig": None,
+}
+
+
+def settings(**options: Any) -> SuiteSettings:
+    values = {**DEFAULTS, **options}
+    return build_settings(lambda name: values[name])
+
+
+def test_defaults() -> None:
+    s = settings()
+    assert s.cluster == "kind"
+    assert s.profile.name == "calico"
+    assert s.cluster_name == "netpol-conformance"  # not pytest-kind-ng's default name
+    assert s.images == DEFAULT_IMAGES
+    assert s.faults == Faults()
+    assert s.run.probe.timeout == 2.0
+    assert s.run.enforce_timeout == 60.0
+
+
+def test_simulated_polls_fast_and_takes_faults() -> None:
+    s = settings(netpol_cluster="simulated", netpol_faults="or-for-and,slow-enforcement:2.5")
+    assert s.faults == Faults(or_for_and=True, slow_enforcement=2.5)
+    assert s.run.poll_interval < 1.0
+    assert isinstance(make_provider(s, Path("/nonexistent")), SimulatedProvider)
+
+
+def test_image_overrides() -> None:
+    s = settings(netpol_server_image="r.local/nginx:1")
+    assert s.images == {"server": "r.local/nginx:1", "probe": DEFAULT_IMAGES["probe"]}
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"netpol_cluster": "minikube"}, r"unknown --cluster 'minikube': choose one of kind, "),
+        ({"netpol_cni": "weave"}, r"unknown CNI 'weave': choose one of .*calico"),
+        ({"netpol_faults": "or-for-and"}, r"--simulate-faults only applies to --cluster simulated"),
+        (
+            {"netpol_cluster": "simulated", "netpol_faults": "drop-everything"},
+            r"unknown fault 'drop-everything'",
+        ),
+        (
+            {"netpol_cluster": "simulated", "netpol_faults": "slow-enforcement"},
+            r"slow-enforcement needs seconds",
+        ),
+        (
+            {"netpol_cluster": "simulated", "netpol_faults": "block-dns:3"},
+            r"fault 'block-dns' takes no argument",
+        ),
+        ({"netpol_probe_timeout": 0}, r"--probe-timeout must be > 0"),
+        ({"netpol_enforce_timeout": -1}, r"--enforce-timeout >= 0"),
+        ({"netpol_manifests": "/nonexistent"}, r"--manifests /nonexistent does not hold"),
+    ],
+)
+def test_bad_options_are_one_usage_error(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(UsageError, match=message) as exc_info:
+        settings(**options)
+    assert "\n" not in str(exc_info.value)
+
+
+def test_existing_without_a_context_is_refused() -> None:
+    s = settings(netpol_cluster="existing")
+    with pytest.raises(UsageError, match="--cluster existing needs --kube-context NAME"):
+        make_provider(s, Path("/nonexistent"))
+
+
+def test_existing_with_a_context() -> None:
+    s = settings(
+        netpol_cluster="existing",
+        netpol_kube_context="ci",
+        kubeconfig="/tmp/kc",
+        netpol_external_ip="192.0.2.7",
+    )
+    p = make_provider(s, Path("/nonexistent"))
+    assert isinstance(p, ExistingProvider)
+    assert (p.context, p.kubeconfig, p.external_ip) == ("ci", "/tmp/kc", "192.0.2.7")
+    assert s.has_external
+    assert not settings(netpol_cluster="existing", netpol_kube_context="ci").has_external
+
+
+def test_kind_with_a_cni_it_cannot_install() -> None:
+    with pytest.raises(UsageError, match="--cluster kind supports --cni"):
+        make_provider(settings(netpol_cni="kube-router"), Path("/nonexistent"))
+    assert isinstance(make_provider(settings(), Path("/nonexistent")), KindProvider)
+
+
+def test_kubeconfig_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBECONFIG", os.pathsep.join(["/a/config", "/b/config"]))
+    assert settings().kubeconfig == "/a/config"
+    assert settings(kubeconfig="/explicit").kubeconfig == "/explicit"
+
+
+# --- for real: pytest on the suites with bad options -------------------------------------------
+
+
+def run_suites(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env.pop("PYTEST_ADDOPTS", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cluster", "existing"], "--cluster existing needs --kube-context NAME"),
+        (["--cluster", "existing", "-n", "2"], "--cluster existing needs --kube-context NAME"),
+        (["--cni", "nosuch"], "unknown CNI 'nosuch'"),
+        (["--cluster", "simulated", "--cni", "nosuch"], "unknown CNI 'nosuch'"),
+        (["--cluster", "kind", "--simulate-faults", "block-dns"], "only applies to --cluster"),
+    ],
+)
+def test_bad_options_stop_the_run_with_one_message(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    done = run_suites(tmp_path, *args)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert done.returncode == 4, output  # pytest's usage error, not a crash (3) or failure (1)
+    assert output.count(message) == 1, output
+    assert "Traceback" not in output
+    assert "INTERNALERROR" not in output
+    error_lines = [ln for ln in output.splitlines() if ln.startswith("ERROR")]
+    assert len(error_lines) == 1, output
+    assert message in error_lines[0]
+    assert " passed" not in output and " failed" not in output  # nothing ran
