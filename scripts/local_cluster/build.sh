@@ -1,7 +1,7 @@
 # `build`: Debian packages, Go binaries and container images (sourced by scripts/local-cluster).
 
 DEB_PACKAGES=(containerd runc containernetworking-plugins iptables ipset conntrack umoci skopeo
-    debootstrap iproute2 openssl util-linux procps dnsutils curl python3 ca-certificates)
+    debootstrap iproute2 openssl util-linux procps dnsutils curl python3 ca-certificates gcc libc6-dev)
 PROBE_PACKAGES=nginx,curl,dnsutils,procps
 # Bump when the way an image is assembled changes, to force a rebuild.
 IMAGE_RECIPE=3
@@ -118,6 +118,27 @@ go_install() {
     echo "$key" > "$BIN/.stamp-$name"
 }
 
+# flanneld is optional (`up --cni flannel`): a failure here only warns.
+build_flannel() {
+    local mod="$LC_DIR/flannel" key
+    key="$(echo "$FLANNEL_VERSION $(go env GOVERSION) $(sha_of "$mod/go.mod" "$mod"/go.sum 2>/dev/null)" | sha256sum | cut -c1-16)"
+    if [[ -x "$BIN/flanneld" ]] && stamp_ok "$BIN/.stamp-flanneld" "$key"; then
+        log "flanneld $FLANNEL_VERSION: up to date"; return
+    fi
+    if ! command -v gcc >/dev/null; then
+        log "warning: flanneld not built: it needs cgo and there is no gcc (apt-get install gcc); '--cni flannel' is unavailable"
+        return
+    fi
+    log "building flanneld $FLANNEL_VERSION ... (cold build takes ~2.5 min)"
+    if (cd "$mod" && CGO_ENABLED=1 GOFLAGS=-mod=mod go build -trimpath \
+            -ldflags "-s -w -X github.com/flannel-io/flannel/pkg/version.Version=$FLANNEL_VERSION" \
+            -o "$BIN/flanneld" github.com/flannel-io/flannel) >"$LC_CACHE/build-flanneld.log" 2>&1; then
+        echo "$FLANNEL_VERSION $(go env GOVERSION) $(sha_of "$mod/go.mod" "$mod/go.sum")" | sha256sum | cut -c1-16 > "$BIN/.stamp-flanneld"
+    else
+        log "warning: building flanneld failed (see $LC_CACHE/build-flanneld.log); '--cni flannel' is unavailable"
+    fi
+}
+
 debian_mirror() {
     local m
     m="$(grep -rhoE '^(URIs:|deb) +[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
@@ -212,6 +233,7 @@ cmd_build() {
     build_kube
     go_install kube-router "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
     go_install coredns "github.com/coredns/coredns@$COREDNS_VERSION"
+    build_flannel
     if ! wait "$rootfs_pid"; then
         cat "$rootfs_log" >&2; die "building the probe root file system failed"
     fi

@@ -29,6 +29,7 @@ check_prereqs() {
         [[ -x "$BIN/$b" ]] || die "missing $BIN/$b: run 'scripts/local-cluster build' first"
     done
     [[ "$CNI" != kube-router || -x "$BIN/kube-router" ]] || die "missing $BIN/kube-router: run 'scripts/local-cluster build' first"
+    [[ "$CNI" != flannel || -x "$BIN/flanneld" ]] || die "missing $BIN/flanneld: run 'scripts/local-cluster build' (flanneld needs gcc for cgo; see $LC_CACHE/build-flanneld.log)"
     for b in pause coredns probe; do
         [[ -f "$IMAGES/$b.tar" ]] || die "missing image archive $IMAGES/$b.tar: run 'scripts/local-cluster build' first"
     done
@@ -79,6 +80,7 @@ make_pki() {
     gen_cert kube-proxy system:kube-proxy "" "" clientAuth
     gen_cert kube-router system:kube-router "" "" clientAuth
     gen_cert front-proxy-client front-proxy-client "" "" clientAuth
+    gen_cert flannel system:netpol-flannel "" "" clientAuth
     openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/sa.key" 2>/dev/null
     openssl ec -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
 }
@@ -114,6 +116,11 @@ write_configs() {
     write_kubeconfig "$CONF/kubelet.kubeconfig" "system:node:$NODE_NAME" kubelet-client
     write_kubeconfig "$CONF/kube-proxy.kubeconfig" system:kube-proxy kube-proxy
     write_kubeconfig "$CONF/kube-router.kubeconfig" system:kube-router kube-router
+    write_kubeconfig "$CONF/flannel.kubeconfig" system:netpol-flannel flannel
+    # flanneld (--cni flannel): kube subnet manager over the pod CIDR, host-gw backend, no masquerade.
+    cat > "$CONF/flannel-net.json" <<EOF
+{"Network": "$POD_CIDR", "EnableIPv4": true, "Backend": {"Type": "host-gw"}}
+EOF
 
     cat > "$CONF/containerd.toml" <<EOF
 version = 2
@@ -395,12 +402,24 @@ start_kube_router() {
         --enable-cni=false --metrics-port=0 --health-port 20244
 }
 
+start_flannel() {
+    mkdir -p "$RUN_DIR/flannel"
+    start_daemon flanneld "$NS_NODE" env NODE_NAME="$NODE_NAME" flanneld --kube-subnet-mgr \
+        --kubeconfig-file "$CONF/flannel.kubeconfig" --iface "$VETH_NODE" --ip-masq=false \
+        --net-config-path "$CONF/flannel-net.json" --subnet-file "$RUN_DIR/flannel/subnet.env"
+}
+
+flannel_subnet_ok() {
+    grep -qx "FLANNEL_SUBNET=$POD_GW/${NODE_POD_CIDR#*/}" "$RUN_DIR/flannel/subnet.env"
+}
+
 start_external() {
     start_daemon external-server "$NS_EXT" python3 "$LC_DIR/external_server.py" "${EXT_PORTS[@]}"
 }
 
 api_ready() { curl -sf --max-time 2 --cacert "$PKI/ca.crt" "https://$NODE_IP:$API_PORT/readyz" >/dev/null; }
 node_registered() { kc get node "$NODE_NAME" -o name >/dev/null 2>&1; }
+node_pod_cidr_set() { [[ "$(kc get node "$NODE_NAME" -o jsonpath='{.spec.podCIDR}' 2>/dev/null)" == "$NODE_POD_CIDR" ]]; }
 node_ready() {
     [[ "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
 }
@@ -553,6 +572,7 @@ healthy() {
         daemon_alive "$d" || { echo "$d is not running"; return 1; }
     done
     if [[ "$CNI_STATE" == kube-router ]]; then daemon_alive kube-router || { echo "kube-router is not running"; return 1; }; fi
+    if [[ "$CNI_STATE" == flannel ]]; then daemon_alive flanneld || { echo "flanneld is not running"; return 1; }; fi
     api_ready || { echo "API server not ready"; return 1; }
     node_ready || { echo "node $NODE_NAME not Ready"; return 1; }
     dns_answers || { echo "CoreDNS does not answer"; return 1; }
@@ -599,12 +619,12 @@ cmd_up() {
     CNI=kube-router
     while [[ $# -gt 0 ]]; do
         case "$1" in
-            --cni) CNI="${2:-}"; shift 2 || die "--cni needs a value: kube-router or bridge" ;;
+            --cni) CNI="${2:-}"; shift 2 || die "--cni needs a value: kube-router, bridge or flannel" ;;
             --cni=*) CNI="${1#--cni=}"; shift ;;
-            *) die "unknown option '$1' for up; usage: up --cni kube-router|bridge" ;;
+            *) die "unknown option '$1' for up; usage: up --cni kube-router|bridge|flannel" ;;
         esac
     done
-    [[ "$CNI" == kube-router || "$CNI" == bridge ]] || die "unknown --cni '$CNI': use kube-router or bridge"
+    [[ "$CNI" == kube-router || "$CNI" == bridge || "$CNI" == flannel ]] || die "unknown --cni '$CNI': use kube-router or bridge (or flannel)"
     check_prereqs
     if [[ "$(current_cni)" == "$CNI" ]] && healthy >/dev/null; then
         log "already up with --cni $CNI (nothing to do)"
@@ -643,6 +663,11 @@ cmd_up() {
     if [[ "$CNI" == kube-router ]]; then
         log "node registered [$(elapsed)]; starting kube-router (firewall only)"
         start_kube_router
+    elif [[ "$CNI" == flannel ]]; then
+        wait_step 30 kube-controller-manager "the node's pod CIDR" node_pod_cidr_set
+        log "node registered [$(elapsed)]; starting flanneld (kube subnet manager, host-gw)"
+        start_flannel
+        wait_step 30 flanneld "flanneld's subnet file with $NODE_POD_CIDR" flannel_subnet_ok
     fi
     log "waiting for node Ready [$(elapsed)]"
     wait_step 90 kubelet "node $NODE_NAME Ready" node_ready
@@ -657,6 +682,7 @@ cmd_up() {
         need_alive "$d"
     done
     [[ "$CNI" == kube-router ]] && need_alive kube-router
+    [[ "$CNI" == flannel ]] && need_alive flanneld
     sed -i 's/^UP=.*/UP=1/' "$STATE_FILE"
     log "up in $(elapsed): cni=$CNI node=$NODE_NAME kubeconfig=$ADMIN_KUBECONFIG"
 }
