@@ -319,12 +319,21 @@ need_alive() { # NAME
 }
 
 # wait_step SECONDS NAME DESCRIPTION COMMAND...: wait, failing with the daemon's log.
+# Fails at once when the daemon NAME has exited.
 wait_step() {
     local secs="$1" name="$2" what="$3"; shift 3
-    if ! wait_for "$secs" "$what" "$@"; then
-        [[ -n "$name" && -f "$LOGS/$name.log" ]] && tail -n 20 "$LOGS/$name.log" >&2
-        die "timed out after ${secs}s waiting for $what${name:+ (see $LOGS/$name.log)}"
-    fi
+    local deadline=$(( $(now_ms) + secs * 1000 ))
+    until "$@" >/dev/null 2>&1; do
+        if [[ -n "$name" && -f "$PIDS/$name.pid" ]] && ! daemon_alive "$name"; then
+            tail -n 20 "$LOGS/$name.log" >&2 || true
+            die "$name exited while waiting for $what: see $LOGS/$name.log"
+        fi
+        if (( $(now_ms) > deadline )); then
+            [[ -n "$name" && -f "$LOGS/$name.log" ]] && tail -n 20 "$LOGS/$name.log" >&2
+            die "timed out after ${secs}s waiting for $what${name:+ (see $LOGS/$name.log)}"
+        fi
+        sleep 0.2
+    done
 }
 
 start_containerd() {
@@ -634,6 +643,8 @@ cmd_up() {
     elapsed() { printf '%d.%ds' $(( ($(now_ms) - t0) / 1000 )) $(( ($(now_ms) - t0) % 1000 / 100 )); }
 
     cmd_down >/dev/null 2>&1 || true
+    # A failed start-up must not leave half a cluster behind; its logs are kept.
+    trap 'rc=$?; if ((rc != 0)); then log "up failed; stopping what was started (logs kept in $LOGS)"; cmd_down >/dev/null 2>&1 || true; fi' EXIT
     rm -rf "$RUN_DIR"
     mkdir -p "$RUN_DIR" "$LOGS" "$PIDS" "$SOCK_DIR"
     printf 'CNI=%s\nUP=0\n' "$CNI" > "$STATE_FILE"
@@ -684,5 +695,6 @@ cmd_up() {
     [[ "$CNI" == kube-router ]] && need_alive kube-router
     [[ "$CNI" == flannel ]] && need_alive flanneld
     sed -i 's/^UP=.*/UP=1/' "$STATE_FILE"
+    trap - EXIT
     log "up in $(elapsed): cni=$CNI node=$NODE_NAME kubeconfig=$ADMIN_KUBECONFIG"
 }
