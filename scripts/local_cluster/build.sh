@@ -112,7 +112,7 @@ go_install() {
     log "building $name from $spec ... (cold build takes ~1.5-2 min)"
     local gobin="$LC_CACHE/gobin-$name"
     rm -rf "$gobin"; mkdir -p "$gobin"
-    (cd "$LC_CACHE" && CGO_ENABLED="$cgo" GOBIN="$gobin" GOFLAGS= go install -trimpath -ldflags "-s -w" "$spec") \
+    (cd "$LC_CACHE" && CGO_ENABLED="$cgo" GOBIN="$gobin" GOFLAGS="" go install -trimpath -ldflags "-s -w" "$spec") \
         >"$LC_CACHE/build-$name.log" 2>&1 || die "building $name failed: see $LC_CACHE/build-$name.log"
     mv -f "$gobin/$name" "$BIN/$name"; rm -rf "$gobin"
     echo "$key" > "$BIN/.stamp-$name"
@@ -165,7 +165,7 @@ build_probe_rootfs() {
         die "debootstrap failed: see $LC_CACHE/build-debootstrap.log (is the Debian mirror $mirror reachable?)"
     fi
     (
-        cd "$dir.tmp"
+        cd "$dir.tmp" || exit 1
         # The suite mounts its own server config into /etc/nginx/conf.d/.
         rm -f etc/nginx/sites-enabled/default
         rm -rf var/lib/apt/lists/* var/cache/apt/*.bin var/cache/apt/archives/*.deb \

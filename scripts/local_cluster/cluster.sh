@@ -10,7 +10,6 @@ CTR_SOCK="$SOCK_DIR/containerd.sock"
 CTR_ROOT="$RUN_DIR/containerd"
 CTR_STATE="$SOCK_DIR/containerd"
 KUBELET_DIR="$RUN_DIR/kubelet"
-DAEMONS=(containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kube-router external-server)
 
 cgroup_hierarchies() {
     local d
@@ -302,6 +301,7 @@ make_cgroups() {
 # start_daemon NAME NETNS CMD...: run CMD detached in NETNS, inside our pids cgroup.
 start_daemon() {
     local name="$1" ns="$2"; shift 2
+    # shellcheck disable=SC2016 # expanded by the inner bash
     setsid bash -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' _ "/sys/fs/cgroup/pids/$CGROUP_ROOT" \
         nsenter --net="/run/netns/$ns" "$@" </dev/null >"$LOGS/$name.log" 2>&1 9>&- &
     echo $! > "$PIDS/$name.pid"
@@ -454,9 +454,9 @@ apply_addons() {
 # ---------------------------------------------------------------- down
 
 kill_cgroup_tree() {
-    local h="/sys/fs/cgroup/pids/$CGROUP_ROOT" i pids
+    local h="/sys/fs/cgroup/pids/$CGROUP_ROOT" pids
     [[ -d "$h" ]] || return 0
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         pids="$(find "$h" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)"
         [[ -z "$pids" ]] && return 0
         # shellcheck disable=SC2086
