@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -62,11 +63,15 @@ class SuiteSession:
         self.provider = make_provider(settings, state_dir)
         self._backend: Backend | None = None
         self._info: ClusterInfo | None = None
+        self.owns_state_dir = False  # made by new(): finish() removes it
+        self._kept_error: str | None = None  # the set-up error, kept when the dir is removed
 
     @classmethod
     def new(cls, settings: SuiteSettings, progress: Progress) -> SuiteSession:
         state = Path(tempfile.mkdtemp(prefix="netpol-conformance-"))
-        return cls(settings, secrets.token_hex(4), state, progress)
+        session = cls(settings, secrets.token_hex(4), state, progress)
+        session.owns_state_dir = True
+        return session
 
     @property
     def _info_file(self) -> Path:
@@ -78,7 +83,7 @@ class SuiteSession:
 
     @property
     def setup_error(self) -> str | None:
-        return self._error_file.read_text() if self._error_file.exists() else None
+        return self._error_file.read_text() if self._error_file.exists() else self._kept_error
 
     def info(self) -> ClusterInfo:
         """Prepare the cluster once for all processes; raise SetupError if that failed."""
@@ -110,6 +115,14 @@ class SuiteSession:
 
     def finish(self) -> None:
         """Delete the run's namespaces and what the provider made; never raise."""
+        try:
+            self._finish_cluster()
+        finally:
+            if self.owns_state_dir:
+                self._kept_error = self.setup_error
+                shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def _finish_cluster(self) -> None:
         if not self._info_file.exists():
             return
         info = info_from_json(self._info_file.read_text())
