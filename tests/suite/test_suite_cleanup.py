@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -27,10 +28,6 @@ FAST = RunOptions(enforce_timeout=2.0, poll_interval=0.01, pod_ready_timeout=2.0
 
 def environment(sim: SimulatedCluster, name: str = "cleanup", run_id: str = "r1") -> Environment:
     return Environment(sim, load_layout(), CALICO, FAST, run_id, name)
-
-
-def namespaces(sim: SimulatedCluster) -> set[str]:
-    return {p.namespace for p in sim.pods(list(sim._namespaces))} | set(sim._namespaces)
 
 
 # --- Environment as a context manager ----------------------------------------------------------
@@ -217,3 +214,35 @@ def test_concurrent_workers_prepare_the_cluster_once(tmp_path: Path) -> None:
     assert errors == []
     assert provider.prepared == 1
     assert len(infos) == 4 and all(i == infos[0] for i in infos)
+
+
+def test_the_run_state_directory_is_removed_and_the_error_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    controller = SuiteSession.new(settings(), lambda _: None)
+    assert controller.state_dir.parent == tmp_path
+    controller.provider = SharedSimulated(error=SetupError("no cluster for you"))
+    worker = SuiteSession(settings(), controller.run_id, controller.state_dir, lambda _: None)
+    worker.provider = controller.provider
+    with pytest.raises(SetupError):
+        worker.info()
+    worker.finish()  # a worker never removes the shared directory
+    assert controller.state_dir.is_dir()
+    controller.finish()
+    assert not controller.state_dir.exists()
+    assert controller.setup_error == "no cluster for you"  # still there for the summary
+
+
+def test_a_healthy_run_leaves_no_state_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    s = SuiteSession.new(settings(), lambda _: None)
+    provider = SharedSimulated()
+    s.provider = provider
+    environment(s.backend(), "h", run_id=s.run_id).create()
+    s.finish()
+    assert list(tmp_path.iterdir()) == []
+    assert s.setup_error is None
+    assert provider.sim.namespace_count() == 0
