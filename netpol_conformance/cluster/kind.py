@@ -234,10 +234,17 @@ class KindProvider(Provider):
             )
             inspect = self.run(["docker", "inspect", name])
         data = json.loads(inspect.stdout)[0]
+        if not data.get("State", {}).get("Running", True):  # e.g. after a Docker restart
+            progress(f"kind: starting the stopped external host {name}")
+            self._check(["docker", "start", name], "starting the external host")
+            data = json.loads(self._check(["docker", "inspect", name], "docker inspect"))[0]
         networks = data["NetworkSettings"]["Networks"]
         ip = networks.get("kind", {}).get("IPAddress")
         if not ip:
-            raise SetupError(f"the external host {name} has no address on the kind network")
+            raise SetupError(
+                f"the external host {name} has no address on the kind network: remove it with "
+                f"`docker rm -f {name}` and run again"
+            )
         return ExternalHost("external-db", ip)
 
     def connect(self, info: ClusterInfo) -> Backend:
