@@ -41,9 +41,17 @@ class FakeRun:
         return subprocess.CompletedProcess(argv, 0, "", "")
 
 
-def inspect_json(ip: str | None, network: str = "kind") -> str:
+def inspect_json(ip: str | None, network: str = "kind", running: bool = True) -> str:
     networks: dict[str, Any] = {network: {"IPAddress": ip}} if ip is not None else {}
-    return json.dumps([{"Name": "/x", "NetworkSettings": {"Networks": networks}}])
+    return json.dumps(
+        [
+            {
+                "Name": "/x",
+                "State": {"Running": running},
+                "NetworkSettings": {"Networks": networks},
+            }
+        ]
+    )
 
 
 def provider(tmp_path: Path, run: FakeRun, cni: str = "calico", keep: bool = False) -> KindProvider:
@@ -162,8 +170,26 @@ def test_an_existing_external_host_is_reused(tmp_path: Path) -> None:
 )
 def test_external_host_without_a_kind_address(tmp_path: Path, reply: str) -> None:
     run = FakeRun({("docker", "inspect"): (0, reply, "")})
-    with pytest.raises(SetupError, match="no address on the kind network"):
+    with pytest.raises(SetupError, match="no address on the kind network") as exc_info:
         provider(tmp_path, run)._external(lambda _: None)
+    assert "docker rm -f npc-external-db" in str(exc_info.value)
+
+
+def test_a_stopped_external_host_is_started_again(tmp_path: Path) -> None:
+    run = FakeRun(
+        {
+            ("docker", "inspect"): [
+                (0, inspect_json("", running=False), ""),
+                (0, inspect_json("172.18.0.4"), ""),
+            ]
+        }
+    )
+    assert provider(tmp_path, run)._external(lambda _: None).ip == "172.18.0.4"
+    assert run.calls == [
+        ["docker", "inspect", "npc-external-db"],
+        ["docker", "start", "npc-external-db"],
+        ["docker", "inspect", "npc-external-db"],
+    ]
 
 
 def test_external_host_that_cannot_start(tmp_path: Path) -> None:
