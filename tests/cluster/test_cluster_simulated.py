@@ -1,0 +1,281 @@
+"""The simulated cluster answers like the real tools, enforces after a delay, and misbehaves
+only as told by its faults."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netpol_conformance.cluster.faults import FAULTS, Faults
+from netpol_conformance.cluster.simulated import EXTERNAL_IP, SimulatedCluster
+from netpol_conformance.cni import profile
+from netpol_conformance.errors import ManifestError, UsageError
+from netpol_conformance.policy.model import EGRESS, INGRESS
+from netpol_conformance.policy.parse import parse_policy
+from netpol_conformance.probe.classify import classify_curl, classify_nslookup, parse_batch
+from netpol_conformance.probe.commands import ProbeSettings, batch_script, curl_argv, nslookup_argv
+from netpol_conformance.probe.outcome import Outcome
+
+CAPTURED = Path(__file__).resolve().parents[1] / "probe" / "captured"
+SETTINGS = ProbeSettings()
+DNS_NAME = "kubernetes.default.svc.cluster.local"
+
+
+def capture(name: str) -> tuple[int, str]:
+    *lines, last = (CAPTURED / f"{name}.txt").read_text().rstrip("\n").splitlines()
+    return int(last.removeprefix("rc=")), "\n".join(lines)
+
+
+def namespace(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def pod(ns: str, name: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {
+            "containers": [
+                {"name": "server", "ports": [{"containerPort": 80}, {"containerPort": 5432}]},
+                {"name": "probe"},
+            ]
+        },
+    }
+
+
+DENY_INGRESS = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "NetworkPolicy",
+    "metadata": {"name": "deny", "namespace": "b"},
+    "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+}
+
+
+def cluster(cni: str = "calico", delay: float = 0.0, **faults: Any) -> SimulatedCluster:
+    sim = SimulatedCluster(profile(cni), Faults(**faults), enforcement_delay=delay)
+    sim.apply([namespace("a"), namespace("b")])
+    sim.apply([pod("a", "client", {"app": "client"}), pod("b", "server", {"app": "server"})])
+    return sim
+
+
+def ip_of(sim: SimulatedCluster, ns: str, name: str) -> str:
+    return next(p.ip for p in sim.pods([ns]) if p.name == name)
+
+
+def curl(sim: SimulatedCluster, address: str, port: int = 80) -> tuple[int, str]:
+    r = sim.exec("a", "client", "probe", curl_argv(address, port, SETTINGS), 10)
+    assert r.error == ""
+    return r.returncode, r.stderr
+
+
+def batch(sim: SimulatedCluster, argvs: list[list[str]]) -> dict[int, tuple[int, str]]:
+    r = sim.exec("a", "client", "probe", ["sh", "-c", batch_script(argvs)], 10)
+    assert r.error == "" and r.returncode == 0
+    return parse_batch(r.stdout, len(argvs))
+
+
+def shape(text: str) -> str:
+    """A message with its addresses, ports and durations blanked out."""
+    text = re.sub(r"\d+\.\d+\.\d+\.\d+(#\d+)?", "IP", text)
+    return re.sub(r"\d+", "N", text)
+
+
+# --- answers in the real tools' words ----------------------------------------------------------
+
+
+def test_open_cluster_answers_like_curl_connected() -> None:
+    sim = cluster()
+    rc, out = curl(sim, ip_of(sim, "b", "server"))
+    assert (rc, out.strip()) == capture("curl-connected")
+    assert classify_curl(rc, out).outcome is Outcome.CONNECTED
+
+
+def test_drop_answers_like_a_real_drop() -> None:
+    sim = cluster()
+    sim.apply([DENY_INGRESS])
+    rc, out = curl(sim, ip_of(sim, "b", "server"))
+    real_rc, real_out = capture("curl-dropped")
+    assert rc == real_rc == 28
+    assert shape(out.strip()) == shape(real_out)
+    assert classify_curl(rc, out).outcome is Outcome.TIMEOUT
+
+
+def test_reject_answers_like_a_real_reject() -> None:
+    sim = cluster("kube-router")
+    sim.apply([DENY_INGRESS])
+    rc, out = curl(sim, ip_of(sim, "b", "server"))
+    real_rc, real_out = capture("curl-rejected")
+    assert rc == real_rc == 7
+    assert shape(out.strip()) == shape(real_out)
+    assert classify_curl(rc, out).outcome is Outcome.REFUSED
+
+
+def test_not_listening_answers_like_a_closed_port() -> None:
+    sim = cluster()
+    rc, out = curl(sim, ip_of(sim, "b", "server"), 8080)
+    assert shape(out.strip()) == shape(capture("curl-not-listening")[1])
+    assert rc == 7
+
+
+def test_dns_answers_like_nslookup() -> None:
+    sim = cluster()
+    lines = batch(sim, [nslookup_argv(DNS_NAME, SETTINGS), nslookup_argv("nope.example", SETTINGS)])
+    ok = classify_nslookup(*lines[0])
+    assert (ok.outcome, ok.detail) == (Outcome.DNS_OK, "10.96.0.1")
+    assert classify_nslookup(*capture("nslookup-answer")).detail == ok.detail
+    nx = classify_nslookup(*lines[1])
+    assert nx.outcome is Outcome.DNS_FAIL and "NXDOMAIN" in nx.detail
+
+
+def test_blocked_dns_answers_like_a_dropped_query() -> None:
+    sim = cluster(block_dns=True)
+    rc, out = batch(sim, [nslookup_argv(DNS_NAME, SETTINGS)])[0]
+    real_rc, real_out = capture("nslookup-dropped")
+    assert rc == real_rc
+    assert shape(out.replace("|", "\n").strip()) == shape(real_out.strip())
+    assert classify_nslookup(rc, out).outcome is Outcome.DNS_FAIL
+
+
+def test_unknown_address_times_out_and_unknown_tools_are_missing() -> None:
+    sim = cluster()
+    lines = batch(sim, [curl_argv("198.51.100.1", 80, SETTINGS), ["wget", "-q", "x"]])
+    assert lines[0][0] == 28
+    assert lines[1][0] == 127 and "not found" in lines[1][1]
+    assert classify_curl(*lines[1]).outcome is Outcome.EXEC_ERROR
+
+
+def test_the_external_host_answers_on_its_ports() -> None:
+    sim = cluster()
+    assert curl(sim, EXTERNAL_IP, 5432)[0] == 0
+    assert curl(sim, EXTERNAL_IP, 443)[0] == 7
+
+
+def test_exec_failures_are_errors_not_outputs() -> None:
+    sim = cluster()
+    assert "not found" in sim.exec("a", "ghost", "probe", ["true"], 5).error
+    assert "not valid" in sim.exec("a", "client", "sidecar", ["true"], 5).error
+    assert sim.exec("a", "client", "probe", ["ls"], 5).returncode == 127
+
+
+# --- objects and enforcement -------------------------------------------------------------------
+
+
+def test_enforcement_waits_for_the_delay_and_ends_with_delete() -> None:
+    sim = cluster(delay=0.3)
+    server = ip_of(sim, "b", "server")
+    sim.apply([DENY_INGRESS])
+    assert curl(sim, server)[0] == 0  # applied, not yet enforced
+    time.sleep(0.35)
+    assert curl(sim, server)[0] == 28
+    sim.delete([DENY_INGRESS])
+    assert curl(sim, server)[0] == 28  # deleted, still enforced for a moment
+    time.sleep(0.35)
+    assert curl(sim, server)[0] == 0
+    assert sim.network_policies("b") == []
+
+
+def test_a_non_enforcing_cni_stores_but_ignores_policies() -> None:
+    sim = cluster("flannel")
+    sim.apply([DENY_INGRESS])
+    assert [p["metadata"]["name"] for p in sim.network_policies("b")] == ["deny"]
+    assert curl(sim, ip_of(sim, "b", "server"))[0] == 0
+
+
+def test_invalid_objects_are_refused_like_the_api_server() -> None:
+    sim = cluster()
+    with pytest.raises(ValueError, match='namespaces "c" not found'):
+        sim.apply([{**DENY_INGRESS, "metadata": {"name": "x", "namespace": "c"}}])
+    bad = {**DENY_INGRESS, "spec": {"podSelector": {}, "policyTypes": ["Sideways"]}}
+    with pytest.raises(ManifestError):
+        sim.apply([bad])
+    with pytest.raises(ValueError, match="does not store Service"):
+        sim.apply([{"kind": "Service", "metadata": {"name": "s", "namespace": "a"}}])
+
+
+def test_delete_namespaces_by_label() -> None:
+    sim = SimulatedCluster(profile("calico"))
+    labelled = {**namespace("x"), "metadata": {"name": "x", "labels": {"run": "1", "k": "v"}}}
+    other = {**namespace("y"), "metadata": {"name": "y", "labels": {"run": "2"}}}
+    sim.apply([labelled, other, pod("x", "p", {})])
+    assert sim.delete_namespaces("run=1,k=v") == ["x"]
+    assert sim.pods(["x"]) == []
+    assert sim.namespace_count() == 1
+
+
+# --- faults ------------------------------------------------------------------------------------
+
+
+def test_fault_names_parse() -> None:
+    assert Faults.parse("") == Faults()
+    assert Faults.parse(None) == Faults()
+    assert Faults.parse(" or-for-and , slow-enforcement:2.5 ") == Faults(
+        or_for_and=True, slow_enforcement=2.5
+    )
+    assert Faults.parse(["block-dns", "ignore-ports"]) == Faults(block_dns=True, ignore_ports=True)
+    every = Faults.parse(",".join(f if f != "slow-enforcement" else f"{f}:1" for f in FAULTS))
+    assert all(getattr(every, f.replace("-", "_")) for f in FAULTS)
+    with pytest.raises(UsageError, match="unknown fault 'drop-all'"):
+        Faults.parse("drop-all")
+    with pytest.raises(UsageError, match="slow-enforcement needs seconds"):
+        Faults.parse("slow-enforcement:soon")
+
+
+STEP2 = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "NetworkPolicy",
+    "metadata": {"name": "p", "namespace": "b"},
+    "spec": {
+        "podSelector": {},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [
+            {
+                "from": [
+                    {
+                        "namespaceSelector": {"matchLabels": {"team": "a"}},
+                        "podSelector": {"matchLabels": {"app": "web"}},
+                    }
+                ],
+                "ports": [{"port": 5432}],
+            }
+        ],
+        "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": 53}]}],
+    },
+}
+
+
+def policies() -> list[Any]:
+    policy, problems = parse_policy(STEP2, "test")
+    assert problems == []
+    return [policy]
+
+
+def test_or_for_and_splits_a_peer_in_two() -> None:
+    (p,) = Faults(or_for_and=True).apply(policies())
+    peers = p.ingress[0].peers
+    assert len(peers) == 2
+    assert peers[0].pod_selector is None and peers[0].namespace_selector is not None
+    assert peers[1].namespace_selector is None and peers[1].pod_selector is not None
+    assert p.ingress[0].ports == policies()[0].ingress[0].ports  # only the peers change
+
+
+def test_ignore_ports_opens_every_port() -> None:
+    (p,) = Faults(ignore_ports=True).apply(policies())
+    assert p.ingress[0].ports == () and p.egress[0].ports == ()
+    assert p.ingress[0].peers == policies()[0].ingress[0].peers
+
+
+def test_ignore_egress_drops_egress_only() -> None:
+    (p,) = Faults(ignore_egress=True).apply(policies())
+    assert p.policy_types == frozenset({INGRESS})
+    assert EGRESS in policies()[0].policy_types and p.egress == ()
+    assert p.ingress == policies()[0].ingress
+
+
+def test_no_enforcement_and_no_faults() -> None:
+    assert Faults(no_enforcement=True).apply(policies()) == []
+    assert Faults().apply(policies()) == policies()
