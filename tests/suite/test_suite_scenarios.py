@@ -126,3 +126,18 @@ def test_dns_probes_ask_the_cluster_dns(env: Environment) -> None:
     dns = [p for p in env.probes if p.kind == DNS]
     assert len(dns) == len(load_layout().pods)
     assert all(p.name == load_layout().dns_name and p.target == DNS_TARGET for p in dns)
+
+
+def test_logical_names_map_to_rendered_ones_and_back(env: Environment) -> None:
+    r = env.renderer
+    web = env.pods["frontend/web"]
+    assert web.namespace == r.namespace("frontend") != "frontend"
+    assert f"{r.logical_namespace(web.namespace)}/{web.name}" == "frontend/web"
+    assert env._rendered_key("backend/db") == f"{r.namespace('backend')}/db"
+    assert env._rendered_key("kube-system/coredns") == "kube-system/coredns"
+    # A probe keeps its logical label; its target is the rendered pod and its real address.
+    probe = next(p for p in env.probes if p.label == "frontend/web->backend/db:5432/TCP")
+    target = env.target(probe)
+    assert (target.namespace, target.pod) == (web.namespace, "web")
+    assert target.address == env.pods["backend/db"].ip
+    assert f"-n {web.namespace} web -c probe -- curl" in env.runner.command(target)
