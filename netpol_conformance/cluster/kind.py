@@ -146,9 +146,14 @@ class KindProvider(Provider):
             raise SetupError(f"installing {self.profile.name} failed: {exc.output}") from None
 
     def _install_bridge_plugin(self, kind: str, progress: Progress) -> None:
+        # The node's own architecture: kind nodes are arm64 on Apple silicon and arm64 Linux.
         url = (
             "https://github.com/containernetworking/plugins/releases/download/"
-            f"{CNI_PLUGINS_VERSION}/cni-plugins-linux-amd64-{CNI_PLUGINS_VERSION}.tgz"
+            f"{CNI_PLUGINS_VERSION}/cni-plugins-linux-$arch-{CNI_PLUGINS_VERSION}.tgz"
+        )
+        script = (
+            'case "$(uname -m)" in aarch64|arm64) arch=arm64 ;; *) arch=amd64 ;; esac; '
+            f"curl -fsSL {url} | tar -xz -C /opt/cni/bin ./bridge"
         )
         nodes = self._check([kind, "get", "nodes", "--name", self.name], "kind get nodes")
         for node in nodes.split():
@@ -160,7 +165,7 @@ class KindProvider(Provider):
                     node,
                     "sh",
                     "-c",
-                    f"curl -sSL {url} | tar -xz -C /opt/cni/bin ./bridge",
+                    script,
                 ],
                 f"installing the bridge plugin on {node}",
             )
