@@ -224,6 +224,40 @@ def test_bridge_plugin_goes_onto_every_node(tmp_path: Path) -> None:
         assert kind_module.CNI_PLUGINS_VERSION in c[5]
 
 
+@pytest.mark.parametrize(
+    ("machine", "arch"), [("x86_64", "amd64"), ("aarch64", "arm64"), ("arm64", "arm64")]
+)
+def test_bridge_plugin_matches_the_node_architecture(
+    tmp_path: Path, machine: str, arch: str
+) -> None:
+    """Run the node's install script here, with uname, curl and tar replaced by fakes."""
+    run = FakeRun({("kind", "get", "nodes"): (0, "npc-control-plane\n", "")})
+    provider(tmp_path, run, "flannel")._install_bridge_plugin("kind", lambda _: None)
+    script = run.calls[1][-1]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fakes = {
+        "uname": f"echo {machine}",
+        "curl": f'echo "$@" > {tmp_path}/curl-args',
+        "tar": f'cat > /dev/null; echo "$@" > {tmp_path}/tar-args',
+    }
+    for name, body in fakes.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    done = subprocess.run(
+        ["/bin/sh", "-c", script],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    url = (tmp_path / "curl-args").read_text().split()[-1]
+    version = kind_module.CNI_PLUGINS_VERSION
+    assert url.endswith(f"/{version}/cni-plugins-linux-{arch}-{version}.tgz")
+    assert (tmp_path / "tar-args").read_text().split() == ["-xz", "-C", "/opt/cni/bin", "./bridge"]
+
+
 def test_finish_keeps_the_cluster_with_keep(tmp_path: Path) -> None:
     run = FakeRun()
     notes: list[str] = []
