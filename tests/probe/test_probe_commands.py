@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import shutil
 import subprocess
 
 import pytest
@@ -85,6 +86,7 @@ def test_probe_labels() -> None:
     )
 
 
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl on this machine")
 def test_real_curl_accepts_the_ipv6_argv(http_port_v6: int) -> None:
     """curl reads the bracketed address as an IPv6 literal, not as a URL glob."""
     argv = curl_argv("::1", http_port_v6, SETTINGS)

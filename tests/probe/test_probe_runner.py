@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
@@ -85,6 +86,7 @@ def target(src: str, port: int, dst: str = "backend/db") -> ProbeTarget:
 
 
 SETTINGS = ProbeSettings(timeout=3)
+pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl on this machine")
 
 
 def test_one_exec_per_source_pod(open_port: int, closed_port: int) -> None:
