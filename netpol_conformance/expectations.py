@@ -23,7 +23,7 @@ def meets(expected: Outcome, observed: Observation, listening: bool | None = Non
     A refusal only proves a (rejecting) deny when a control probe showed the server listening;
     an exec error never satisfies anything.
     """
-    if observed.outcome is not expected:
+    if observed.outcome is not expected or observed.outcome is Outcome.EXEC_ERROR:
         return False
     if expected is Outcome.REFUSED:
         return listening is True

@@ -46,9 +46,12 @@ class Faults:
                 raise UsageError(f"unknown fault {name!r}: choose from {', '.join(FAULTS)}")
             if name == "slow-enforcement":
                 try:
-                    values["slow_enforcement"] = float(arg)
+                    seconds = float(arg)
                 except ValueError:
-                    raise UsageError("slow-enforcement needs seconds: slow-enforcement:5") from None
+                    seconds = -1.0
+                if not seconds >= 0:
+                    raise UsageError("slow-enforcement needs seconds >= 0: slow-enforcement:5")
+                values["slow_enforcement"] = seconds
             elif arg:
                 raise UsageError(f"fault {name!r} takes no argument")
             else:
