@@ -304,7 +304,15 @@ start_daemon() {
     # shellcheck disable=SC2016 # expanded by the inner bash
     setsid bash -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' _ "/sys/fs/cgroup/pids/$CGROUP_ROOT" \
         nsenter --net="/run/netns/$ns" "$@" </dev/null >"$LOGS/$name.log" 2>&1 9>&- &
-    echo $! > "$PIDS/$name.pid"
+    local pid=$!
+    echo "$pid" > "$PIDS/$name.pid"
+    # daemon_alive counts only processes in our cgroup: wait for the child to move itself.
+    local _
+    for _ in $(seq 1 100); do
+        grep -q "pids:/$CGROUP_ROOT" "/proc/$pid/cgroup" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.01
+    done
 }
 
 daemon_alive() { # NAME
@@ -562,6 +570,9 @@ cmd_down() {
     rm -rf "$SOCK_DIR" "$CTR_ROOT" "$KUBELET_DIR" "$RUN_DIR/etcd" "$RUN_DIR/pod-logs" \
         "$RUN_DIR/cni-ipam" "$RUN_DIR/cni-cache" "$RUN_DIR/containerd-opt" 2>/dev/null || true
     [[ -f "$STATE_FILE" ]] && sed -i 's/^UP=.*/UP=0/' "$STATE_FILE"
+    # Without the cluster, its address would be looked up on the host's default route:
+    # remove the kubeconfigs so that no client can send anything there.
+    rm -f "$ADMIN_KUBECONFIG" "$CONF"/*.kubeconfig
     if ((was_up)); then
         log "down in $(( $(now_ms) - t0 )) ms"
     else

@@ -6,6 +6,7 @@
 set -Eeuo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 LC="$HERE/../local-cluster"
+"$LC" status >/dev/null || { "$LC" status; exit 1; }
 INFO="$("$LC" info)"
 j() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))" "$INFO" "$1"; }
 KUBECONFIG="$(j 'd["kubeconfig"]')"; export KUBECONFIG

@@ -254,6 +254,8 @@ def test_down_removes_everything(cluster, host_before):
     assert after == host_before
     st = run("status")
     assert st.returncode != 0
+    # No kubeconfig is left that points at the address that no longer exists.
+    assert not Path(run("kubeconfig", check=True).stdout.strip()).exists()
     # down is idempotent
     again = run("down", timeout=60)
     assert again.returncode == 0, again.stderr
