@@ -560,6 +560,9 @@ cmd_down() {
     local t0; t0=$(now_ms)
     local was_up=0
     [[ -e "/run/netns/$NS_NODE" || -d "/sys/fs/cgroup/pids/$CGROUP_ROOT" ]] && was_up=1
+    # Without the node namespace, the API server's address would be looked up on the host's
+    # default route: the kubeconfigs go first, so that no client sends anything there.
+    rm -f "$ADMIN_KUBECONFIG" "$CONF"/*.kubeconfig
     kill_pidfiles
     kill_cgroup_tree
     unmount_all
@@ -570,9 +573,6 @@ cmd_down() {
     rm -rf "$SOCK_DIR" "$CTR_ROOT" "$KUBELET_DIR" "$RUN_DIR/etcd" "$RUN_DIR/pod-logs" \
         "$RUN_DIR/cni-ipam" "$RUN_DIR/cni-cache" "$RUN_DIR/containerd-opt" 2>/dev/null || true
     [[ -f "$STATE_FILE" ]] && sed -i 's/^UP=.*/UP=0/' "$STATE_FILE"
-    # Without the cluster, its address would be looked up on the host's default route:
-    # remove the kubeconfigs so that no client can send anything there.
-    rm -f "$ADMIN_KUBECONFIG" "$CONF"/*.kubeconfig
     if ((was_up)); then
         log "down in $(( $(now_ms) - t0 )) ms"
     else
@@ -600,9 +600,18 @@ healthy() {
     return 0
 }
 
+# After a reboot (or anything that removed the node namespace without `down`), the admin
+# kubeconfig would point at an address that no namespace of ours holds: drop it.
+forget_stale_kubeconfig() {
+    if [[ -f "$ADMIN_KUBECONFIG" ]] && ! mountpoint -q "/run/netns/$NS_NODE" 2>/dev/null; then
+        rm -f "$ADMIN_KUBECONFIG"
+    fi
+}
+
 current_cni() { sed -n 's/^CNI=//p' "$STATE_FILE" 2>/dev/null; }
 
 cmd_status() {
+    forget_stale_kubeconfig
     local why
     if why="$(healthy)"; then
         echo "local-cluster: up (cni=$(current_cni), node=$NODE_NAME Ready, api=https://$NODE_IP:$API_PORT, kubeconfig=$ADMIN_KUBECONFIG)"
@@ -613,10 +622,12 @@ cmd_status() {
 }
 
 cmd_kubeconfig() {
+    forget_stale_kubeconfig
     echo "$ADMIN_KUBECONFIG"
 }
 
 cmd_info() {
+    forget_stale_kubeconfig
     local cni; cni="$(current_cni)"
     python3 - "$ADMIN_KUBECONFIG" "${cni:-none}" "$NODE_NAME" "$EXT_IP" "$PROBE_IMAGE" "$POD_CIDR" \
         "$SERVICE_CIDR" "$DNS_SERVICE_IP" "${EXT_PORTS[@]}" <<'EOF'
