@@ -43,7 +43,10 @@ def explain_mismatch(
     if expected is Outcome.TIMEOUT and observed.outcome is Outcome.REFUSED:
         return f"{profile.name} drops denied packets; a refusal means a reject or a missing server"
     if expected is Outcome.REFUSED and observed.outcome is Outcome.TIMEOUT:
-        return f"{profile.name} rejects denied connections; a timeout means a drop or a dead path"
+        return (
+            f"{profile.name} rejects denied connections; a timeout means a drop, a dead path, "
+            "or the node's ICMP rate limit (net.ipv4.icmp_ratelimit) swallowing the reject"
+        )
     if expected in (Outcome.TIMEOUT, Outcome.REFUSED, Outcome.DNS_FAIL):
         return "the policy should block this connection, but it got through"
     return "the policy should allow this connection, but it was blocked"

@@ -433,6 +433,7 @@ class RunSummary:
             return
         if "probe" in props:
             self.results.append({"test": report.nodeid, "outcome": report.outcome, **props})
+            return
         for name, value in props.items():
             if name.startswith("time_to_enforce_") and isinstance(value, float):
                 self.timings.append(f"{report.nodeid.split('::')[-1]}: {name} = {value:.2f}s")
