@@ -226,7 +226,8 @@ class KubeBackend(Backend):
             ).items
         except (ApiException, HTTPError, OSError) as exc:
             raise SetupError(f"cannot list namespaces to clean up: {exc}") from None
-        names = [ns.metadata.name for ns in items]
+        # Namespaces already terminating are on their way out: do not count them again.
+        names = [ns.metadata.name for ns in items if ns.metadata.deletion_timestamp is None]
         for name in names:
             try:
                 self.core.delete_namespace(
