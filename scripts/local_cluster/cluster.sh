@@ -280,6 +280,10 @@ make_network() {
     in_node ip rule add iif cni0 to "$HOST_IP/$LINK_PREFIX" prohibit pref 100
     in_node sysctl -qw net.ipv4.ip_forward=1
     in_node sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || true
+    # kube-router rejects denied connections with ICMP port-unreachable, which the node sends.
+    # The kernel's per-peer ICMP rate limit (a burst of 6, then 1/s) would turn all but the
+    # first rejects of a parallel probe matrix into silent drops: lift it inside the node.
+    in_node sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
     if ! in_node sysctl -qw net.bridge.bridge-nf-call-iptables=1; then
         die "net.bridge.bridge-nf-call-iptables is not available: the kernel needs br_netfilter"
     fi

@@ -11,7 +11,7 @@ import threading
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server API)
+    def do_GET(self):
         body = f"external {self.server.server_address[1]}\n".encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
@@ -22,7 +22,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def log_message(self, fmt, *args):
-        sys.stderr.write("%s %s\n" % (self.client_address[0], fmt % args))
+        sys.stderr.write(f"{self.client_address[0]} {fmt % args}\n")
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):

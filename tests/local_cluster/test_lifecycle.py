@@ -25,9 +25,11 @@ pytestmark = pytest.mark.skipif(
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "local-cluster"
 CNI = os.environ.get("NETPOL_LOCAL_CLUSTER_CNI", "kube-router")
-CACHE = Path(
-    os.environ.get("NETPOL_CACHE", str(Path.home() / ".cache" / "netpol-conformance"))
-) / "local-cluster" / "v1"
+CACHE = (
+    Path(os.environ.get("NETPOL_CACHE", str(Path.home() / ".cache" / "netpol-conformance")))
+    / "local-cluster"
+    / "v1"
+)
 RUN_DIR = CACHE / "run"
 SOCK_DIR = Path("/run/netpol-local-cluster")
 OUR_NETNS = ("npc-node", "npc-ext")
@@ -52,9 +54,7 @@ def run(*args: str, timeout: float = 300, check: bool = False) -> subprocess.Com
 
 
 def sh(cmd: str) -> str:
-    return subprocess.run(
-        ["bash", "-c", cmd], capture_output=True, text=True, timeout=30
-    ).stdout
+    return subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=30).stdout
 
 
 def host_snapshot() -> dict[str, object]:
@@ -136,8 +136,15 @@ def test_info_describes_the_cluster(cluster):
     out = run("info", check=True).stdout
     info = json.loads(out)
     assert set(info) == {
-        "kubeconfig", "cni", "node", "external", "images", "image_pull_policy",
-        "pod_cidr", "service_cidr", "dns_service_ip",
+        "kubeconfig",
+        "cni",
+        "node",
+        "external",
+        "images",
+        "image_pull_policy",
+        "pod_cidr",
+        "service_cidr",
+        "dns_service_ip",
     }
     assert info["cni"] == CNI
     assert Path(info["kubeconfig"]).is_file()
@@ -160,7 +167,9 @@ def test_kubeconfig_reaches_a_ready_node(cluster):
     kubectl = CACHE / "bin" / "kubectl"
     out = subprocess.run(
         [str(kubectl), "--kubeconfig", kubeconfig, "get", "nodes", "-o", "json"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert out.returncode == 0, out.stderr
     nodes = json.loads(out.stdout)["items"]
@@ -171,7 +180,9 @@ def test_kubeconfig_reaches_a_ready_node(cluster):
     server = re.search(r"server: (\S+)", Path(kubeconfig).read_text()).group(1)
     anon = subprocess.run(
         ["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", f"{server}/api/v1/secrets"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert anon.stdout in ("401", "403")
 
