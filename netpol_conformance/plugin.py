@@ -147,11 +147,14 @@ def _has_option(parser: pytest.Parser, name: str) -> bool:
     return any(name in opt.names() for group in parser._groups for opt in group.options)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_cmdline_main(config: pytest.Config) -> None:
-    # Tests of one scenario share its cluster namespaces: keep them on one worker.
-    if getattr(config.option, "numprocesses", None) and config.option.dist == "no":
-        config.option.dist = "loadgroup"
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Keep every test of one scenario on one worker (unless --dist asks for another mode)."""
+    if config.getvalue("dist") in ("load", "loadgroup"):
+        from netpol_conformance.scheduling import ScenarioScheduling
+
+        return ScenarioScheduling(config, log)
+    return None
 
 
 def _progress(config: pytest.Config):
@@ -236,7 +239,7 @@ def tutorial_cases(settings: SuiteSettings, scenarios: tuple[Scenario, ...]) -> 
     layout = load_layout(settings.manifests)
     probes = scenario_probes(layout, with_external=settings.has_external)
     for scenario in scenarios:
-        marks: list[Any] = [pytest.mark.xdist_group(scenario.id)]
+        marks: list[Any] = []
         if scenario.group == "step":
             marks.append(getattr(pytest.mark, f"step{scenario.id.split('-')[0]}"))
         else:

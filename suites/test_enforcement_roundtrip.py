@@ -6,7 +6,6 @@ from netpol_conformance.tutorial.scenarios import BY_ID
 
 
 @pytest.mark.step1
-@pytest.mark.xdist_group("roundtrip")
 def test_apply_then_delete_returns_to_open(scenario_book, record_property):
     """default-deny-ingress is enforced, then removed: the matrix goes back to all-open."""
     env = scenario_book.environment("roundtrip")

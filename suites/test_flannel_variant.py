@@ -12,7 +12,7 @@ pytestmark = pytest.mark.cni("flannel", "bridge")
 
 @pytest.mark.parametrize(
     "scenario",
-    [pytest.param(s, id=s.id, marks=pytest.mark.xdist_group(s.id)) for s in STEPS[1:]],
+    [pytest.param(s, id=s.id) for s in STEPS[1:]],
 )
 def test_policies_are_not_enforced(scenario, scenario_report, netpol_settings):
     """Every connection this step's policies deny still gets through."""

@@ -17,12 +17,12 @@ STEP1 = BY_ID["1-default-deny-ingress"]
 
 
 @pytest.mark.step1
-@pytest.mark.xdist_group("1-default-deny-ingress")
+@pytest.mark.parametrize("scenario", [STEP1], ids=lambda s: s.id)
 def test_host_network_client_is_informational(
-    scenario_book, scenario_report, netpol_backend, record_property
+    scenario, scenario_book, scenario_report, netpol_backend, record_property
 ):
-    scenario_report(STEP1)
-    env = scenario_book.environment(STEP1.id)
+    scenario_report(scenario)
+    env = scenario_book.environment(scenario.id)
     pod = env.renderer.host_network_pod()
     netpol_backend.apply([pod])
     ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]

@@ -9,7 +9,7 @@ from netpol_conformance.report.describe import describe_policy
 from netpol_conformance.tutorial.layout import DNS_TARGET
 from netpol_conformance.tutorial.scenarios import BY_ID
 
-pytestmark = [pytest.mark.step6, pytest.mark.xdist_group("5-production-isolation")]
+pytestmark = pytest.mark.step6
 
 STEP5 = BY_ID["5-production-isolation"]
 BACKEND_POLICIES = [
@@ -22,11 +22,11 @@ BACKEND_POLICIES = [
 PRODUCTION_POLICIES = ["allow-dns", "allow-same-namespace", "default-deny-all"]
 
 
-@pytest.fixture
-def step5(scenario_book, scenario_report):
-    """The cluster after steps 1-5, converged."""
-    scenario_report(STEP5)
-    return scenario_book.environment(STEP5.id)
+@pytest.fixture(params=[STEP5], ids=[STEP5.id])
+def step5(request, scenario_book, scenario_report):
+    """The cluster after steps 1-5, converged (the id keeps these tests with step 5's)."""
+    scenario_report(request.param)
+    return scenario_book.environment(request.param.id)
 
 
 @pytest.mark.parametrize(
@@ -80,10 +80,9 @@ def test_dns_still_resolves_from_db(step5, netpol_settings):
     _probe_once(step5, probe, netpol_settings, STEP5)
 
 
-@pytest.mark.xdist_group("forgot-dns-egress")
-def test_dns_fails_without_dns_egress(scenario_book, scenario_report, netpol_settings):
+@pytest.mark.parametrize("scenario", [BY_ID["forgot-dns-egress"]], ids=lambda s: s.id)
+def test_dns_fails_without_dns_egress(scenario, scenario_book, scenario_report, netpol_settings):
     """Under default-deny-egress without allow-dns-egress, nslookup from db fails."""
-    scenario = BY_ID["forgot-dns-egress"]
     scenario_report(scenario)
     env = scenario_book.environment(scenario.id)
     probe = Probe("backend/db", DNS, DNS_TARGET, 53, "UDP", env.layout.dns_name)

@@ -5,7 +5,6 @@ import pytest
 from netpol_conformance.tutorial.scenarios import STEPS
 
 
-@pytest.mark.xdist_group("walkthrough")
 def test_walkthrough(scenario_book, record_property):
     """Apply each step on top of the previous one; every step's matrix must converge."""
     env = scenario_book.environment("walkthrough")
