@@ -28,7 +28,7 @@ from netpol_conformance.probe.spec import DNS, TCP, Probe, ProbeTarget
 from netpol_conformance.report.matrix import MatrixReport
 from netpol_conformance.tutorial.layout import DNS_TARGET, Layout
 from netpol_conformance.tutorial.render import SCENARIO_LABEL, Renderer, new_suffix
-from netpol_conformance.tutorial.scenarios import Scenario
+from netpol_conformance.tutorial.scenarios import STEPS, Scenario
 
 log = logging.getLogger("netpol_conformance")
 
@@ -291,8 +291,6 @@ class Environment:
 
     def baseline(self) -> MatrixReport:
         """Before any policy: every server answers and DNS works, or nothing else is meaningful."""
-        from netpol_conformance.tutorial.scenarios import STEPS
-
         open_scenario = STEPS[0]
         started = time.monotonic()
         state = self._converge(open_scenario, started)
@@ -322,8 +320,6 @@ class Environment:
 
     def remove_policies(self) -> MatrixReport:
         """Delete every policy applied so far, then poll until everything is open again."""
-        from netpol_conformance.tutorial.scenarios import STEPS
-
         started = time.monotonic()
         if self.applied_policies:
             self.backend.delete(self.applied_policies)

@@ -174,7 +174,7 @@ class KindProvider(Provider):
         """Wait for the CNI's DaemonSet and CoreDNS to be Ready, with a progress line."""
         from kubernetes import client
 
-        api = backend._api()  # type: ignore[attr-defined]
+        api = backend.api_client()  # type: ignore[attr-defined]
         apps = client.AppsV1Api(api)
         install = CNI_INSTALLS[self.profile.name]
         ds_ns, ds_name = install.daemonset if install else ("kube-system", "kindnet")

@@ -57,7 +57,8 @@ class KubeBackend(Backend):
 
     # --- clients
 
-    def _api(self) -> client.ApiClient:
+    def api_client(self) -> client.ApiClient:
+        """This thread's own ApiClient: the stream helper patches the client during an exec."""
         api = getattr(self._local, "api", None)
         if api is None:
             api = self._local.api = client.ApiClient(self._cfg)
@@ -65,16 +66,16 @@ class KubeBackend(Backend):
 
     @property
     def core(self) -> client.CoreV1Api:
-        return client.CoreV1Api(self._api())
+        return client.CoreV1Api(self.api_client())
 
     @property
     def net(self) -> client.NetworkingV1Api:
-        return client.NetworkingV1Api(self._api())
+        return client.NetworkingV1Api(self.api_client())
 
     def check_reachable(self) -> str:
         """The server version, or one SetupError saying why the API server is not usable."""
         try:
-            version = client.VersionApi(self._api()).get_code(_request_timeout=10)
+            version = client.VersionApi(self.api_client()).get_code(_request_timeout=10)
             self.core.list_namespace(limit=1, _request_timeout=10)
         except ApiException as exc:
             if exc.status in (401, 403):
@@ -245,7 +246,7 @@ class KubeBackend(Backend):
         items = self.net.list_namespaced_network_policy(
             namespace, _request_timeout=_API_TIMEOUT
         ).items
-        api = self._api()
+        api = self.api_client()
         out = []
         for item in items:
             doc = api.sanitize_for_serialization(item)
