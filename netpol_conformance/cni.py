@@ -40,7 +40,7 @@ PROFILES: dict[str, CniProfile] = {
             "flannel",
             False,
             DROP,
-            r"^kube-flannel-|^flannel-",
+            r"^kube-flannel-|^flannel",
             "Flannel has no NetworkPolicy support: every policy is ignored.",
         ),
         CniProfile(

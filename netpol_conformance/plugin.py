@@ -476,7 +476,9 @@ class RunSummary:
             tr.write_line(f"  {line}")
         if not p.enforces:
             denied = [r for r in self.results if _tutorial_denies(r)]
-            through = sum(1 for r in denied if r["observed"] in ("connected", "dns-ok"))
+            through = sum(
+                1 for r in denied if r["observed"].split("(")[0] in ("connected", "dns-ok")
+            )
             tr.write_line(
                 f"{p.name} does NOT enforce NetworkPolicy: {through} of {len(denied)} probes "
                 "that the tutorial's policies deny got through anyway."

@@ -18,7 +18,13 @@ from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
 from urllib3.exceptions import HTTPError
 
-from netpol_conformance.cluster.base import Backend, ClusterInfo, ExecResult, PodState
+from netpol_conformance.cluster.base import (
+    MANAGED_LABEL,
+    Backend,
+    ClusterInfo,
+    ExecResult,
+    PodState,
+)
 from netpol_conformance.errors import SetupError
 
 _API_TIMEOUT = 30
@@ -257,7 +263,10 @@ class KubeBackend(Backend):
     def cni_components(self) -> list[str]:
         pods = self.core.list_pod_for_all_namespaces(_request_timeout=_API_TIMEOUT).items
         host_agents = list(self.info.extra.get("host_agents", []))
-        return sorted(p.metadata.name for p in pods) + host_agents
+        system = [
+            p.metadata.name for p in pods if (p.metadata.labels or {}).get(MANAGED_LABEL) != "true"
+        ]  # not our test pods
+        return sorted(system) + host_agents
 
 
 def _api_error(verb: str, obj: Mapping[str, Any], exc: ApiException) -> str:

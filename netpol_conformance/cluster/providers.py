@@ -18,6 +18,10 @@ from netpol_conformance.cluster.faults import Faults
 from netpol_conformance.cni import CniProfile
 from netpol_conformance.errors import SetupError, UsageError
 
+_NODE_AGENTS = {
+    "kube-router": ["kube-router (node process)"],
+    "flannel": ["flanneld (node process)"],
+}
 LOCAL_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "local-cluster"
 
 
@@ -130,8 +134,8 @@ class LocalProvider(Provider):
             external=ExternalHost("external-db", ext["ip"], tuple(ext["ports"])) if ext else None,
             images=data.get("images", {}),
             image_pull_policy=data.get("image_pull_policy", "Never"),
-            # kube-router runs on the node as a process here, not as a pod.
-            extra={"host_agents": ["kube-router"] if data["cni"] == "kube-router" else []},
+            # kube-router and flanneld run on the node as processes here, not as pods.
+            extra={"host_agents": _NODE_AGENTS.get(data["cni"], [])},
         )
         version = _connect_kube(info).check_reachable()  # type: ignore[attr-defined]
         progress(f"local cluster up: Kubernetes {version}, cni {info.cni}")
