@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from netpol_conformance.cni import CniProfile
 from netpol_conformance.convergence import Convergence
@@ -112,23 +111,3 @@ class MatrixReport:
         if len(self.failing) > limit:
             lines.append(f"  ... and {len(self.failing) - limit} more")
         return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario.id,
-            "cni": self.profile.name,
-            "deny_style": self.profile.deny_style,
-            "enforces": self.profile.enforces,
-            "converged": self.converged,
-            "polls": len(self.state.polls),
-            "time_to_enforce_s": self.state.time_to_enforce,
-            "cells": [
-                {
-                    "probe": p.label,
-                    "expected": self.expected[p].value,
-                    "observed": str(self.state.last.get(p)),
-                    "ok": self.state.met(p),
-                }
-                for p in self.expected
-            ],
-        }
