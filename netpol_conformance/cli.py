@@ -65,9 +65,8 @@ def _cleanup(args: argparse.Namespace) -> int:
     backend.check_reachable()
     selector = f"{MANAGED_LABEL}=true" + (f",{RUN_LABEL}={args.run}" if args.run else "")
     if args.dry_run:
-        names = [
-            ns.metadata.name for ns in backend.core.list_namespace(label_selector=selector).items
-        ]
+        items = backend.core.list_namespace(label_selector=selector).items
+        names = [ns.metadata.name for ns in items if ns.metadata.deletion_timestamp is None]
         verb = "would delete"
     else:
         names = backend.delete_namespaces(selector)
