@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
@@ -327,14 +328,17 @@ def _scenario_book(
         yield None
         return
     session = pytestconfig.stash[SESSION_KEY]
-    options = netpol_settings.run
+    # The cluster may bring its own images (the local cluster has no registry); explicit
+    # --server-image/--probe-image options win over both.
     images = {**netpol_settings.images, **backend.info.images}
     for name in ("server", "probe"):
         if pytestconfig.getoption(f"netpol_{name}_image"):
             images[name] = netpol_settings.images[name]
-    options.images = images
-    options.pull_policy = netpol_settings.pull_policy or (
-        backend.info.image_pull_policy if backend.info.images else None
+    options = dataclasses.replace(
+        netpol_settings.run,
+        images=images,
+        pull_policy=netpol_settings.pull_policy
+        or (backend.info.image_pull_policy if backend.info.images else None),
     )
     book = ScenarioBook(
         backend,
