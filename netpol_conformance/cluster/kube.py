@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -28,6 +29,15 @@ from netpol_conformance.cluster.base import (
 from netpol_conformance.errors import SetupError
 
 _API_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class _Verbs:
+    create: Callable[..., Any]
+    read: Callable[..., Any]
+    replace: Callable[..., Any] | None
+    delete: Callable[..., Any]
+    namespaced: bool = True
 
 
 def load_configuration(kubeconfig: str, context: str) -> client.Configuration:
@@ -96,68 +106,69 @@ class KubeBackend(Backend):
 
     # --- objects
 
-    def _handlers(
-        self, kind: str
-    ) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    def _verbs(self, kind: str) -> _Verbs:
+        """The client calls for one kind; namespaced calls take the namespace after the name."""
         core, net = self.core, self.net
         table = {
-            "Namespace": (core.create_namespace, core.replace_namespace, core.delete_namespace),
-            "ConfigMap": (
+            "Namespace": _Verbs(
+                core.create_namespace,
+                core.read_namespace,
+                core.replace_namespace,
+                core.delete_namespace,
+                namespaced=False,
+            ),
+            "ConfigMap": _Verbs(
                 core.create_namespaced_config_map,
+                core.read_namespaced_config_map,
                 core.replace_namespaced_config_map,
                 core.delete_namespaced_config_map,
             ),
-            "Pod": (core.create_namespaced_pod, None, core.delete_namespaced_pod),
-            "NetworkPolicy": (
+            "Pod": _Verbs(
+                core.create_namespaced_pod,
+                core.read_namespaced_pod,
+                None,  # pods are immutable: an existing one is reused
+                core.delete_namespaced_pod,
+            ),
+            "NetworkPolicy": _Verbs(
                 net.create_namespaced_network_policy,
+                net.read_namespaced_network_policy,
                 net.replace_namespaced_network_policy,
                 net.delete_namespaced_network_policy,
             ),
         }
         if kind not in table:
             raise ValueError(f"the suite does not manage {kind} objects")
-        return table[kind]  # type: ignore[return-value]
+        return table[kind]
 
     def apply(self, objects: Sequence[Mapping[str, Any]]) -> None:
         for obj in objects:
-            create, replace, _ = self._handlers(obj["kind"])
+            verbs = self._verbs(obj["kind"])
             meta = obj["metadata"]
-            ns_args = [] if obj["kind"] == "Namespace" else [meta["namespace"]]
+            ns = [meta["namespace"]] if verbs.namespaced else []
             try:
-                create(*ns_args, dict(obj), _request_timeout=_API_TIMEOUT)
+                verbs.create(*ns, dict(obj), _request_timeout=_API_TIMEOUT)
             except ApiException as exc:
                 if exc.status != 409:
                     raise SetupError(_api_error("create", obj, exc)) from None
-                if replace is None:
-                    continue  # pods are immutable: an existing one is reused
-                current = self._read(obj)
-                body = dict(obj)
-                body["metadata"] = {**meta, "resourceVersion": current}
+                if verbs.replace is None:
+                    continue
+                current = verbs.read(meta["name"], *ns, _request_timeout=_API_TIMEOUT)
+                body = {
+                    **obj,
+                    "metadata": {**meta, "resourceVersion": current.metadata.resource_version},
+                }
                 try:
-                    replace(meta["name"], *ns_args, body, _request_timeout=_API_TIMEOUT)
+                    verbs.replace(meta["name"], *ns, body, _request_timeout=_API_TIMEOUT)
                 except ApiException as exc2:
                     raise SetupError(_api_error("replace", obj, exc2)) from None
 
-    def _read(self, obj: Mapping[str, Any]) -> str:
-        meta, kind = obj["metadata"], obj["kind"]
-        readers = {
-            "Namespace": lambda: self.core.read_namespace(meta["name"]),
-            "ConfigMap": lambda: self.core.read_namespaced_config_map(
-                meta["name"], meta["namespace"]
-            ),
-            "NetworkPolicy": lambda: self.net.read_namespaced_network_policy(
-                meta["name"], meta["namespace"]
-            ),
-        }
-        return readers[kind]().metadata.resource_version
-
     def delete(self, objects: Sequence[Mapping[str, Any]]) -> None:
         for obj in objects:
-            _, _, delete = self._handlers(obj["kind"])
+            verbs = self._verbs(obj["kind"])
             meta = obj["metadata"]
-            ns_args = [] if obj["kind"] == "Namespace" else [meta["namespace"]]
+            ns = [meta["namespace"]] if verbs.namespaced else []
             try:
-                delete(meta["name"], *ns_args, _request_timeout=_API_TIMEOUT)
+                verbs.delete(meta["name"], *ns, _request_timeout=_API_TIMEOUT)
             except ApiException as exc:
                 if exc.status != 404:
                     raise SetupError(_api_error("delete", obj, exc)) from None
