@@ -1,12 +1,13 @@
 """The tutorial "Configuring NetworkPolicies to Isolate Namespaces", steps 1-5 and its mistakes.
 
-The manifests are the tutorial's, indented as YAML. Steps 1-4 accumulate in backend; step 5
-builds production on its own. Expected outcomes are written by hand from the tutorial and
+The manifests are the repository's copy of the tutorial's, read from manifests/. Steps 1-4
+accumulate in backend; step 5 builds production on its own. Expected outcomes are written by hand from the tutorial and
 DESIGN.md section 2, and every answer is checked in both matrix() and explain().
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,146 +45,37 @@ TOPOLOGY: dict[str, Any] = {
     ],
 }  # fmt: skip
 
-STEP_1 = """
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: default-deny-ingress
-  namespace: backend
-spec:
-  podSelector: {} # Applies to all pods in namespace
-  policyTypes:
-  - Ingress
-"""
-STEP_2 = """
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: allow-frontend-to-db
-  namespace: backend
-spec:
-  podSelector:
-    matchLabels:
-      app: db # Only applies to pods labelled app=db
-  policyTypes:
-  - Ingress
-  ingress:
-  - from:
-    - namespaceSelector:
-        matchLabels:
-          kubernetes.io/metadata.name: frontend
-      podSelector:
-        matchLabels:
-          app: web # Only from pods labelled app=web
-    ports:
-    - protocol: TCP
-      port: 5432
-"""
-DENY_EGRESS = """
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: default-deny-egress
-  namespace: backend
-spec:
-  podSelector: {}
-  policyTypes:
-  - Egress
-"""
-ALLOW_DNS_EGRESS = """
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: allow-dns-egress
-  namespace: backend
-spec:
-  podSelector: {}
-  policyTypes:
-  - Egress
-  egress:
-  - to:
-    - namespaceSelector:
-        matchLabels:
-          kubernetes.io/metadata.name: kube-system
-    ports:
-    - protocol: UDP
-      port: 53
-    - protocol: TCP
-      port: 53
-"""
-STEP_3 = DENY_EGRESS + "---" + ALLOW_DNS_EGRESS
-STEP_4 = """
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: allow-external-db-egress
-  namespace: backend
-spec:
-  podSelector:
-    matchLabels:
-      app: db
-  policyTypes:
-  - Egress
-  egress:
-  - to:
-    - ipBlock:
-        cidr: 10.0.1.50/32 # RDS endpoint IP
-    ports:
-    - protocol: TCP
-      port: 5432
-"""
-STEP_5 = """
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: default-deny-all
-  namespace: production
-spec:
-  podSelector: {}
-  policyTypes:
-  - Ingress
-  - Egress
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: allow-dns
-  namespace: production
-spec:
-  podSelector: {}
-  policyTypes:
-  - Egress
-  egress:
-  - ports:
-    - protocol: UDP
-      port: 53
-    - protocol: TCP
-      port: 53
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: allow-same-namespace
-  namespace: production
-spec:
-  podSelector: {}
-  policyTypes:
-  - Ingress
-  - Egress
-  ingress:
-  - from:
-    - podSelector: {}
-  egress:
-  - to:
-    - podSelector: {}
-"""
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+
+
+def manifest(*names: str) -> str:
+    """The repository's copy of the tutorial's manifests, several joined as one YAML stream."""
+    return "---\n".join((MANIFESTS / n).read_text() for n in names)
+
+
+def edit(text: str, old: str, new: str) -> str:
+    assert old in text, f"{old!r} not in the manifest: the variant would silently be the original"
+    return text.replace(old, new)
+
+
+STEP_1 = manifest("step-1-default-deny-ingress/default-deny-ingress.yaml")
+STEP_2 = manifest("step-2-allow-frontend-to-db/allow-frontend-to-db.yaml")
+DENY_EGRESS = manifest("step-3-default-deny-egress/default-deny-egress.yaml")
+ALLOW_DNS_EGRESS = manifest("step-3-default-deny-egress/allow-dns-egress.yaml")
+STEP_3 = DENY_EGRESS + "---\n" + ALLOW_DNS_EGRESS
+STEP_4 = manifest("step-4-allow-external-db-egress/allow-external-db-egress.yaml")
+STEP_5 = manifest(
+    *(
+        f"step-5-production-isolation/{name}.yaml"
+        for name in ("default-deny-all", "allow-dns", "allow-same-namespace")
+    )
+)
 # Common mistake: the two selectors of step 2 written as two list items (OR).
-_AND_ITEM = "      podSelector:\n        matchLabels:\n          app: web"
-STEP_2_OR = STEP_2.replace(_AND_ITEM, "    - " + _AND_ITEM.lstrip())
+STEP_2_OR = edit(STEP_2, "          podSelector:\n", "        - podSelector:\n")
 # Common mistake: no policyTypes. With ingress rules only, egress is untouched; with egress rules
 # only, ingress is isolated as well (DESIGN.md section 2).
-INGRESS_RULES_NO_TYPES = STEP_2.replace("  policyTypes:\n  - Ingress\n", "")
-EGRESS_RULES_NO_TYPES = ALLOW_DNS_EGRESS.replace("  policyTypes:\n  - Egress\n", "")
+INGRESS_RULES_NO_TYPES = edit(STEP_2, "  policyTypes:\n    - Ingress\n", "")
+EGRESS_RULES_NO_TYPES = edit(ALLOW_DNS_EGRESS, "  policyTypes:\n    - Egress\n", "")
 
 STEPS = {0: "", 1: STEP_1, 2: STEP_2, 3: STEP_3, 4: STEP_4}
 
@@ -374,8 +266,10 @@ def test_mistake_or_instead_of_and_in_from() -> None:
 def test_mistake_or_variant_lets_other_namespaces_in_with_a_namespace_selector() -> None:
     # DESIGN's negative demonstration: with the podSelector item widened to every namespace,
     # a labelled pod from another namespace gets in; the AND form keeps it out.
-    widened = STEP_2_OR.replace(
-        "    - podSelector:\n", "    - namespaceSelector: {}\n      podSelector:\n"
+    widened = edit(
+        STEP_2_OR,
+        "        - podSelector:\n",
+        "        - namespaceSelector: {}\n          podSelector:\n",
     )
     or_sim = simulate(STEP_1, widened)
     assert or_sim.allowed("elsewhere/web", "backend/db", 5432)
