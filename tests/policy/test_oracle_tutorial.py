@@ -1,8 +1,9 @@
 """The tutorial "Configuring NetworkPolicies to Isolate Namespaces", steps 1-5 and its mistakes.
 
 The manifests are the repository's copy of the tutorial's, read from manifests/. Steps 1-4
-accumulate in backend; step 5 builds production on its own. Expected outcomes are written by hand from the tutorial and
-DESIGN.md section 2, and every answer is checked in both matrix() and explain().
+accumulate in backend; step 5 builds production on its own. Expected outcomes are written by
+hand from the tutorial and DESIGN.md section 2, and every answer is checked in both matrix()
+and explain().
 """
 
 from __future__ import annotations
