@@ -1,8 +1,10 @@
-"""CNI profiles: data, not code. Adding a CNI is one entry here.
+"""The one table of CNIs: data, not code. Adding a CNI is one entry here.
 
-A profile says whether the CNI enforces NetworkPolicy and how a denied TCP connection looks
-to the client: ``drop`` (the packet vanishes; curl times out, exit 28) or ``reject`` (an ICMP
-port-unreachable or a TCP reset comes back; curl says "connection refused" at once).
+For each CNI: whether it enforces NetworkPolicy, how a denied TCP connection looks to the
+client (``drop``: the packet vanishes, curl times out with exit 28; ``reject``: an ICMP
+port-unreachable or a TCP reset comes back, curl says "connection refused" at once), how the
+preflight recognises it running, how a kind cluster installs it, and whether the local cluster
+(``scripts/local-cluster``) can run it and under which node process name.
 """
 
 from __future__ import annotations
@@ -16,47 +18,75 @@ REJECT = "reject"
 
 
 @dataclass(frozen=True)
+class KindInstall:
+    """How a kind cluster gets this CNI."""
+
+    manifest: str | None  # pinned upstream manifest applied with kubectl; None: kind's own
+    daemonset: tuple[str, str]  # namespace, name: all of it Ready means the CNI is up
+    pod_subnet: str | None = None  # the kind config's networking.podSubnet
+    needs_bridge_plugin: bool = False  # kind's node image lacks the `bridge` CNI plugin
+
+    @property
+    def disables_default_cni(self) -> bool:
+        return self.manifest is not None
+
+
+@dataclass(frozen=True)
 class CniProfile:
     name: str
     enforces: bool
     deny_style: str  # DROP or REJECT; meaningless when enforces is False
     component_pattern: str | None  # regex matched against CNI component names (preflight)
-    notes: str = ""
+    kind: KindInstall | None = None  # None: kind cannot install it
+    local_agent: str | None = None  # node process on the local cluster; None: not there
+    local: bool = False  # scripts/local-cluster up --cni NAME runs it
+
+    @property
+    def deny_description(self) -> str:
+        return self.deny_style if self.enforces else "none (policies are not enforced)"
 
 
 PROFILES: dict[str, CniProfile] = {
     p.name: p
     for p in (
-        CniProfile("calico", True, DROP, r"^calico-node-", "Calico drops denied packets."),
-        CniProfile("cilium", True, DROP, r"^cilium-(?!operator)", "Cilium drops by default."),
+        CniProfile(
+            "calico",
+            True,
+            DROP,
+            r"^calico-node-",
+            kind=KindInstall(
+                "https://raw.githubusercontent.com/projectcalico/calico/v3.29.3/manifests/calico.yaml",
+                ("kube-system", "calico-node"),
+                pod_subnet="192.168.0.0/16",
+            ),
+        ),
+        CniProfile("cilium", True, DROP, r"^cilium-(?!operator)"),
         CniProfile(
             "kindnet",
             True,
             DROP,
             r"^kindnet-",
-            "kind >= v0.24 enforces NetworkPolicy through kube-network-policies.",
+            kind=KindInstall(None, ("kube-system", "kindnet")),
         ),
         CniProfile(
             "flannel",
             False,
             DROP,
             r"^kube-flannel-|^flannel",
-            "Flannel has no NetworkPolicy support: every policy is ignored.",
+            kind=KindInstall(
+                "https://github.com/flannel-io/flannel/releases/download/v0.26.7/kube-flannel.yml",
+                ("kube-flannel", "kube-flannel-ds"),
+                pod_subnet="10.244.0.0/16",
+                needs_bridge_plugin=True,
+            ),
+            local_agent="flanneld",
+            local=True,
         ),
         CniProfile(
-            "kube-router",
-            True,
-            REJECT,
-            r"^kube-router",
-            "kube-router answers denied TCP with ICMP port-unreachable: clients see 'refused'.",
+            "kube-router", True, REJECT, r"^kube-router", local_agent="kube-router", local=True
         ),
-        CniProfile(
-            "bridge",
-            False,
-            DROP,
-            None,
-            "The plain CNI bridge plugin with no policy controller: nothing is enforced.",
-        ),
+        # The plain CNI bridge plugin with no policy controller: nothing is enforced.
+        CniProfile("bridge", False, DROP, None, local=True),
     )
 }
 

@@ -12,14 +12,13 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock
 
 from netpol_conformance.cluster.base import Backend, ClusterInfo, ExternalHost, Progress
 from netpol_conformance.cluster.providers import Provider, _connect_kube
-from netpol_conformance.cni import CniProfile
+from netpol_conformance.cni import PROFILES, CniProfile, KindInstall
 from netpol_conformance.errors import SetupError, UsageError
 
 KIND_VERSION = "v0.30.0"
@@ -27,26 +26,6 @@ KUBECTL_VERSION = "v1.34.2"
 KIND_CONFIGS = Path(__file__).resolve().parents[2] / "scripts" / "kind"
 CNI_PLUGINS_VERSION = "v1.6.2"
 
-
-@dataclass(frozen=True)
-class CniInstall:
-    manifest: str  # pinned manifest URL, applied with kubectl
-    daemonset: tuple[str, str]  # namespace, name: Ready means the CNI is up
-    needs_bridge_plugin: bool = False  # kind's node image lacks the `bridge` CNI plugin
-
-
-CNI_INSTALLS: dict[str, CniInstall | None] = {
-    "calico": CniInstall(
-        "https://raw.githubusercontent.com/projectcalico/calico/v3.29.3/manifests/calico.yaml",
-        ("kube-system", "calico-node"),
-    ),
-    "flannel": CniInstall(
-        "https://github.com/flannel-io/flannel/releases/download/v0.26.7/kube-flannel.yml",
-        ("kube-flannel", "kube-flannel-ds"),
-        needs_bridge_plugin=True,
-    ),
-    "kindnet": None,  # kind's default CNI
-}
 
 Runner = Callable[[Sequence[str]], subprocess.CompletedProcess[str]]
 
@@ -67,14 +46,19 @@ class KindProvider(Provider):
         wait_timeout: float = 600.0,
     ) -> None:
         super().__init__(profile)
-        if profile.name not in CNI_INSTALLS:
-            known = ", ".join(CNI_INSTALLS)
+        if profile.kind is None:
+            known = ", ".join(n for n, p in PROFILES.items() if p.kind)
             raise UsageError(f"--cluster kind supports --cni {known}; got {profile.name!r}")
         self.name, self.keep, self.server_image = name, keep, server_image
         self.state_dir = state_dir
         self.run = run
         self.wait_timeout = wait_timeout
         self.kubectl = shutil.which("kubectl")
+
+    @property
+    def install(self) -> KindInstall:
+        assert self.profile.kind is not None  # checked in __init__
+        return self.profile.kind
 
     @property
     def external_container(self) -> str:
@@ -134,8 +118,8 @@ class KindProvider(Provider):
         return ClusterInfo(info.backend, info.cni, info.kubeconfig, info.context, external)
 
     def _install_cni(self, cluster, progress: Progress) -> None:
-        install = CNI_INSTALLS[self.profile.name]
-        if install is None:
+        install = self.install
+        if install.manifest is None:
             return
         if install.needs_bridge_plugin:
             self._install_bridge_plugin(str(cluster.kind_path), progress)
@@ -176,8 +160,7 @@ class KindProvider(Provider):
 
         api = backend.api_client()  # type: ignore[attr-defined]
         apps = client.AppsV1Api(api)
-        install = CNI_INSTALLS[self.profile.name]
-        ds_ns, ds_name = install.daemonset if install else ("kube-system", "kindnet")
+        ds_ns, ds_name = self.install.daemonset
         deadline = time.monotonic() + self.wait_timeout
         last = ""
         while True:

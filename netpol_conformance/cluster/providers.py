@@ -18,10 +18,6 @@ from netpol_conformance.cluster.faults import Faults
 from netpol_conformance.cni import CniProfile
 from netpol_conformance.errors import SetupError, UsageError
 
-_NODE_AGENTS = {
-    "kube-router": ["kube-router (node process)"],
-    "flannel": ["flanneld (node process)"],
-}
 LOCAL_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "local-cluster"
 
 
@@ -126,6 +122,7 @@ class LocalProvider(Provider):
                 f"{self.script} down && {up}"
             )
         ext = data.get("external")
+        agents = [self.profile.local_agent] if self.profile.local_agent else []
         info = ClusterInfo(
             backend="local",
             cni=data["cni"],
@@ -135,7 +132,7 @@ class LocalProvider(Provider):
             images=data.get("images", {}),
             image_pull_policy=data.get("image_pull_policy", "Never"),
             # kube-router and flanneld run on the node as processes here, not as pods.
-            extra={"host_agents": _NODE_AGENTS.get(data["cni"], [])},
+            extra={"host_agents": [f"{a} (node process)" for a in agents]},
         )
         version = _connect_kube(info).check_reachable()  # type: ignore[attr-defined]
         progress(f"local cluster up: Kubernetes {version}, cni {info.cni}")

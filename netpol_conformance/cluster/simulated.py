@@ -140,14 +140,9 @@ class SimulatedCluster(Backend):
             ]
 
     def cni_components(self) -> list[str]:
-        names = {
-            "calico": ["calico-node-sim01", "calico-kube-controllers-sim01"],
-            "cilium": ["cilium-sim01"],
-            "kindnet": ["kindnet-sim01"],
-            "flannel": ["kube-flannel-ds-sim01"],
-            "kube-router": ["kube-router-sim01"],
-        }
-        return ["coredns-sim01", *names.get(self.profile.name, [])]
+        p = self.profile
+        agent = p.kind.daemonset[1] if p.kind and p.kind.manifest else p.name
+        return ["coredns-sim01", *([f"{agent}-sim01"] if p.component_pattern else [])]
 
     def namespace_count(self) -> int:
         with self._lock:
