@@ -1,0 +1,1 @@
+"""The run step: deploy the topology, observe scenarios, and record typed step results."""
