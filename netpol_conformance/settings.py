@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netpol_conformance.cluster.faults import Faults
-from netpol_conformance.cni import CniProfile, profile
-from netpol_conformance.environment import RunOptions
+from netpol_conformance.cluster.base import ClusterInfo
+from netpol_conformance.cni import PROFILES, CniProfile, profile
 from netpol_conformance.errors import UsageError
+from netpol_conformance.plan.layout import DEFAULT_MANIFESTS
 from netpol_conformance.probe.commands import ProbeSettings
-from netpol_conformance.tutorial.layout import DEFAULT_MANIFESTS
+from netpol_conformance.run.options import RunOptions
+from netpol_conformance.sim.faults import Faults
 
 CLUSTERS = ("kind", "existing", "simulated", "local")
-DEFAULT_IMAGES = {"server": "nginx:1.27.5", "probe": "nicolaka/netshoot:v0.13"}
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,18 @@ class SuiteSettings:
     faults: Faults = field(default_factory=Faults)
     simulate_delay: float = 0.05
     manifests: Path = DEFAULT_MANIFESTS
-    images: dict[str, str] = field(default_factory=dict)
+    image_overrides: dict[str, str] = field(default_factory=dict)  # --server/--probe-image
     pull_policy: str | None = None
     run: RunOptions = field(default_factory=RunOptions)
     results_path: Path | None = None
+    local_script: Path | None = None
+
+    def run_options(self, info: ClusterInfo) -> RunOptions:
+        """The run's options on this cluster: it may bring its own images (the local cluster
+        has no registry); explicit --server-image/--probe-image win over both."""
+        images = {**info.images, **self.image_overrides}  # else the pod template's pins
+        pull = self.pull_policy or (info.image_pull_policy if info.images else None)
+        return dataclasses.replace(self.run, images=images, pull_policy=pull)
 
     @property
     def has_external(self) -> bool:
@@ -50,15 +61,20 @@ def build_settings(opt: Callable[[str], Any]) -> SuiteSettings:
     faults = Faults.parse(opt("netpol_faults"))
     if faults != Faults() and cluster != "simulated":
         raise UsageError("--simulate-faults only applies to --cluster simulated")
-    probe_timeout = float(opt("netpol_probe_timeout"))
-    enforce_timeout = float(opt("netpol_enforce_timeout"))
-    if probe_timeout <= 0 or enforce_timeout < 0:
-        raise UsageError("--probe-timeout must be > 0 and --enforce-timeout >= 0 seconds")
-    images = dict(DEFAULT_IMAGES)
-    for name in ("server", "probe"):
-        value = opt(f"netpol_{name}_image")
-        if value:
-            images[name] = value
+    if cluster == "kind" and prof.kind is None:
+        known = ", ".join(n for n, p in PROFILES.items() if p.kind)
+        raise UsageError(f"--cluster kind supports --cni {known}; got {prof.name!r}")
+    if cluster == "existing" and not opt("netpol_kube_context"):
+        raise UsageError(
+            "--cluster existing needs --kube-context NAME: the suite creates namespaces and "
+            "pods, so it never guesses the cluster from your current context"
+        )
+    probe_timeout = _seconds(opt, "netpol_probe_timeout", "--probe-timeout")
+    dns_timeout = _seconds(opt, "netpol_dns_timeout", "--dns-timeout")
+    enforce_timeout = _seconds(opt, "netpol_enforce_timeout", "--enforce-timeout", zero_ok=True)
+    simulate_delay = _seconds(opt, "netpol_simulate_delay", "--simulate-delay", zero_ok=True)
+    external_ip = _address(opt("netpol_external_ip"))
+    overrides = {n: opt(f"netpol_{n}_image") for n in ("server", "probe")}
     env_kubeconfig = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
     kubeconfig = opt("kubeconfig") or env_kubeconfig
     cluster_name = opt("cluster_name")
@@ -66,6 +82,7 @@ def build_settings(opt: Callable[[str], Any]) -> SuiteSettings:
     if not (manifests / "topology" / "topology.yaml").is_file():
         raise UsageError(f"--manifests {manifests} does not hold topology/topology.yaml")
     results = opt("netpol_results")
+    local_script = opt("netpol_local_script")
     return SuiteSettings(
         cluster=cluster,
         profile=prof,
@@ -75,16 +92,42 @@ def build_settings(opt: Callable[[str], Any]) -> SuiteSettings:
         cluster_name="netpol-conformance"
         if cluster_name in (None, "pytest-kind")
         else cluster_name,
-        external_ip=opt("netpol_external_ip"),
+        external_ip=external_ip,
         faults=faults,
-        simulate_delay=float(opt("netpol_simulate_delay")),
+        simulate_delay=simulate_delay,
         manifests=manifests,
-        images=images,
+        image_overrides={n: v for n, v in overrides.items() if v},
         pull_policy=opt("netpol_pull_policy"),
         run=RunOptions(
-            probe=ProbeSettings(probe_timeout, dns_timeout=int(opt("netpol_dns_timeout"))),
+            probe=ProbeSettings(probe_timeout, dns_timeout=max(1, math.ceil(dns_timeout))),
             enforce_timeout=enforce_timeout,
             poll_interval=0.05 if cluster == "simulated" else 1.0,
         ),
         results_path=Path(results) if results else None,
+        local_script=Path(local_script) if local_script else None,
     )
+
+
+def _seconds(opt: Callable[[str], Any], name: str, flag: str, zero_ok: bool = False) -> float:
+    """A finite number of seconds, > 0 (or >= 0); one clear line otherwise."""
+    raw = opt(name)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
+        bound = ">= 0" if zero_ok else "> 0"
+        raise UsageError(f"{flag} must be a finite number of seconds {bound}; got {raw!r}")
+    return value
+
+
+def _address(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError:
+        raise UsageError(
+            f"--external-ip must be an IP address (the step-4 host outside the pod network, "
+            f"listening on TCP 80 and 5432); got {raw!r}"
+        ) from None

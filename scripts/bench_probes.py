@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 from netpol_conformance.cluster.base import ClusterInfo  # noqa: E402
 from netpol_conformance.cluster.kube import KubeBackend  # noqa: E402
+from netpol_conformance.plan.layout import load_layout  # noqa: E402
 from netpol_conformance.probe.commands import ProbeSettings, curl_argv  # noqa: E402
 from netpol_conformance.probe.outcome import Outcome  # noqa: E402
 from netpol_conformance.probe.runner import ProbeRunner  # noqa: E402
 from netpol_conformance.probe.spec import TCP, Probe, ProbeTarget  # noqa: E402
-from netpol_conformance.tutorial.layout import load_layout  # noqa: E402
 
 NODE_NETNS = "npc-node"
 PODS = [f"p{i}" for i in range(9)]

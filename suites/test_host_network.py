@@ -11,30 +11,27 @@ import pytest
 
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.probe.spec import TCP, Probe, ProbeTarget
-from netpol_conformance.tutorial.scenarios import BY_ID
-
-STEP1 = BY_ID["1-default-deny-ingress"]
 
 
 @pytest.mark.step1
-@pytest.mark.parametrize("scenario", [STEP1], ids=lambda s: s.id)
-def test_host_network_client_is_informational(
-    scenario, scenario_book, scenario_report, netpol_backend, record_property
-):
-    scenario_report(scenario)
-    env = scenario_book.environment(scenario.id)
-    pod = env.renderer.host_network_pod()
-    netpol_backend.apply([pod])
+@pytest.mark.parametrize("scenario", ["1-default-deny-ingress"])
+def test_host_network_client_is_informational(scenario, netpol_live, record_property):
+    live = netpol_live(scenario)
+    deployment = live.deployment
+    pod = deployment.renderer.host_network_pod()
     ns, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-    deadline = time.monotonic() + env.options.pod_ready_timeout
-    while not any(s.name == name and s.ready for s in netpol_backend.pods([ns])):
-        if time.monotonic() > deadline:
-            pytest.fail(f"the hostNetwork pod {ns}/{name} did not become ready", pytrace=False)
-        time.sleep(0.5)
-    db = env.pods["backend/db"]
-    probe = Probe("frontend/host-client", TCP, "backend/db", 80)
-    target = ProbeTarget(probe, ns, name, db.ip)
-    observed = env.runner.run([target])[probe]
+    deployment.apply([pod])
+    try:
+        deadline = time.monotonic() + deployment.options.pod_ready_timeout
+        while not any(s.name == name and s.ready for s in deployment.backend.pods([ns])):
+            if time.monotonic() > deadline:
+                pytest.fail(f"the hostNetwork pod {ns}/{name} did not become ready", pytrace=False)
+            time.sleep(0.5)
+        db = deployment.pods["backend/db"]
+        probe = Probe("frontend/host-client", TCP, "backend/db", 80)
+        observed = live.observer.runner.run([ProbeTarget(probe, ns, name, db.ip)])[probe]
+    finally:
+        deployment.delete([pod])
     record_property("host_network_observed", str(observed))
     if observed.outcome is Outcome.EXEC_ERROR:
         pytest.fail(f"the probe could not run: {observed}", pytrace=False)

@@ -1,19 +1,15 @@
-"""The tutorial as a reader follows it: one set of namespaces, steps 0 to 5 in order."""
+"""The tutorial as a reader follows it: steps 0 to 5 applied on top of each other, in order."""
 
 import pytest
 
-from netpol_conformance.tutorial.scenarios import STEPS
+from netpol_conformance.report.matrix import failure_summary
 
 
-def test_walkthrough(scenario_book, record_property):
+def test_walkthrough(netpol_runner, record_property):
     """Apply each step on top of the previous one; every step's matrix must converge."""
-    env = scenario_book.environment("walkthrough")
-    env.create()
-    failures = []
-    for scenario in STEPS:
-        report = env.apply_scenario(scenario)
-        record_property(f"time_to_enforce_{scenario.id}_s", report.state.time_to_enforce)
-        if not report.converged:
-            failures.append(report.failure_summary())
+    results = netpol_runner.walkthrough()
+    for r in results:
+        record_property(f"time_to_enforce_{r.step}_s", r.time_to_enforce)
+    failures = [failure_summary(r) for r in results if not r.converged]
     if failures:
         pytest.fail("\n\n".join(failures), pytrace=False)

@@ -36,15 +36,6 @@ class PodState:
 
 
 @dataclass(frozen=True)
-class ExternalHost:
-    """The step-4 target: a real host outside the pod network."""
-
-    name: str
-    ip: str
-    ports: tuple[int, ...] = (80, 5432)
-
-
-@dataclass(frozen=True)
 class ClusterInfo:
     """What a worker process needs to attach to a cluster that the controller prepared."""
 
@@ -52,7 +43,7 @@ class ClusterInfo:
     cni: str
     kubeconfig: str = ""
     context: str = ""
-    external: ExternalHost | None = None
+    external_ip: str | None = None  # the step-4 target: a real host outside the pod network
     images: Mapping[str, str] = field(default_factory=dict)
     image_pull_policy: str = "IfNotPresent"
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -82,7 +73,7 @@ class Backend(ABC):
         """Run argv in a container and return what it printed. Never raises for exec failures."""
 
     @abstractmethod
-    def delete_namespaces(self, label_selector: str, wait: bool = False) -> list[str]:
+    def delete_namespaces(self, label_selector: str) -> list[str]:
         """Delete every namespace matching the selector; return their names."""
 
     @abstractmethod
@@ -92,6 +83,3 @@ class Backend(ABC):
     @abstractmethod
     def cni_components(self) -> list[str]:
         """Names of what runs the pod network (kube-system pods, host agents), for preflight."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook
-        """Release clients and connections."""

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from netpol_conformance.cluster.base import Backend, ClusterInfo, ExternalHost, Progress
-from netpol_conformance.cluster.providers import Provider, _connect_kube
+from netpol_conformance.cluster.base import ClusterInfo, Progress
+from netpol_conformance.cluster.kube import KubeBackend
+from netpol_conformance.cluster.providers import Provider, connect_kube
 from netpol_conformance.cni import PROFILES, CniProfile, KindInstall
 from netpol_conformance.errors import SetupError, UsageError
 
@@ -154,11 +155,11 @@ class KindProvider(Provider):
                 f"installing the bridge plugin on {node}",
             )
 
-    def _wait_ready(self, backend: Backend, progress: Progress) -> None:
+    def _wait_ready(self, backend: KubeBackend, progress: Progress) -> None:
         """Wait for the CNI's DaemonSet and CoreDNS to be Ready, with a progress line."""
         from kubernetes import client
 
-        api = backend.api_client()  # type: ignore[attr-defined]
+        api = backend.api_client()
         apps = client.AppsV1Api(api)
         ds_ns, ds_name = self.install.daemonset
         deadline = time.monotonic() + self.wait_timeout
@@ -191,7 +192,7 @@ class KindProvider(Provider):
                 )
             time.sleep(2)
 
-    def _external(self, progress: Progress) -> ExternalHost:
+    def _external(self, progress: Progress) -> str:
         """A container on the kind network listening on 80 and 5432: the external database."""
         name = self.external_container
         inspect = self.run(["docker", "inspect", name])
@@ -233,10 +234,10 @@ class KindProvider(Provider):
                 f"the external host {name} has no address on the kind network: remove it with "
                 f"`docker rm -f {name}` and run again"
             )
-        return ExternalHost("external-db", ip)
+        return str(ip)
 
-    def connect(self, info: ClusterInfo) -> Backend:
-        return _connect_kube(info)
+    def connect(self, info: ClusterInfo) -> KubeBackend:
+        return connect_kube(info)
 
     def finish(self, info: ClusterInfo, progress: Progress) -> None:
         if self.keep:

@@ -237,7 +237,7 @@ class KubeBackend(Backend):
             resp.close()
         return ExecResult(int(code or 0), stdout, stderr)
 
-    def delete_namespaces(self, label_selector: str, wait: bool = False) -> list[str]:
+    def delete_namespaces(self, label_selector: str) -> list[str]:
         try:
             items = self.core.list_namespace(
                 label_selector=label_selector, _request_timeout=_API_TIMEOUT

@@ -1,4 +1,4 @@
-"""Where the cluster comes from: made for the session, borrowed, or simulated.
+"""Where a real cluster comes from: borrowed by context, or the local one on this machine.
 
 A provider prepares a cluster once per session (``prepare``), every worker process connects
 to it (``connect``), and at the end the provider removes whatever it made (``finish``).
@@ -11,14 +11,14 @@ import subprocess
 from abc import ABC, abstractmethod
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netpol_conformance.cluster.base import Backend, ClusterInfo, ExternalHost, Progress
-from netpol_conformance.cluster.faults import Faults
+from netpol_conformance.cluster.base import Backend, ClusterInfo, Progress
 from netpol_conformance.cni import CniProfile
-from netpol_conformance.errors import SetupError, UsageError
+from netpol_conformance.errors import SetupError
 
-LOCAL_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "local-cluster"
+if TYPE_CHECKING:
+    from netpol_conformance.cluster.kube import KubeBackend
 
 
 def info_to_json(info: ClusterInfo) -> str:
@@ -27,10 +27,7 @@ def info_to_json(info: ClusterInfo) -> str:
 
 def info_from_json(text: str) -> ClusterInfo:
     data: dict[str, Any] = json.loads(text)
-    ext = data.pop("external", None)
-    return ClusterInfo(
-        **data, external=ExternalHost(ext["name"], ext["ip"], tuple(ext["ports"])) if ext else None
-    )
+    return ClusterInfo(**data)
 
 
 class Provider(ABC):
@@ -49,21 +46,7 @@ class Provider(ABC):
         """Remove what ``prepare`` made."""
 
 
-class SimulatedProvider(Provider):
-    def __init__(self, profile: CniProfile, faults: Faults, delay: float, probe_timeout: float):
-        super().__init__(profile)
-        self.faults, self.delay, self.probe_timeout = faults, delay, probe_timeout
-
-    def prepare(self, progress: Progress) -> ClusterInfo:
-        return self.connect(None).info  # type: ignore[arg-type]
-
-    def connect(self, info: ClusterInfo) -> Backend:
-        from netpol_conformance.cluster.simulated import SimulatedCluster
-
-        return SimulatedCluster(self.profile, self.faults, self.delay, self.probe_timeout)
-
-
-def _connect_kube(info: ClusterInfo) -> Backend:
+def connect_kube(info: ClusterInfo) -> KubeBackend:
     from netpol_conformance.cluster.kube import KubeBackend
 
     return KubeBackend(info)
@@ -73,32 +56,27 @@ class ExistingProvider(Provider):
     """Any cluster, by an explicit kubeconfig context: never the current one by accident."""
 
     def __init__(
-        self, profile: CniProfile, kubeconfig: str, context: str | None, external_ip: str | None
+        self, profile: CniProfile, kubeconfig: str, context: str, external_ip: str | None
     ) -> None:
         super().__init__(profile)
-        if not context:
-            raise UsageError(
-                "--cluster existing needs --kube-context NAME: the suite creates namespaces and "
-                "pods, so it never guesses the cluster from your current context"
-            )
         self.kubeconfig, self.context, self.external_ip = kubeconfig, context, external_ip
 
     def prepare(self, progress: Progress) -> ClusterInfo:
-        external = ExternalHost("external-db", self.external_ip) if self.external_ip else None
-        info = ClusterInfo("existing", self.profile.name, self.kubeconfig, self.context, external)
-        backend = self.connect(info)
-        version = backend.check_reachable()  # type: ignore[attr-defined]
+        info = ClusterInfo(
+            "existing", self.profile.name, self.kubeconfig, self.context, self.external_ip
+        )
+        version = self.connect(info).check_reachable()
         progress(f"using context {self.context} (Kubernetes {version})")
         return info
 
-    def connect(self, info: ClusterInfo) -> Backend:
-        return _connect_kube(info)
+    def connect(self, info: ClusterInfo) -> KubeBackend:
+        return connect_kube(info)
 
 
 class LocalProvider(Provider):
     """The single-node cluster that scripts/local-cluster runs on this machine."""
 
-    def __init__(self, profile: CniProfile, script: Path = LOCAL_SCRIPT) -> None:
+    def __init__(self, profile: CniProfile, script: Path) -> None:
         super().__init__(profile)
         self.script = script
 
@@ -108,7 +86,10 @@ class LocalProvider(Provider):
                 [str(self.script), *args], capture_output=True, text=True, timeout=60, check=False
             )
         except FileNotFoundError:
-            raise SetupError(f"{self.script} is missing: run the suite from a checkout") from None
+            raise SetupError(
+                f"{self.script} is missing: the local cluster is run by scripts/local-cluster of a "
+                "netpol-conformance checkout; run from there or pass --local-cluster-script PATH"
+            ) from None
 
     def prepare(self, progress: Progress) -> ClusterInfo:
         up = f"{self.script} up --cni {self.profile.name}"
@@ -128,15 +109,15 @@ class LocalProvider(Provider):
             cni=data["cni"],
             kubeconfig=data["kubeconfig"],
             context="netpol-local",
-            external=ExternalHost("external-db", ext["ip"], tuple(ext["ports"])) if ext else None,
+            external_ip=ext["ip"] if ext else None,
             images=data.get("images", {}),
             image_pull_policy=data.get("image_pull_policy", "Never"),
             # kube-router and flanneld run on the node as processes here, not as pods.
             extra={"host_agents": [f"{a} (node process)" for a in agents]},
         )
-        version = _connect_kube(info).check_reachable()  # type: ignore[attr-defined]
+        version = connect_kube(info).check_reachable()
         progress(f"local cluster up: Kubernetes {version}, cni {info.cni}")
         return info
 
-    def connect(self, info: ClusterInfo) -> Backend:
-        return _connect_kube(info)
+    def connect(self, info: ClusterInfo) -> KubeBackend:
+        return connect_kube(info)

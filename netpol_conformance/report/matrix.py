@@ -1,16 +1,11 @@
-"""What one scenario's probe matrix showed, readable by a person and by a machine."""
+"""A step's probe matrix for people: expected and observed truth tables, and what failed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
-from netpol_conformance.cni import CniProfile
-from netpol_conformance.convergence import Convergence
-from netpol_conformance.probe.outcome import Observation, Outcome
-from netpol_conformance.probe.spec import DNS, Probe
+from netpol_conformance.probe.outcome import Outcome
+from netpol_conformance.probe.spec import DNS
 from netpol_conformance.report.truth_table import render_table
-from netpol_conformance.tutorial.scenarios import Scenario
+from netpol_conformance.run.records import ProbeRecord, StepResult
 
 MARKS = {
     Outcome.CONNECTED: ".",
@@ -23,91 +18,61 @@ MARKS = {
 LEGEND = ". connected/resolved  X timed out/dns failed  R refused  E exec error  * differs"
 
 
-@dataclass(frozen=True)
-class CellView:
-    probe: Probe
-    expected: Outcome
-    observed: Observation | None
-    ok: bool
-    history: tuple[Observation, ...]
-    command: str
+def mark(outcome: Outcome) -> str:
+    return MARKS.get(outcome, "?")
 
 
-@dataclass
-class MatrixReport:
-    scenario: Scenario
-    profile: CniProfile
-    expected: Mapping[Probe, Outcome]
-    state: Convergence[Probe]
-    commands: Mapping[Probe, str]
-    oracle_disagreements: list[str]
+def probe_group(record: ProbeRecord) -> str:
+    """The table a probe belongs to: one per port and protocol, one for DNS."""
+    p = record.probe
+    return "dns (nslookup)" if p.kind == DNS else f"{p.port}/{p.protocol}"
 
-    @property
-    def converged(self) -> bool:
-        return self.state.converged
 
-    def cell(self, probe: Probe) -> CellView:
-        return CellView(
-            probe=probe,
-            expected=self.expected[probe],
-            observed=self.state.last.get(probe),
-            ok=self.state.met(probe),
-            history=tuple(self.state.history(probe)),
-            command=self.commands.get(probe, ""),
+def tables(result: StepResult, only_failing: bool = False) -> str:
+    """Expected and observed truth tables, one pair per port (and one for DNS)."""
+    groups: dict[str, list[ProbeRecord]] = {}
+    for r in result.probes:
+        groups.setdefault(probe_group(r), []).append(r)
+    out = []
+    for group, records in groups.items():
+        if only_failing and all(r.met for r in records):
+            continue
+        rows = list(dict.fromkeys(r.probe.source for r in records))
+        targets = {r.probe.target for r in records}
+        cols = [r for r in rows if r in targets]
+        cols += sorted(targets - set(cols))
+        by_cell = {(r.probe.source, r.probe.target): r for r in records}
+
+        def exp(row: str, col: str, by_cell: dict = by_cell) -> str:
+            r = by_cell.get((row, col))
+            return mark(r.expected) if r else "-"
+
+        def obs(row: str, col: str, by_cell: dict = by_cell) -> str:
+            r = by_cell.get((row, col))
+            if not r:
+                return "-"
+            seen = mark(r.observed.outcome) if r.observed else "?"
+            return seen if r.met else f"{seen}*"
+
+        out.append(render_table(f"{group} expected", rows, cols, exp))
+        out.append(render_table(f"{group} observed", rows, cols, obs))
+    return "\n".join(out)
+
+
+def failure_summary(result: StepResult, limit: int = 12) -> str:
+    failing = result.failing
+    head = (
+        f"{result.scenario}: {result.step}: {len(failing)} of {len(result.probes)} probes not "
+        f"as expected after {result.polls} poll{'s' if result.polls != 1 else ''}"
+    )
+    lines = [head, LEGEND, tables(result, only_failing=True)]
+    if result.flapping:
+        lines.append("flapping: " + ", ".join(result.flapping))
+    for r in failing[:limit]:
+        lines.append(
+            f"  {r.probe.label}: expected {r.expected.value}, observed {r.observed}\n"
+            f"    probe: {r.command}"
         )
-
-    @property
-    def failing(self) -> list[Probe]:
-        return [p for p in self.expected if not self.state.met(p)]
-
-    def tables(self, only_failing: bool = False) -> str:
-        """Expected and observed truth tables, one pair per port (and one for DNS)."""
-        groups: dict[str, list[Probe]] = {}
-        for p in self.expected:
-            group = "dns (nslookup)" if p.kind == DNS else f"{p.port}/{p.protocol}"
-            groups.setdefault(group, []).append(p)
-        out = []
-        for group, probes in groups.items():
-            if only_failing and all(self.state.met(p) for p in probes):
-                continue
-            rows = list(dict.fromkeys(p.source for p in probes))
-            targets = {p.target for p in probes}
-            cols = [r for r in rows if r in targets]
-            cols += sorted(targets - set(cols))
-            by_cell = {(p.source, p.target): p for p in probes}
-
-            def exp(r: str, c: str, by_cell: dict = by_cell) -> str:
-                p = by_cell.get((r, c))
-                return MARKS[self.expected[p]] if p else "-"
-
-            def obs(r: str, c: str, by_cell: dict = by_cell) -> str:
-                p = by_cell.get((r, c))
-                if not p:
-                    return "-"
-                seen = self.state.last.get(p)
-                mark = MARKS[seen.outcome] if seen else "?"
-                return mark if self.state.met(p) else f"{mark}*"
-
-            out.append(render_table(f"{group} expected", rows, cols, exp))
-            out.append(render_table(f"{group} observed", rows, cols, obs))
-        return "\n".join(out)
-
-    def failure_summary(self, limit: int = 12) -> str:
-        polls = len(self.state.polls)
-        head = (
-            f"{self.scenario.id} on {self.profile.name} ({self.profile.deny_style} on deny): "
-            f"{len(self.failing)} of {len(self.expected)} probes not as expected after "
-            f"{polls} poll{'s' if polls != 1 else ''}"
-        )
-        lines = [head, LEGEND, self.tables(only_failing=True)]
-        if self.state.flapping:
-            lines.append("flapping: " + ", ".join(p.label for p in self.state.flapping))
-        for p in self.failing[:limit]:
-            c = self.cell(p)
-            lines.append(
-                f"  {p.label}: expected {c.expected.value}, observed {c.observed}\n"
-                f"    probe: {c.command}"
-            )
-        if len(self.failing) > limit:
-            lines.append(f"  ... and {len(self.failing) - limit} more")
-        return "\n".join(lines)
+    if len(failing) > limit:
+        lines.append(f"  ... and {len(failing) - limit} more")
+    return "\n".join(lines)

@@ -32,6 +32,7 @@ class ProbeRecord:
     met: bool
     history: tuple[Observation, ...]  # one observation per poll, oldest first
     command: str  # the exact `kubectl exec ...` that reproduces this probe
+    allowed: bool = True  # whether the scenario's policies allow it (whatever the CNI does)
     evidence: str = ""  # for a refusal: what the control probe inside the destination found
     path: str = ""  # SAME_NODE, CROSS_NODE, EXTERNAL, DNS_PATH, or "" when unknown
     deviation: str = ""  # the reason, when an expected deviation of the CNI covers this probe
@@ -54,6 +55,9 @@ class StepResult:
     time_to_enforce: float | None  # seconds from the apply to the first of the matching polls
     flapping: tuple[str, ...] = ()  # labels of probes that changed after convergence
     phases: Mapping[str, float] = field(default_factory=dict)  # seconds: apply, converge, ...
+    # Where the hand-written table and the oracle (on the policies as applied) disagree: a bug
+    # of the suite, never of the CNI.
+    disagreements: tuple[str, ...] = ()
 
     @property
     def failing(self) -> tuple[ProbeRecord, ...]:

@@ -1,17 +1,18 @@
 """One cluster per test session, shared by every xdist worker.
 
-The controlling process owns a state directory. The first process that needs the cluster
-prepares it under a file lock and writes its description there; the others read it. A
-failure is written there too, so that it is reported once, not by every test. At the end the
+The controlling process owns a state directory, made when first needed. The first process that
+needs the cluster prepares it under a file lock and writes its description there; the others
+read it. A failure is written there too, so that it is reported once, not by every test.
+Workers write their progress lines there, and the controller shows them. At the end the
 controller deletes every namespace of the run and whatever the provider made.
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from filelock import FileLock
@@ -21,57 +22,76 @@ from netpol_conformance.cluster.providers import (
     ExistingProvider,
     LocalProvider,
     Provider,
-    SimulatedProvider,
     info_from_json,
     info_to_json,
 )
 from netpol_conformance.errors import ConformanceError, SetupError
+from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.settings import SuiteSettings
 
-log = logging.getLogger("netpol_conformance")
 
-
-def make_provider(settings: SuiteSettings, state_dir: Path) -> Provider:
+def make_provider(settings: SuiteSettings, rootdir: Path) -> Provider:
     p = settings.profile
+    layout = load_layout(settings.manifests)
     if settings.cluster == "simulated":
+        from netpol_conformance.sim.provider import SimulatedProvider
+
         return SimulatedProvider(
-            p, settings.faults, settings.simulate_delay, settings.run.probe.timeout
+            p,
+            settings.faults,
+            settings.simulate_delay,
+            settings.run.probe.timeout,
+            layout.external_ports,
         )
     if settings.cluster == "existing":
+        assert settings.kube_context is not None  # build_settings insists on it
         return ExistingProvider(p, settings.kubeconfig, settings.kube_context, settings.external_ip)
     if settings.cluster == "local":
-        return LocalProvider(p)
+        return LocalProvider(p, settings.local_script or rootdir / "scripts" / "local-cluster")
     from netpol_conformance.cluster.kind import KindProvider
 
     return KindProvider(
         p,
         settings.cluster_name,
         settings.keep_cluster,
-        settings.images["server"],
+        settings.image_overrides.get("server", layout.images["server"]),
         Path.home() / ".cache" / "netpol-conformance" / "kind",
     )
 
 
 class SuiteSession:
+    """The run's cluster, shared by all processes of one pytest session."""
+
     def __init__(
-        self, settings: SuiteSettings, run_id: str, state_dir: Path, progress: Progress
+        self,
+        settings: SuiteSettings,
+        rootdir: Path,
+        progress: Progress,
+        run_id: str | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.settings = settings
-        self.run_id = run_id
-        self.state_dir = state_dir
-        self.progress = progress
-        self.provider = make_provider(settings, state_dir)
+        self.rootdir = rootdir
+        self.run_id = run_id or secrets.token_hex(4)
+        self._state_dir = state_dir
+        self.owns_state_dir = state_dir is None  # made here: finish() removes it
+        self._say = progress
+        self._provider: Provider | None = None
         self._backend: Backend | None = None
         self._info: ClusterInfo | None = None
-        self.owns_state_dir = False  # made by new(): finish() removes it
         self._kept_error: str | None = None  # the set-up error, kept when the dir is removed
 
-    @classmethod
-    def new(cls, settings: SuiteSettings, progress: Progress) -> SuiteSession:
-        state = Path(tempfile.mkdtemp(prefix="netpol-conformance-"))
-        session = cls(settings, secrets.token_hex(4), state, progress)
-        session.owns_state_dir = True
-        return session
+    @property
+    def state_dir(self) -> Path:
+        if self._state_dir is None:
+            self._state_dir = Path(tempfile.mkdtemp(prefix="netpol-conformance-"))
+        return self._state_dir
+
+    @property
+    def provider(self) -> Provider:
+        if self._provider is None:
+            self._provider = make_provider(self.settings, self.rootdir)
+        return self._provider
 
     @property
     def _info_file(self) -> Path:
@@ -82,8 +102,22 @@ class SuiteSession:
         return self.state_dir / "setup-error.txt"
 
     @property
+    def progress_file(self) -> Path:
+        return self.state_dir / "progress.log"
+
+    @property
     def setup_error(self) -> str | None:
-        return self._error_file.read_text() if self._error_file.exists() else self._kept_error
+        if self._state_dir is not None and self._error_file.exists():
+            return self._error_file.read_text()
+        return self._kept_error
+
+    def progress(self, message: str) -> None:
+        """Say something about the run: directly, or (in a worker) through the controller."""
+        if self.owns_state_dir:
+            self._say(message)
+        else:
+            with open(self.progress_file, "a", encoding="utf-8") as f:
+                f.write(message.replace("\n", " ") + "\n")
 
     def info(self) -> ClusterInfo:
         """Prepare the cluster once for all processes; raise SetupError if that failed."""
@@ -115,12 +149,14 @@ class SuiteSession:
 
     def finish(self) -> None:
         """Delete the run's namespaces and what the provider made; never raise."""
+        if self._state_dir is None:
+            return  # nothing was ever prepared
         try:
             self._finish_cluster()
         finally:
             if self.owns_state_dir:
                 self._kept_error = self.setup_error
-                shutil.rmtree(self.state_dir, ignore_errors=True)
+                shutil.rmtree(self._state_dir, ignore_errors=True)
 
     def _finish_cluster(self) -> None:
         if not self._info_file.exists():
@@ -136,6 +172,41 @@ class SuiteSession:
             self.progress(
                 f"clean-up failed ({exc}); remove leftovers with: netpol-conformance cleanup"
             )
+
+
+class ProgressRelay:
+    """In the controller: show the lines workers write to the progress file as they come."""
+
+    def __init__(self, path: Path, say: Progress, interval: float = 0.5) -> None:
+        self.path, self.say, self.interval = path, say, interval
+        self._offset = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="netpol-progress", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush()
+
+    def flush(self) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        complete = data[: data.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        for line in complete.decode("utf-8", errors="replace").splitlines():
+            self.say(line)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2)
+        self.flush()
 
 
 class ReportedSetupError(SetupError):

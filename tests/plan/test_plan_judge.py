@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netpol_conformance.cni import PROFILES, profile
-from netpol_conformance.expectations import expected_outcome, explain_mismatch, meets
+from netpol_conformance.plan.judge import expected_outcome, explain_mismatch, meets
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import DNS, TCP
 

@@ -13,7 +13,7 @@ import re
 
 from xdist.scheduler import LoadScopeScheduling
 
-from netpol_conformance.tutorial.scenarios import BY_ID
+from netpol_conformance.plan.catalogue import BY_ID
 
 _FIRST_PARAM = re.compile(r"::[^\[]*\[([^\]]*)\]")
 _BY_LENGTH = sorted(BY_ID, key=len, reverse=True)

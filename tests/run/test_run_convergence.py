@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import pytest
 
-from netpol_conformance.convergence import Convergence, converge
 from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.run.convergence import Convergence, converge
 
 OK = Observation(Outcome.TIMEOUT)  # what the expectation wants: the deny holds
 BAD = Observation(Outcome.CONNECTED)  # the deny is not (yet) enforced

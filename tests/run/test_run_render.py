@@ -9,9 +9,9 @@ import pytest
 
 from netpol_conformance.cluster.base import MANAGED_LABEL, RUN_LABEL
 from netpol_conformance.model.topology import NAMESPACE_NAME_LABEL
-from netpol_conformance.tutorial.layout import Layout, load_layout
-from netpol_conformance.tutorial.render import SCENARIO_LABEL, Renderer, new_suffix
-from netpol_conformance.tutorial.scenarios import S2, S3, S4
+from netpol_conformance.plan.catalogue import S2, S3, S4
+from netpol_conformance.plan.layout import Layout, load_layout
+from netpol_conformance.run.render import DEPLOYMENT_LABEL, Renderer, new_suffix
 
 SFX = "k3x9q"
 
@@ -22,7 +22,7 @@ def layout() -> Layout:
 
 
 def renderer(layout: Layout, **kw: Any) -> Renderer:
-    args: dict[str, Any] = {"suffix": SFX, "run_id": "run1", "scenario": "2-allow-frontend-to-db"}
+    args: dict[str, Any] = {"suffix": SFX, "run_id": "run1", "deployment": "gw0"}
     args.update(kw)
     return Renderer(layout, **args)
 
@@ -161,7 +161,7 @@ def test_every_object_carries_the_managed_labels(layout: Layout) -> None:
         labels = labels_of(obj)
         assert labels[MANAGED_LABEL] == "true", obj["metadata"]
         assert labels[RUN_LABEL] == "run1"
-        assert labels[SCENARIO_LABEL] == "2-allow-frontend-to-db"
+        assert labels[DEPLOYMENT_LABEL] == "gw0"
 
 
 def test_namespaces_know_their_logical_name(layout: Layout) -> None:
@@ -204,8 +204,10 @@ def test_images_and_pull_policy(layout: Layout) -> None:
 
 
 def test_default_images_come_from_the_template(layout: Layout) -> None:
-    pods = [o for o in renderer(layout).pods() if o["kind"] == "Pod"]
+    r = renderer(layout)
+    pods = [o for o in r.pods() if o["kind"] == "Pod"] + [r.host_network_pod()]
     template = {c["name"]: c["image"] for c in layout.pod_template["spec"]["containers"]}
+    assert layout.images == template  # one pin per container, in pod.yaml only
     for pod in pods:
         for c in pod["spec"]["containers"]:
             assert c["image"] == template[c["name"]]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from netpol_conformance.scheduling import scenario_scope
+from netpol_conformance.pytest_plugin.scheduling import scenario_scope
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Nothing is left behind: environments, the session's end, and set-up errors reported once."""
+"""Nothing is left behind: deployments, the session's end, and set-up errors reported once."""
 
 from __future__ import annotations
 
@@ -13,40 +13,53 @@ import pytest
 
 from netpol_conformance.cluster.base import ClusterInfo, Progress
 from netpol_conformance.cluster.providers import Provider
-from netpol_conformance.cluster.simulated import SimulatedCluster
 from netpol_conformance.cni import profile
-from netpol_conformance.environment import Environment, RunOptions
 from netpol_conformance.errors import SetupError
-from netpol_conformance.session import ReportedSetupError, SuiteSession
+from netpol_conformance.plan.layout import load_layout
+from netpol_conformance.plan.plan import build_plan
+from netpol_conformance.pytest_plugin.session import ReportedSetupError, SuiteSession
+from netpol_conformance.run.options import RunOptions
+from netpol_conformance.run.scenarios import ScenarioRunner
 from netpol_conformance.settings import SuiteSettings
-from netpol_conformance.tutorial.layout import load_layout
-from netpol_conformance.tutorial.scenarios import BY_ID
+from netpol_conformance.sim.cluster import SimulatedCluster
 
 CALICO = profile("calico")
 FAST = RunOptions(enforce_timeout=2.0, poll_interval=0.01, pod_ready_timeout=2.0)
+PLAN = build_plan(load_layout(), CALICO, has_external=True)
 
 
-def environment(sim: SimulatedCluster, name: str = "cleanup", run_id: str = "r1") -> Environment:
-    return Environment(sim, load_layout(), CALICO, FAST, run_id, name)
+def runner(sim: SimulatedCluster, name: str = "cleanup", run_id: str = "r1") -> ScenarioRunner:
+    return ScenarioRunner(sim, PLAN, FAST, run_id, name, lambda _: None)
 
 
-# --- Environment as a context manager ----------------------------------------------------------
+# --- a runner's deployment ---------------------------------------------------------------------
 
 
-def test_keyboard_interrupt_in_the_body_deletes_the_namespaces() -> None:
+def test_close_deletes_the_namespaces_and_the_policies() -> None:
     sim = SimulatedCluster(CALICO, enforcement_delay=0.0)
-    with pytest.raises(KeyboardInterrupt), environment(sim) as env:
-        env.apply_scenario(BY_ID["1-default-deny-ingress"])
-        assert sim.namespace_count() == 3
-        assert sim.network_policies(env.renderer.namespace("backend"))
-        raise KeyboardInterrupt
+    r = runner(sim)
+    r.result("1-default-deny-ingress")
+    assert sim.namespace_count() == 3
+    assert sim.network_policies(r.deployment.renderer.namespace("backend"))
+    r.close()
     assert sim.namespace_count() == 0
+    assert "destroy" in r.phases
 
 
-def test_an_error_in_the_body_deletes_the_namespaces() -> None:
-    sim = SimulatedCluster(CALICO, enforcement_delay=0.0)
-    with pytest.raises(RuntimeError, match="boom"), environment(sim):
-        raise RuntimeError("boom")
+class InterruptedWait(SimulatedCluster):
+    """Ctrl-C while the pods are being waited for."""
+
+    def pods(self, namespaces: Sequence[str]):  # type: ignore[override]
+        raise KeyboardInterrupt
+
+
+def test_an_interrupted_deploy_is_still_deleted_on_close() -> None:
+    sim = InterruptedWait(CALICO)
+    r = runner(sim)
+    with pytest.raises(KeyboardInterrupt):
+        r.deploy()
+    assert sim.namespace_count() == 3
+    r.close()
     assert sim.namespace_count() == 0
 
 
@@ -59,28 +72,50 @@ class PodsFail(SimulatedCluster):
         super().apply(objects)
 
 
-def test_a_failed_create_deletes_what_it_made() -> None:
+def test_a_failed_deploy_is_kept_raised_again_and_deleted_on_close() -> None:
     sim = PodsFail(CALICO)
-    with pytest.raises(SetupError, match="webhook"), environment(sim):
-        pytest.fail("the body must not run")
+    r = runner(sim)
+    with pytest.raises(SetupError, match="webhook"):
+        r.result("1-default-deny-ingress")
+    with pytest.raises(SetupError, match="webhook"):  # the same error, not a second attempt
+        r.result("2-allow-frontend-to-db")
+    assert set(r.errors) == {"1-default-deny-ingress", "2-allow-frontend-to-db"}
+    r.close()
     assert sim.namespace_count() == 0
+
+
+def test_close_never_raises() -> None:
+    sim = SimulatedCluster(CALICO, enforcement_delay=0.0)
+    messages: list[str] = []
+    r = ScenarioRunner(sim, PLAN, FAST, "r1", "w", messages.append)
+    r.deploy()
+
+    def broken(label_selector: str) -> list[str]:
+        raise RuntimeError("API server gone")
+
+    sim.delete_namespaces = broken  # type: ignore[method-assign]
+    r.close()
+    assert any("could not delete the namespaces of w" in m for m in messages)
 
 
 def test_only_its_own_namespaces_are_deleted() -> None:
     sim = SimulatedCluster(CALICO, enforcement_delay=0.0)
-    other = environment(sim, name="other")
-    other.create()
-    with environment(sim, name="mine"):
-        assert sim.namespace_count() == 6
-    assert sim.namespace_count() == 3
-    assert set(sim._namespaces) == set(other.renderer.namespace_map.values())
+    other = runner(sim, name="other")
+    other.deploy()
+    mine = runner(sim, name="mine")
+    mine.deploy()
+    assert sim.namespace_count() == 6
+    mine.close()
+    assert set(sim._namespaces) == set(other.deployment.renderer.namespace_map.values())
 
 
 @pytest.mark.parametrize("name", ["x" * 80, "walkthrough-", "step-2_"])
 def test_names_that_are_not_label_values_are_still_cleaned(name: str) -> None:
     sim = SimulatedCluster(CALICO, enforcement_delay=0.0)
-    with environment(sim, name=name):
-        assert sim.namespace_count() == 3
+    r = runner(sim, name=name)
+    r.deploy()
+    assert sim.namespace_count() == 3
+    r.close()
     assert sim.namespace_count() == 0
 
 
@@ -117,8 +152,9 @@ class SharedSimulated(Provider):
 
 def session(tmp_path: Path, provider: Provider, run_id: str = "run1") -> SuiteSession:
     messages: list[str] = []
-    s = SuiteSession(settings(), run_id, tmp_path, messages.append)
-    s.provider = provider
+    s = SuiteSession(settings(), tmp_path, messages.append, run_id=run_id, state_dir=tmp_path)
+    s._provider = provider
+    s.owns_state_dir = True  # speaks directly; tmp_path is pytest's to remove
     s.messages = messages  # type: ignore[attr-defined]
     return s
 
@@ -128,13 +164,13 @@ def test_finish_deletes_the_namespaces_of_the_run(tmp_path: Path) -> None:
     s = session(tmp_path, provider)
     sim = s.backend()
     assert sim is provider.sim
-    environment(sim, "a", run_id="run1").create()
-    environment(sim, "b", run_id="run1").create()
-    survivor = environment(sim, "c", run_id="another-run")
-    survivor.create()
+    runner(sim, "a", run_id="run1").deploy()
+    runner(sim, "b", run_id="run1").deploy()
+    survivor = runner(sim, "c", run_id="another-run")
+    survivor.deploy()
     assert sim.namespace_count() == 9
     s.finish()
-    assert set(sim._namespaces) == set(survivor.renderer.namespace_map.values())
+    assert set(sim._namespaces) == set(survivor.deployment.renderer.namespace_map.values())
     assert len(provider.finished) == 1
     assert any("deleted 6 leftover namespaces of run run1" in m for m in s.messages)  # type: ignore[attr-defined]
 
@@ -143,7 +179,7 @@ def test_a_worker_session_finish_connects_to_clean_up(tmp_path: Path) -> None:
     """The controller never used the cluster itself; it still cleans the workers' namespaces."""
     provider = SharedSimulated()
     worker = session(tmp_path, provider)
-    environment(worker.backend(), "w", run_id=worker.run_id).create()
+    runner(worker.backend(), "w", run_id=worker.run_id).deploy()
     assert provider.sim.namespace_count() == 3
     controller = session(tmp_path, provider)
     controller.finish()
@@ -162,7 +198,7 @@ def test_finish_never_raises(tmp_path: Path) -> None:
     s = session(tmp_path, provider)
     s.backend()
 
-    def broken(label_selector: str, wait: bool = False) -> list[str]:
+    def broken(label_selector: str) -> list[str]:
         raise RuntimeError("API server gone")
 
     provider.sim.delete_namespaces = broken  # type: ignore[method-assign]
@@ -220,11 +256,17 @@ def test_the_run_state_directory_is_removed_and_the_error_kept(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    controller = SuiteSession.new(settings(), lambda _: None)
+    controller = SuiteSession(settings(), tmp_path, lambda _: None)
     assert controller.state_dir.parent == tmp_path
-    controller.provider = SharedSimulated(error=SetupError("no cluster for you"))
-    worker = SuiteSession(settings(), controller.run_id, controller.state_dir, lambda _: None)
-    worker.provider = controller.provider
+    controller._provider = SharedSimulated(error=SetupError("no cluster for you"))
+    worker = SuiteSession(
+        settings(),
+        tmp_path,
+        lambda _: None,
+        run_id=controller.run_id,
+        state_dir=controller.state_dir,
+    )
+    worker._provider = controller._provider
     with pytest.raises(SetupError):
         worker.info()
     worker.finish()  # a worker never removes the shared directory
@@ -238,11 +280,20 @@ def test_a_healthy_run_leaves_no_state_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    s = SuiteSession.new(settings(), lambda _: None)
+    s = SuiteSession(settings(), tmp_path, lambda _: None)
     provider = SharedSimulated()
-    s.provider = provider
-    environment(s.backend(), "h", run_id=s.run_id).create()
+    s._provider = provider
+    runner(s.backend(), "h", run_id=s.run_id).deploy()
     s.finish()
     assert list(tmp_path.iterdir()) == []
     assert s.setup_error is None
     assert provider.sim.namespace_count() == 0
+
+
+def test_a_session_that_never_needed_a_cluster_makes_no_state_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    s = SuiteSession(settings(), tmp_path, lambda _: None)
+    s.finish()
+    assert list(tmp_path.iterdir()) == []

@@ -10,12 +10,17 @@ from typing import Any
 
 import pytest
 
-from netpol_conformance.cluster.faults import Faults
+from netpol_conformance.cluster.base import ClusterInfo
 from netpol_conformance.cluster.kind import KindProvider
-from netpol_conformance.cluster.providers import ExistingProvider, SimulatedProvider
+from netpol_conformance.cluster.providers import ExistingProvider
 from netpol_conformance.errors import UsageError
-from netpol_conformance.session import make_provider
-from netpol_conformance.settings import DEFAULT_IMAGES, SuiteSettings, build_settings
+from netpol_conformance.plan.layout import load_layout
+from netpol_conformance.pytest_plugin.session import make_provider
+from netpol_conformance.settings import SuiteSettings, build_settings
+from netpol_conformance.sim.faults import Faults
+from netpol_conformance.sim.provider import SimulatedProvider
+
+PINS = load_layout().images
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "netpol_faults": "",
     "netpol_simulate_delay": 0.05,
     "netpol_results": None,
+    "netpol_local_script": None,
     "keep_cluster": False,
     "cluster_name": "pytest-kind",
     "kubeconfig": None,
@@ -50,7 +56,7 @@ def test_defaults() -> None:
     assert s.cluster == "kind"
     assert s.profile.name == "calico"
     assert s.cluster_name == "netpol-conformance"  # not pytest-kind-ng's default name
-    assert s.images == DEFAULT_IMAGES
+    assert s.image_overrides == {}
     assert s.faults == Faults()
     assert s.run.probe.timeout == 2.0
     assert s.run.enforce_timeout == 60.0
@@ -65,7 +71,11 @@ def test_simulated_polls_fast_and_takes_faults() -> None:
 
 def test_image_overrides() -> None:
     s = settings(netpol_server_image="r.local/nginx:1")
-    assert s.images == {"server": "r.local/nginx:1", "probe": DEFAULT_IMAGES["probe"]}
+    assert s.image_overrides == {"server": "r.local/nginx:1"}
+    info = ClusterInfo("local", "calico", images={"server": "local/server", "probe": "local/p"})
+    assert s.run_options(info).images == {"server": "r.local/nginx:1", "probe": "local/p"}
+    assert s.run_options(ClusterInfo("kind", "calico")).images == {"server": "r.local/nginx:1"}
+    assert set(PINS) == {"server", "probe"}  # the pod template's pins fill in the rest
 
 
 @pytest.mark.parametrize(
@@ -86,8 +96,17 @@ def test_image_overrides() -> None:
             {"netpol_cluster": "simulated", "netpol_faults": "block-dns:3"},
             r"fault 'block-dns' takes no argument",
         ),
-        ({"netpol_probe_timeout": 0}, r"--probe-timeout must be > 0"),
-        ({"netpol_enforce_timeout": -1}, r"--enforce-timeout >= 0"),
+        ({"netpol_probe_timeout": 0}, r"--probe-timeout must be a finite number of seconds > 0"),
+        ({"netpol_probe_timeout": "nan"}, r"--probe-timeout must be a finite number"),
+        ({"netpol_probe_timeout": "inf"}, r"--probe-timeout must be a finite number"),
+        ({"netpol_probe_timeout": "two"}, r"--probe-timeout must be a finite number"),
+        ({"netpol_enforce_timeout": "nan"}, r"--enforce-timeout must be a finite number"),
+        ({"netpol_enforce_timeout": -1}, r"--enforce-timeout must be .* >= 0"),
+        ({"netpol_dns_timeout": 0}, r"--dns-timeout must be .* > 0"),
+        ({"netpol_dns_timeout": -3}, r"--dns-timeout must be .* > 0"),
+        ({"netpol_external_ip": "not-an-ip"}, r"--external-ip must be an IP address"),
+        ({"netpol_cluster": "existing"}, r"--cluster existing needs --kube-context NAME"),
+        ({"netpol_cni": "kube-router"}, r"--cluster kind supports --cni"),
         ({"netpol_manifests": "/nonexistent"}, r"--manifests /nonexistent does not hold"),
     ],
 )
@@ -95,12 +114,6 @@ def test_bad_options_are_one_usage_error(options: dict[str, Any], message: str) 
     with pytest.raises(UsageError, match=message) as exc_info:
         settings(**options)
     assert "\n" not in str(exc_info.value)
-
-
-def test_existing_without_a_context_is_refused() -> None:
-    s = settings(netpol_cluster="existing")
-    with pytest.raises(UsageError, match="--cluster existing needs --kube-context NAME"):
-        make_provider(s, Path("/nonexistent"))
 
 
 def test_existing_with_a_context() -> None:
@@ -117,9 +130,7 @@ def test_existing_with_a_context() -> None:
     assert not settings(netpol_cluster="existing", netpol_kube_context="ci").has_external
 
 
-def test_kind_with_a_cni_it_cannot_install() -> None:
-    with pytest.raises(UsageError, match="--cluster kind supports --cni"):
-        make_provider(settings(netpol_cni="kube-router"), Path("/nonexistent"))
+def test_kind_is_the_default_provider() -> None:
     assert isinstance(make_provider(settings(), Path("/nonexistent")), KindProvider)
 
 
@@ -154,6 +165,11 @@ def run_suites(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["--cni", "nosuch"], "unknown CNI 'nosuch'"),
         (["--cluster", "simulated", "--cni", "nosuch"], "unknown CNI 'nosuch'"),
         (["--cluster", "kind", "--simulate-faults", "block-dns"], "only applies to --cluster"),
+        (["--cluster", "simulated", "--probe-timeout", "nan"], "--probe-timeout must be"),
+        (["--cluster", "simulated", "--probe-timeout", "inf", "-n", "2"], "--probe-timeout must"),
+        (["--cluster", "simulated", "--enforce-timeout", "nan"], "--enforce-timeout must be"),
+        (["--cluster", "simulated", "--dns-timeout", "0"], "--dns-timeout must be"),
+        (["--cluster", "simulated", "--external-ip", "not-an-ip"], "--external-ip must be"),
     ],
 )
 def test_bad_options_stop_the_run_with_one_message(

@@ -18,10 +18,10 @@ from typing import Any
 
 from netpol_conformance.cluster.base import MANAGED_LABEL, RUN_LABEL
 from netpol_conformance.model.topology import NAMESPACE_NAME_LABEL
+from netpol_conformance.plan.layout import Layout
 from netpol_conformance.policy.loader import load_documents
-from netpol_conformance.tutorial.layout import Layout
 
-SCENARIO_LABEL = "netpol-conformance.io/scenario"
+DEPLOYMENT_LABEL = "netpol-conformance.io/deployment"
 
 
 def new_suffix(length: int = 5) -> str:
@@ -34,7 +34,7 @@ class Renderer:
     layout: Layout
     suffix: str
     run_id: str
-    scenario: str
+    deployment: str  # which deployment of the run (one per worker process)
     images: Mapping[str, str] = field(default_factory=dict)  # container name -> image
     pull_policy: str | None = None
     external_ip: str | None = None
@@ -53,9 +53,9 @@ class Renderer:
         return rendered
 
     @property
-    def scenario_label(self) -> str:
-        """The scenario as a label value: at most 63 characters, alphanumeric at both ends."""
-        return self.scenario[:63].strip("-_.")
+    def deployment_label(self) -> str:
+        """The deployment as a label value: at most 63 characters, alphanumeric at both ends."""
+        return self.deployment[:63].strip("-_.")
 
     def _labels(self, meta: dict[str, Any]) -> None:
         labels = meta.setdefault("labels", {}) or {}
@@ -63,7 +63,7 @@ class Renderer:
             {
                 MANAGED_LABEL: "true",
                 RUN_LABEL: self.run_id,
-                SCENARIO_LABEL: self.scenario_label,
+                DEPLOYMENT_LABEL: self.deployment_label,
             }
         )
         meta["labels"] = labels
@@ -115,9 +115,10 @@ class Renderer:
         return out
 
     def _pod_spec(self, doc: dict[str, Any]) -> dict[str, Any]:
+        images = {**self.layout.images, **self.images}
         for c in doc["spec"]["containers"]:
-            if c["name"] in self.images:
-                c["image"] = self.images[c["name"]]
+            if c["name"] in images:
+                c["image"] = images[c["name"]]
             if self.pull_policy:
                 c["imagePullPolicy"] = self.pull_policy
         return doc

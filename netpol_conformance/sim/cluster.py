@@ -17,14 +17,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from netpol_conformance.cluster.base import Backend, ClusterInfo, ExecResult, ExternalHost, PodState
-from netpol_conformance.cluster.faults import Faults
+from netpol_conformance.cluster.base import Backend, ClusterInfo, ExecResult, PodState
 from netpol_conformance.cni import DROP, REJECT, CniProfile
 from netpol_conformance.errors import ManifestError
 from netpol_conformance.model.topology import External, Namespace, Pod, Port, Topology
 from netpol_conformance.policy.oracle import Oracle
 from netpol_conformance.policy.parse import parse_policy
 from netpol_conformance.probe.commands import MARKER
+from netpol_conformance.sim.faults import Faults
 
 POD_CIDR = ipaddress.ip_network("10.244.0.0/16")
 NODE_IP = "172.18.0.2"
@@ -42,16 +42,14 @@ class SimulatedCluster(Backend):
         faults: Faults | None = None,
         enforcement_delay: float = 0.05,
         probe_timeout: float = 2.0,
+        external_ports: tuple[int, ...] = (80, 5432),
     ) -> None:
         self.profile = profile
         self.faults = faults or Faults()
         self.delay = max(enforcement_delay, self.faults.slow_enforcement)
         self.probe_timeout = probe_timeout
-        self.info = ClusterInfo(
-            backend="simulated",
-            cni=profile.name,
-            external=ExternalHost("external-db", EXTERNAL_IP),
-        )
+        self.external_ports = external_ports
+        self.info = ClusterInfo(backend="simulated", cni=profile.name, external_ip=EXTERNAL_IP)
         self._lock = threading.Lock()
         self._namespaces: dict[str, dict[str, Any]] = {}
         self._pods: dict[tuple[str, str], dict[str, Any]] = {}
@@ -111,7 +109,7 @@ class SimulatedCluster(Backend):
         for key in [k for k in self._policies if k[0] == name]:
             del self._policies[key]
 
-    def delete_namespaces(self, label_selector: str, wait: bool = False) -> list[str]:
+    def delete_namespaces(self, label_selector: str) -> list[str]:
         wanted = dict(part.split("=", 1) for part in label_selector.split(",") if part)
         with self._lock:
             names = [
@@ -175,7 +173,8 @@ class SimulatedCluster(Backend):
             # A host-networked pod is not a pod for policies: no selector can reach it.
             pod_ns = "<host-network>" if p["host"] else ns
             pods.append(Pod(pod_ns, name, ipaddress.ip_address(p["ip"]), labels, ports))
-        ext = External("external-db", ipaddress.ip_address(EXTERNAL_IP), (Port(80), Port(5432)))
+        ports = tuple(Port(p) for p in self.external_ports)
+        ext = External("external-host", ipaddress.ip_address(EXTERNAL_IP), ports)
         return Topology(tuple(namespaces), tuple(pods), (ext,))
 
     def _policies_in_force(self) -> list:

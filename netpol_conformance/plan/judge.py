@@ -1,10 +1,12 @@
-"""From "allowed or denied" to the exact outcome a probe must observe on a given CNI."""
+"""Pure judging: the outcome a probe must observe on a CNI, and whether an observation meets it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from netpol_conformance.cni import DROP, CniProfile
 from netpol_conformance.probe.outcome import Observation, Outcome
-from netpol_conformance.probe.spec import DNS
+from netpol_conformance.probe.spec import DNS, Probe
 
 
 def expected_outcome(kind: str, allowed: bool, profile: CniProfile) -> Outcome:
@@ -50,3 +52,18 @@ def explain_mismatch(
     if expected in (Outcome.TIMEOUT, Outcome.REFUSED, Outcome.DNS_FAIL):
         return "the policy should block this connection, but it got through"
     return "the policy should allow this connection, but it was blocked"
+
+
+def judge(
+    expected: Mapping[Probe, Outcome],
+    observed: Mapping[Probe, Observation],
+    listening: Mapping[Probe, bool],
+) -> dict[Probe, bool]:
+    """Whether each probe met its expectation; ``listening`` is the control evidence for
+    refusals (a probe absent from it has none)."""
+    return {p: meets(exp, observed[p], listening.get(p)) for p, exp in expected.items()}
+
+
+def needs_control(expected: Outcome, observed: Observation) -> bool:
+    """A refusal meets a refusal only with a control probe proving the server listens."""
+    return expected is Outcome.REFUSED and observed.outcome is Outcome.REFUSED

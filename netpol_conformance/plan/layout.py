@@ -11,7 +11,7 @@ import yaml
 
 from netpol_conformance.errors import SetupError
 
-DEFAULT_MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+DEFAULT_MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"  # package data
 DNS_TARGET = "dns"  # the pseudo-destination of nslookup probes in tables and ids
 
 
@@ -42,6 +42,11 @@ class Layout:
     server_config: dict[str, Any]
     host_network_pod: dict[str, Any]
 
+    @property
+    def images(self) -> dict[str, str]:
+        """The pinned image of each container of the test pods (pod.yaml), by container name."""
+        return {c["name"]: c["image"] for c in self.pod_template["spec"]["containers"]}
+
 
 def _yaml(path: Path) -> Any:
     try:
@@ -55,8 +60,8 @@ def load_layout(root: Path = DEFAULT_MANIFESTS) -> Layout:
     topo_dir = root / "topology"
     if not (topo_dir / "topology.yaml").is_file():
         raise SetupError(
-            f"{topo_dir / 'topology.yaml'} is missing: point --manifests at the repository's "
-            "manifests/ directory"
+            f"{topo_dir / 'topology.yaml'} is missing: point --manifests at a directory laid "
+            "out like the package's manifests/ (topology/, step-*/, mistakes/)"
         )
     data = _yaml(topo_dir / "topology.yaml")
     ext = data["external"]

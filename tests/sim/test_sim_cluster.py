@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-from netpol_conformance.cluster.faults import FAULTS, Faults
-from netpol_conformance.cluster.simulated import EXTERNAL_IP, SimulatedCluster
 from netpol_conformance.cni import profile
 from netpol_conformance.errors import ManifestError, UsageError
 from netpol_conformance.policy.model import EGRESS, INGRESS
@@ -19,6 +17,8 @@ from netpol_conformance.policy.parse import parse_policy
 from netpol_conformance.probe.classify import classify_curl, classify_nslookup, parse_batch
 from netpol_conformance.probe.commands import ProbeSettings, batch_script, curl_argv, nslookup_argv
 from netpol_conformance.probe.outcome import Outcome
+from netpol_conformance.sim.cluster import EXTERNAL_IP, SimulatedCluster
+from netpol_conformance.sim.faults import FAULTS, Faults
 
 CAPTURED = Path(__file__).resolve().parents[1] / "probe" / "captured"
 SETTINGS = ProbeSettings()

@@ -1,0 +1,84 @@
+"""The check of one probe: its verdict, with what a person needs when it fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from netpol_conformance.plan.judge import explain_mismatch
+from netpol_conformance.pytest_plugin.cases import TutorialCase
+from netpol_conformance.report.matrix import failure_summary
+from netpol_conformance.run.records import ProbeRecord, StepResult
+from netpol_conformance.settings import SuiteSettings
+
+
+def junit_properties(result: StepResult, record: ProbeRecord) -> list[tuple[str, Any]]:
+    p = record.probe
+    return [
+        ("scenario", result.scenario),
+        ("step", result.step),
+        ("probe", p.label),
+        ("from", p.source),
+        ("to", p.target),
+        ("port", p.port),
+        ("protocol", p.protocol),
+        ("expected", record.expected.value),
+        ("observed", str(record.observed)),
+        ("time_to_enforce_s", result.time_to_enforce),
+    ]
+
+
+def failure_lines(
+    result: StepResult, record: ProbeRecord, settings: SuiteSettings, converged: bool
+) -> list[str]:
+    observed = record.observed
+    why = (
+        explain_mismatch(record.expected, observed, settings.profile, None)
+        if observed
+        else "no observation"
+    )
+    history = ", ".join(str(o) for o in record.history)
+    path = f" ({record.path} path)" if record.path else ""
+    lines = [
+        f"{result.scenario}: {record.probe.label}{path}",
+        f"  expected {record.expected.value}, observed {observed}: {why}",
+        f"  probe:    {record.command}",
+        f"  history:  {history} ({'converged' if converged else 'the matrix never converged'})",
+    ]
+    if record.evidence:
+        lines.append(f"  evidence: {record.evidence}")
+    if observed and observed.detail:
+        lines.append(f"  output:   {observed.detail[:300]}")
+    return lines
+
+
+def check_case(
+    case: TutorialCase,
+    result: StepResult,
+    settings: SuiteSettings,
+    record_property: Callable[[str, Any], None],
+    tables_shown: set[str],
+) -> None:
+    """Assert one probe of a scenario; on failure show the probe, its history and the tables."""
+    record = result.probe(case.probe)
+    for name, value in junit_properties(result, record):
+        record_property(name, value)
+    label = record.probe.label
+    disagreements = [d for d in result.disagreements if d.startswith(label + ":")]
+    if disagreements:
+        pytest.fail(
+            "suite bug: the oracle and the hand-written table disagree:\n  "
+            + "\n  ".join(disagreements),
+            pytrace=False,
+        )
+    if record.met:
+        return
+    lines = failure_lines(result, record, settings, result.converged)
+    if result.scenario not in tables_shown:
+        tables_shown.add(result.scenario)
+        lines += ["", failure_summary(result)]
+    else:
+        lines.append(f"  (the truth tables of {result.scenario} are shown with its first failure)")
+    pytest.fail("\n".join(lines), pytrace=False)

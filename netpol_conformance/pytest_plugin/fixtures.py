@@ -1,0 +1,129 @@
+"""The fixtures the suites use.
+
+A set-up failure (the cluster, the deployment, one scenario) fails the first test that needs
+it, with the whole message, and skips the others with a pointer to it: one clear error, not
+one per test (see ``ProcessState.report_error``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from netpol_conformance.cluster.base import Backend
+from netpol_conformance.errors import ConformanceError
+from netpol_conformance.plan.plan import SuitePlan
+from netpol_conformance.pytest_plugin.cases import TutorialCase
+from netpol_conformance.pytest_plugin.check import check_case
+from netpol_conformance.pytest_plugin.session import ReportedSetupError
+from netpol_conformance.pytest_plugin.state import Attempt, ProcessState
+from netpol_conformance.run.deploy import Deployment
+from netpol_conformance.run.observe import Observer
+from netpol_conformance.run.records import StepResult
+from netpol_conformance.run.scenarios import ScenarioRunner
+from netpol_conformance.settings import SuiteSettings
+
+STATE_KEY = pytest.StashKey[ProcessState]()
+
+
+def process_state(config: pytest.Config) -> ProcessState:
+    return config.stash[STATE_KEY]
+
+
+@pytest.fixture(scope="session")
+def netpol_settings(pytestconfig: pytest.Config) -> SuiteSettings:
+    return process_state(pytestconfig).settings
+
+
+@pytest.fixture(scope="session")
+def netpol_plan(pytestconfig: pytest.Config) -> SuitePlan:
+    """Every scenario's probes and expected outcomes for this run."""
+    return process_state(pytestconfig).plan
+
+
+@pytest.fixture(scope="session")
+def _netpol_connection(pytestconfig: pytest.Config) -> Attempt:
+    return process_state(pytestconfig).connect()
+
+
+@pytest.fixture
+def netpol_backend(_netpol_connection: Attempt) -> Backend:
+    """The session's cluster, prepared once for all workers."""
+    c = _netpol_connection
+    if c.error is None:
+        assert isinstance(c.value, Backend)
+        return c.value
+    if isinstance(c.error, ReportedSetupError) or c.reported:
+        pytest.skip(f"the cluster could not be prepared (reported above): {str(c.error)[:200]}")
+    c.reported = True
+    pytest.fail(f"the cluster could not be prepared:\n{c.error}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def _netpol_runner(pytestconfig: pytest.Config, _netpol_connection: Attempt) -> Attempt:
+    if _netpol_connection.error is not None:
+        return Attempt()
+    assert isinstance(_netpol_connection.value, Backend)
+    try:
+        return Attempt(process_state(pytestconfig).runner(_netpol_connection.value))
+    except ConformanceError as exc:
+        return Attempt(error=exc)
+
+
+@pytest.fixture
+def netpol_runner(netpol_backend: Backend, _netpol_runner: Attempt) -> ScenarioRunner:
+    """This process's deployment of the topology, running scenarios in turn."""
+    r = _netpol_runner
+    if r.error is not None:
+        if r.reported:
+            pytest.skip(f"the run could not start (reported above): {str(r.error)[:200]}")
+        r.reported = True
+        pytest.fail(f"the run could not start:\n{r.error}", pytrace=False)
+    assert isinstance(r.value, ScenarioRunner)
+    return r.value
+
+
+@pytest.fixture
+def netpol_result(netpol_runner: ScenarioRunner) -> Callable[[str], StepResult]:
+    """``netpol_result(scenario_id)``: the scenario's observed matrix, run on first use."""
+    return netpol_runner.result
+
+
+@pytest.fixture
+def netpol_check(
+    pytestconfig: pytest.Config,
+    netpol_result: Callable[[str], StepResult],
+    record_property: Callable[[str, Any], None],
+) -> Callable[[TutorialCase], None]:
+    """``netpol_check(case)``: assert one probe of a scenario, with the truth tables on
+    failure."""
+    state = process_state(pytestconfig)
+
+    def check(case: TutorialCase) -> None:
+        result = netpol_result(case.scenario.id)
+        check_case(case, result, state.settings, record_property, state.tables_shown)
+
+    return check
+
+
+@dataclass(frozen=True)
+class Live:
+    """A scenario in force right now, for tests that probe or inspect it themselves."""
+
+    result: StepResult
+    deployment: Deployment
+    observer: Observer
+
+
+@pytest.fixture
+def netpol_live(netpol_runner: ScenarioRunner) -> Callable[[str], Live]:
+    """``netpol_live(scenario_id)``: put the scenario in force (if it is not) and return it."""
+
+    def live(sid: str) -> Live:
+        result = netpol_runner.activate(sid)
+        return Live(result, netpol_runner.deployment, netpol_runner.observer)
+
+    return live

@@ -1,0 +1,129 @@
+"""The suite's command-line options (validated into settings by ``settings.build_settings``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from netpol_conformance.cni import PROFILES
+from netpol_conformance.settings import CLUSTERS
+from netpol_conformance.sim.faults import FAULTS
+
+
+def add_options(parser: pytest.Parser) -> None:
+    g = parser.getgroup("netpol-conformance", "NetworkPolicy conformance")
+    add = g.addoption
+    add(
+        "--cluster",
+        dest="netpol_cluster",
+        default="kind",
+        metavar="NAME",
+        help=f"where to run: {' | '.join(CLUSTERS)} (default: kind)",
+    )
+    add(
+        "--cni",
+        dest="netpol_cni",
+        default="calico",
+        metavar="NAME",
+        help=f"the CNI under test; selects its profile: {', '.join(PROFILES)} (default: calico)",
+    )
+    add(
+        "--kube-context",
+        dest="netpol_kube_context",
+        default=None,
+        metavar="NAME",
+        help="kubeconfig context for --cluster existing (required: never the current context)",
+    )
+    add(
+        "--probe-timeout",
+        dest="netpol_probe_timeout",
+        default=2.0,
+        metavar="S",
+        help="curl --max-time for each probe, as the tutorial's --max-time 2 (default: 2)",
+    )
+    add(
+        "--dns-timeout",
+        dest="netpol_dns_timeout",
+        default=2,
+        metavar="S",
+        help="nslookup timeout per try (default: 2)",
+    )
+    add(
+        "--enforce-timeout",
+        dest="netpol_enforce_timeout",
+        default=60.0,
+        metavar="S",
+        help="how long to poll for policies to take effect (default: 60)",
+    )
+    add(
+        "--external-ip",
+        dest="netpol_external_ip",
+        default=None,
+        metavar="IP",
+        help="the step-4 external host for --cluster existing (must listen on TCP 80 and 5432)",
+    )
+    add(
+        "--server-image",
+        dest="netpol_server_image",
+        default=None,
+        metavar="IMAGE",
+        help="image of the server container (nginx)",
+    )
+    add(
+        "--probe-image",
+        dest="netpol_probe_image",
+        default=None,
+        metavar="IMAGE",
+        help="image of the probe container (needs sh, curl and nslookup)",
+    )
+    add(
+        "--image-pull-policy",
+        dest="netpol_pull_policy",
+        default=None,
+        metavar="POLICY",
+        choices=("Always", "IfNotPresent", "Never"),
+        help="imagePullPolicy for the test pods",
+    )
+    add(
+        "--manifests",
+        dest="netpol_manifests",
+        default=None,
+        metavar="DIR",
+        help="a manifests directory laid out like the package's manifests/ (default: those)",
+    )
+    add(
+        "--local-cluster-script",
+        dest="netpol_local_script",
+        default=None,
+        metavar="PATH",
+        help="--cluster local: the scripts/local-cluster of a checkout (default: the one under "
+        "the rootdir)",
+    )
+    add(
+        "--simulate-faults",
+        dest="netpol_faults",
+        default="",
+        metavar="F[,F...]",
+        help=f"--cluster simulated only: {', '.join(FAULTS)} (slow-enforcement:SECONDS)",
+    )
+    add(
+        "--simulate-delay",
+        dest="netpol_simulate_delay",
+        default=0.05,
+        metavar="S",
+        help="--cluster simulated only: seconds before an applied policy is enforced",
+    )
+    add(
+        "--netpol-results",
+        dest="netpol_results",
+        default=None,
+        metavar="PATH",
+        help="write every probe's expected and observed outcome to this JSON file",
+    )
+    if not _has_option(parser, "--keep-cluster"):  # pytest-kind-ng provides these normally
+        add("--keep-cluster", action="store_true", help="keep the kind cluster for the next run")
+        add("--cluster-name", default="pytest-kind", help="name of the kind cluster")
+        add("--kubeconfig", default=None, help="kubeconfig for --cluster existing")
+
+
+def _has_option(parser: pytest.Parser, name: str) -> bool:
+    return any(name in opt.names() for group in parser._groups for opt in group.options)

@@ -1,0 +1,76 @@
+"""What one pytest process (the only one, or an xdist worker) holds for the suite."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NoReturn
+
+import pytest
+
+from netpol_conformance.cluster.base import Backend
+from netpol_conformance.errors import ConformanceError
+from netpol_conformance.plan.layout import load_layout
+from netpol_conformance.plan.plan import SuitePlan, build_plan
+from netpol_conformance.pytest_plugin.session import SuiteSession
+from netpol_conformance.pytest_plugin.store import ProcessResults
+from netpol_conformance.run.scenarios import ScenarioRunner
+from netpol_conformance.settings import SuiteSettings
+
+
+@dataclass
+class Attempt:
+    """A value or the error that prevented it; never raises, so pytest caches no traceback."""
+
+    value: object = None
+    error: ConformanceError | None = None
+    reported: bool = False
+
+
+@dataclass
+class ProcessState:
+    settings: SuiteSettings
+    session: SuiteSession
+    name: str  # "main", or the xdist worker id
+    tables_shown: set[str] = field(default_factory=set)  # scenarios whose tables were printed
+    errors_shown: set[int] = field(default_factory=set)  # ids of the errors already reported
+    _runner: ScenarioRunner | None = None
+
+    @cached_property
+    def plan(self) -> SuitePlan:
+        s = self.settings
+        return build_plan(load_layout(s.manifests), s.profile, s.has_external)
+
+    def report_error(self, exc: ConformanceError) -> NoReturn:
+        """Fail with the error in full the first time, then skip with a pointer to it. A
+        runner raises the very same error object again for everything it prevents."""
+        if id(exc) in self.errors_shown:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            pytest.skip(f"could not be set up (reported above): {first[:200]}")
+        self.errors_shown.add(id(exc))
+        pytest.fail(str(exc), pytrace=False)
+
+    def connect(self) -> Attempt:
+        try:
+            return Attempt(self.session.backend())
+        except ConformanceError as exc:
+            return Attempt(error=exc)
+
+    def runner(self, backend: Backend) -> ScenarioRunner:
+        if self._runner is None:
+            options = self.settings.run_options(backend.info)
+            self._runner = ScenarioRunner(
+                backend, self.plan, options, self.session.run_id, self.name, self.session.progress
+            )
+        return self._runner
+
+    def close(self) -> ProcessResults:
+        """Delete this process's deployment; return everything it observed."""
+        results = ProcessResults(self.name)
+        r = self._runner
+        if r is not None:
+            r.close()
+            results.steps = list(r.results)
+            results.setup_errors = {sid: str(e) for sid, e in r.errors.items()}
+            results.phases = dict(r.phases)
+        return results

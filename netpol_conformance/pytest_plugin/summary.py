@@ -1,0 +1,168 @@
+"""The run's summary, in the controller: every test's outcome and every process's results."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from netpol_conformance.probe.outcome import Outcome
+from netpol_conformance.pytest_plugin.session import SuiteSession
+from netpol_conformance.pytest_plugin.store import ProcessResults
+from netpol_conformance.run.records import StepResult, TestRecord
+from netpol_conformance.run.scenarios import RESTORE_STEP
+from netpol_conformance.settings import SuiteSettings
+
+PHASES = ("create", "wait", "baseline", "apply", "converge", "restore", "destroy")
+GOT_THROUGH = (Outcome.CONNECTED, Outcome.DNS_OK)
+
+
+def test_record(report: pytest.TestReport) -> TestRecord | None:
+    """The record of a test from its report: its call, or a set-up that failed or skipped."""
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        outcome = report.outcome
+        if hasattr(report, "wasxfail"):
+            outcome = "xfailed" if report.skipped else "xpassed"
+        elif report.when == "setup" and report.failed:
+            outcome = "error"
+        props = dict(report.user_properties)
+        message = ""
+        if report.longrepr is not None and not report.passed:
+            message = str(getattr(report, "longreprtext", "") or report.longrepr)[:2000]
+        return TestRecord(
+            nodeid=report.nodeid,
+            outcome=outcome,
+            duration=report.duration,
+            scenario=str(props.get("scenario", "")),
+            message=message,
+            properties=props,
+        )
+    return None
+
+
+def phase_totals(processes: Iterable[ProcessResults]) -> dict[str, float]:
+    """Seconds spent per phase over the whole run (summed over processes)."""
+    totals: dict[str, float] = defaultdict(float)
+    for proc in processes:
+        for name, secs in proc.phases.items():
+            totals[name] += secs
+        for step in proc.steps:
+            if step.step == RESTORE_STEP:
+                totals["restore"] += sum(step.phases.values())
+            elif "create" in step.phases:  # the baseline: it carries the deployment's phases
+                totals["baseline"] += step.phases["converge"]
+            else:
+                for name, secs in step.phases.items():
+                    totals[name] += secs
+    return dict(totals)
+
+
+def scenario_lines(tests: Iterable[TestRecord], steps: Iterable[StepResult]) -> list[str]:
+    counts: dict[str, Counter[str]] = {}
+    for t in tests:
+        if t.scenario:
+            counts.setdefault(t.scenario, Counter())[t.outcome] += 1
+    enforce = {s.scenario: s.time_to_enforce for s in steps if s.step == s.scenario}
+    lines = []
+    for scenario, c in counts.items():
+        tte = enforce.get(scenario)
+        when = f", enforced after {tte:.1f}s" if tte is not None else ""
+        lines.append(f"  {scenario}: {c['passed']} passed, {c['failed']} failed{when}")
+    return lines
+
+
+def sequence_lines(steps: Iterable[StepResult], scenarios: tuple[str, ...]) -> list[str]:
+    """Time to enforce of the multi-step tests (walkthrough, round trip), step by step."""
+    lines = []
+    for s in steps:
+        if s.scenario in scenarios and s.step != RESTORE_STEP:
+            tte = "never" if s.time_to_enforce is None else f"{s.time_to_enforce:.2f}s"
+            lines.append(f"  {s.scenario}: {s.step}: enforced after {tte}")
+    return lines
+
+
+def not_enforced_line(cni: str, steps: Iterable[StepResult]) -> str:
+    denied = [r for s in steps if s.step == s.scenario for r in s.probes if not r.allowed]
+    through = sum(1 for r in denied if r.observed and r.observed.outcome in GOT_THROUGH)
+    return (
+        f"{cni} does NOT enforce NetworkPolicy: {through} of {len(denied)} probes that the "
+        "tutorial's policies deny got through anyway."
+    )
+
+
+def write_results(path: Path, tests: Iterable[TestRecord]) -> None:
+    """Every probe test's expected and observed outcome, as JSON."""
+    results: list[dict[str, Any]] = [
+        {"test": t.nodeid, "outcome": t.outcome, **t.properties} for t in tests if t.scenario
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"results": results}, indent=1, default=str) + "\n")
+
+
+def terminal_summary(
+    tr: Any,
+    settings: SuiteSettings,
+    setup_error: str | None,
+    tests: list[TestRecord],
+    processes: list[ProcessResults],
+) -> None:
+    if setup_error:
+        tr.section("netpol-conformance: set-up failed", red=True)
+        tr.write_line(setup_error)
+    steps = [s for p in processes for s in p.steps]
+    if not steps and not any(t.scenario for t in tests):
+        return
+    p = settings.profile
+    tr.section("netpol-conformance")
+    tr.write_line(
+        f"cluster {settings.cluster}, cni {p.name}: enforces NetworkPolicy: "
+        f"{'yes' if p.enforces else 'no'}, deny style: {p.deny_description}"
+    )
+    for line in scenario_lines(tests, steps):
+        tr.write_line(line)
+    for line in sequence_lines(steps, ("walkthrough", "roundtrip")):
+        tr.write_line(line)
+    totals = phase_totals(processes)
+    if totals:
+        parts = [f"{n} {totals[n]:.1f}s" for n in PHASES if n in totals]
+        tr.write_line(
+            f"time by phase (over {len(processes)} process{'es' if len(processes) != 1 else ''}"
+            f", {sum(s.polls for s in steps)} matrix polls): " + ", ".join(parts)
+        )
+    for name, errors in ((proc.name, proc.setup_errors) for proc in processes):
+        for scenario, error in errors.items():
+            tr.write_line(f"  {name}: {scenario} could not be set up: {error.splitlines()[0]}")
+    if not p.enforces:
+        tr.write_line(not_enforced_line(p.name, steps))
+
+
+class RunReporter:
+    """Registered in the controller: records every test (workers' included) and reports."""
+
+    def __init__(self, settings: SuiteSettings, session: SuiteSession) -> None:
+        self.settings = settings
+        self.session = session
+        self.tests: list[TestRecord] = []
+        self.processes: list[ProcessResults] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = test_record(report)
+        if record is not None:
+            self.tests.append(record)
+
+    def write_results(self) -> None:
+        if self.settings.results_path is not None:
+            write_results(self.settings.results_path, self.tests)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        terminal_summary(
+            terminalreporter,
+            self.settings,
+            self.session.setup_error,
+            self.tests,
+            self.processes,
+        )

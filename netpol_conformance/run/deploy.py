@@ -1,0 +1,172 @@
+"""One deployment of the tutorial's topology on a cluster: its namespaces and pods.
+
+A deployment renders the topology with a unique suffix (so that parallel workers never
+collide), creates it, waits until every pod is Ready with an address, and resolves logical
+probes (``frontend/web -> backend/db:80``) to where to exec and what to reach. Scenarios are
+then applied to it in turn; it knows nothing about what their policies mean.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from netpol_conformance.cluster.base import RUN_LABEL, Backend, PodState, Progress
+from netpol_conformance.errors import SetupError
+from netpol_conformance.model.topology import External, Namespace, Pod, Port, Topology
+from netpol_conformance.plan.layout import DNS_TARGET, Layout
+from netpol_conformance.probe.spec import DNS, Probe, ProbeTarget
+from netpol_conformance.run.options import RunOptions
+from netpol_conformance.run.records import CROSS_NODE, DNS_PATH, EXTERNAL, SAME_NODE
+from netpol_conformance.run.render import DEPLOYMENT_LABEL, Renderer, new_suffix
+
+# CoreDNS as the oracle sees it: only its namespace and labels matter, never its address.
+DNS_POD = "kube-system/coredns"
+_DNS_POD_IP = "192.0.2.53"
+
+
+@dataclass
+class Deployment:
+    backend: Backend
+    layout: Layout
+    options: RunOptions
+    run_id: str
+    name: str  # this deployment among the run's (one per worker process)
+    progress: Progress
+    external_ip: str | None = None
+    pods: dict[str, PodState] = field(default_factory=dict)  # logical key -> live state
+    # Control evidence for refusals from hosts we cannot exec into: (target, port) pairs that
+    # answered before any policy was applied.
+    answered_before_policies: set[tuple[str, int]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.renderer = Renderer(
+            self.layout,
+            suffix=new_suffix(),
+            run_id=self.run_id,
+            deployment=self.name,
+            images=self.options.images,
+            pull_policy=self.options.pull_policy,
+            external_ip=self.external_ip,
+        )
+
+    @property
+    def label_selector(self) -> str:
+        return f"{RUN_LABEL}={self.run_id},{DEPLOYMENT_LABEL}={self.renderer.deployment_label}"
+
+    # --- life cycle
+
+    def create(self) -> dict[str, float]:
+        """Create the namespaces and pods and wait for them; return seconds per phase."""
+        t0 = time.monotonic()
+        self.backend.apply(self.renderer.namespaces())
+        self.backend.apply(self.renderer.pods())
+        t1 = time.monotonic()
+        self._wait_for_pods()
+        return {"create": t1 - t0, "wait": time.monotonic() - t1}
+
+    def destroy(self) -> list[str]:
+        return self.backend.delete_namespaces(self.label_selector)
+
+    def apply(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        self.backend.apply(objects)
+
+    def delete(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        self.backend.delete(objects)
+
+    def _wait_for_pods(self) -> None:
+        wanted = {
+            f"{self.renderer.namespace(p.namespace)}/{p.name}": p.key for p in self.layout.pods
+        }
+        namespaces = list(self.renderer.namespace_map.values())
+        deadline = time.monotonic() + self.options.pod_ready_timeout
+        last_note = time.monotonic()
+        while True:
+            states = {f"{s.namespace}/{s.name}": s for s in self.backend.pods(namespaces)}
+            ready = {k: s for k, s in states.items() if k in wanted and s.ready and s.ip}
+            if len(ready) == len(wanted):
+                self.pods = {wanted[k]: s for k, s in ready.items()}
+                return
+            now = time.monotonic()
+            if now > deadline:
+                waiting = [
+                    f"{k} ({states[k].phase or 'Pending'}: {states[k].message or 'not ready'})"
+                    if k in states
+                    else f"{k} (not created)"
+                    for k in wanted
+                    if k not in ready
+                ]
+                raise SetupError(
+                    f"pods not ready after {self.options.pod_ready_timeout:.0f}s: "
+                    + "; ".join(waiting)
+                    + ". Check the images (--server-image/--probe-image) and the CNI."
+                )
+            if now - last_note > 10:
+                self.progress(f"{self.name}: waiting for pods ({len(ready)}/{len(wanted)} ready)")
+                last_note = now
+            time.sleep(0.5)
+
+    # --- probes
+
+    def rendered(self, logical: str) -> str:
+        """``frontend/web`` -> ``frontend-k3x9q/web``; other names are returned as they are."""
+        ns, sep, name = logical.partition("/")
+        return f"{self.renderer.namespace(ns)}/{name}" if sep else logical
+
+    def target(self, probe: Probe) -> ProbeTarget:
+        src = self.pods[probe.source]
+        if probe.kind == DNS:
+            return ProbeTarget(probe, src.namespace, src.name)
+        if probe.target == self.layout.external_name:
+            if self.external_ip is None:
+                raise SetupError(f"{probe.label}: the cluster provides no external host")
+            return ProbeTarget(probe, src.namespace, src.name, self.external_ip)
+        return ProbeTarget(probe, src.namespace, src.name, self.pods[probe.target].ip)
+
+    def path(self, probe: Probe) -> str:
+        """Which kind of path a probe takes: same node, across nodes, to the external host."""
+        if probe.kind == DNS or probe.target == DNS_TARGET:
+            return DNS_PATH
+        if probe.target == self.layout.external_name:
+            return EXTERNAL
+        src = getattr(self.pods.get(probe.source), "node", "")
+        dst = getattr(self.pods.get(probe.target), "node", "")
+        if not src or not dst:
+            return ""
+        return SAME_NODE if src == dst else CROSS_NODE
+
+    # --- what the oracle sees
+
+    def topology(self) -> Topology:
+        ports = tuple(Port(port, "TCP", name) for name, port in self.layout.server_ports)
+        pods = [
+            Pod(
+                self.renderer.namespace(lp.namespace),
+                lp.name,
+                ipaddress.ip_address(self.pods[lp.key].ip),
+                dict(lp.labels),
+                ports,
+            )
+            for lp in self.layout.pods
+        ]
+        ns, name = DNS_POD.split("/")
+        pods.append(
+            Pod(
+                ns,
+                name,
+                ipaddress.ip_address(_DNS_POD_IP),
+                {"k8s-app": "kube-dns"},
+                (Port(53, "UDP"), Port(53, "TCP")),
+            )
+        )
+        namespaces = [Namespace(n) for n in self.renderer.namespace_map.values()]
+        namespaces.append(Namespace(ns))
+        externals = []
+        if self.external_ip is not None:
+            ext_ports = tuple(Port(p) for p in self.layout.external_ports)
+            ext_ip = ipaddress.ip_address(self.external_ip)
+            externals.append(External(self.layout.external_name, ext_ip, ext_ports))
+        return Topology(tuple(namespaces), tuple(pods), tuple(externals))

@@ -1,0 +1,18 @@
+"""How a run probes and waits: timeouts, poll interval, images."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from netpol_conformance.probe.commands import ProbeSettings
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    probe: ProbeSettings = field(default_factory=ProbeSettings)
+    enforce_timeout: float = 60.0  # how long to poll after an apply for the policies to hold
+    poll_interval: float = 1.0
+    pod_ready_timeout: float = 300.0
+    images: Mapping[str, str] = field(default_factory=dict)  # container name -> image
+    pull_policy: str | None = None

@@ -1,0 +1,229 @@
+"""Run scenarios in turn on one deployment of the topology.
+
+A worker deploys the topology once, proves that every server answers before any policy (so
+that a slow pod is never mistaken for a deny), then runs its scenarios one after another: each
+is applied from the open state (the previous scenario's policies removed and the open matrix
+converged again), observed until it converges, and recorded as a ``StepResult``. Scenarios
+stay independent in what they assert; what they share is only the pods.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from netpol_conformance.cluster.base import Backend, Progress
+from netpol_conformance.errors import ConformanceError, SetupError
+from netpol_conformance.plan.catalogue import STEPS, Scenario
+from netpol_conformance.plan.plan import SuitePlan
+from netpol_conformance.probe.runner import ProbeRunner
+from netpol_conformance.report.matrix import failure_summary
+from netpol_conformance.run.deploy import Deployment
+from netpol_conformance.run.observe import Observer
+from netpol_conformance.run.options import RunOptions
+from netpol_conformance.run.oracle_check import table_disagreements
+from netpol_conformance.run.records import StepResult
+
+OPEN = STEPS[0]
+WALKTHROUGH = "walkthrough"
+ROUNDTRIP = "roundtrip"
+DELETE_STEP = "delete-policies"
+RESTORE_STEP = "restore-open"
+
+Docs = list[dict[str, Any]]
+
+
+class ScenarioRunner:
+    def __init__(
+        self,
+        backend: Backend,
+        plan: SuitePlan,
+        options: RunOptions,
+        run_id: str,
+        name: str,
+        progress: Progress,
+    ) -> None:
+        if plan.has_external and backend.info.external_ip is None:
+            raise SetupError(
+                f"the {backend.info.backend} cluster provides no external host for step 4; "
+                "pass --external-ip (--cluster existing) or recreate the cluster"
+            )
+        self.plan = plan
+        self.progress = progress
+        self.deployment = Deployment(
+            backend,
+            plan.layout,
+            options,
+            run_id,
+            name,
+            progress,
+            external_ip=backend.info.external_ip if plan.has_external else None,
+        )
+        self.observer = Observer(self.deployment, ProbeRunner(backend, options.probe), options)
+        self.results: list[StepResult] = []  # everything observed, in order
+        self.phases: dict[str, float] = {}  # the deployment's own: create, wait, destroy
+        self._by_scenario: dict[str, StepResult] = {}
+        self.errors: dict[str, ConformanceError] = {}  # scenario id -> why it could not run
+        self._deploy_error: ConformanceError | None = None
+        self._started = False  # create was attempted: close() must delete what it made
+        self._deployed = False
+        self._live: str | None = None  # the scenario whose policies are in force
+        self._applied: Docs = []
+        self._folders: tuple[str, ...] = ()
+
+    # --- deployment
+
+    def deploy(self) -> None:
+        """Create the topology and prove it open; a failure is kept and raised again."""
+        if self._deploy_error is not None:
+            raise self._deploy_error.with_traceback(None)
+        if self._deployed:
+            return
+        self._started = True
+        try:
+            self.progress(f"{self.deployment.name}: deploying the topology")
+            self.phases.update(self.deployment.create())
+            baseline = self._observe(OPEN.id, OPEN.id, time.monotonic(), dict(self.phases))
+            self._by_scenario[OPEN.id] = baseline  # step 0's own verdicts, whatever they are
+            if not baseline.converged:
+                raise SetupError(
+                    "the pods cannot reach each other before any policy is applied, so no "
+                    "verdict would mean anything (see the tests of 0-no-policies):\n"
+                    + failure_summary(baseline)
+                )
+            self.observer.remember_open_answers(baseline)
+            self._live = OPEN.id
+            self._deployed = True
+        except ConformanceError as exc:
+            self._deploy_error = exc
+            raise
+
+    def close(self) -> None:
+        """Delete the deployment's namespaces (whatever state it got to); never raises."""
+        if not self._started:
+            return
+        t0 = time.monotonic()
+        try:
+            self.deployment.destroy()
+        except Exception as exc:  # clean-up must not hide the test results
+            self.progress(f"could not delete the namespaces of {self.deployment.name}: {exc}")
+        self.phases["destroy"] = time.monotonic() - t0
+
+    # --- scenarios
+
+    def result(self, scenario_id: str) -> StepResult:
+        """The scenario's observed matrix, run on first use; a set-up failure is raised again."""
+        if scenario_id in self.errors:
+            raise self.errors[scenario_id].with_traceback(None)
+        if scenario_id not in self._by_scenario:
+            self.activate(scenario_id)
+        return self._by_scenario[scenario_id]
+
+    def activate(self, scenario_id: str) -> StepResult:
+        """Put the scenario's policies in force (from the open state) and observe them."""
+        if scenario_id in self.errors:
+            raise self.errors[scenario_id].with_traceback(None)
+        scenario = self.plan[scenario_id].scenario
+        try:
+            try:
+                self.deploy()
+            except SetupError:
+                if scenario_id == OPEN.id and OPEN.id in self._by_scenario:
+                    return self._by_scenario[OPEN.id]  # judged on its own probes
+                raise
+            if self._live == scenario_id and scenario_id in self._by_scenario:
+                return self._by_scenario[scenario_id]
+            self._restore_open(scenario_id)
+            result = self._apply(scenario, scenario.folders, scenario.id)
+        except ConformanceError as exc:
+            self.errors[scenario_id] = exc
+            raise
+        self._by_scenario[scenario_id] = result
+        self._live = scenario_id
+        return result
+
+    def walkthrough(self) -> list[StepResult]:
+        """Steps 0 to 5 applied on top of each other, as a reader follows the tutorial."""
+        self.deploy()
+        out = []
+        self._restore_open(WALKTHROUGH)
+        for step in STEPS:
+            added = tuple(f for f in step.folders if f not in self._folders)
+            out.append(self._apply(step, added, step.id, record_as=WALKTHROUGH))
+        self._live = STEPS[-1].id if all(r.converged for r in out) else None
+        return out
+
+    def roundtrip(self, scenario_id: str) -> tuple[StepResult, StepResult]:
+        """Apply a scenario, then delete its policies: enforced, then open again."""
+        self.deploy()
+        scenario = self.plan[scenario_id].scenario
+        self._restore_open(ROUNDTRIP)
+        applied = self._apply(scenario, scenario.folders, scenario.id, record_as=ROUNDTRIP)
+        removed = self._remove(ROUNDTRIP, DELETE_STEP)
+        return applied, removed
+
+    # --- transitions
+
+    def _apply(
+        self,
+        scenario: Scenario,
+        folders: tuple[str, ...],
+        step: str,
+        record_as: str | None = None,
+    ) -> StepResult:
+        docs = self.deployment.renderer.policies(folders)
+        started = time.monotonic()
+        if docs:
+            self.deployment.apply(docs)
+        self._applied += docs
+        self._folders += folders
+        self._live = None
+        phases = {"apply": time.monotonic() - started}
+        return self._observe(scenario.id, step, started, phases, record_as=record_as)
+
+    def _remove(self, scenario: str, step: str) -> StepResult:
+        started = time.monotonic()
+        if self._applied:
+            self.deployment.delete(self._applied)
+        self._applied, self._folders, self._live = [], (), None
+        phases = {"delete": time.monotonic() - started}
+        result = self._observe(OPEN.id, step, started, phases, record_as=scenario)
+        if result.converged:
+            self._live = OPEN.id
+        return result
+
+    def _restore_open(self, for_scenario: str) -> None:
+        """Remove whatever is in force and wait for the open matrix, recorded as the step
+        ``restore-open`` of the scenario that comes next."""
+        if self._live == OPEN.id and not self._applied:
+            return
+        result = self._remove(for_scenario, RESTORE_STEP)
+        if not result.converged:
+            raise SetupError(
+                "after deleting the previous scenario's policies, the matrix did not return "
+                "to all-open, so this scenario cannot be judged on its own:\n"
+                + failure_summary(result)
+            )
+
+    def _observe(
+        self,
+        scenario_id: str,
+        step: str,
+        started: float,
+        phases: Mapping[str, float],
+        record_as: str | None = None,
+    ) -> StepResult:
+        plan = self.plan[scenario_id]
+        applied = tuple(self._applied)
+        result = self.observer.observe(
+            plan,
+            scenario=record_as or scenario_id,
+            step=step,
+            policies=applied,
+            started=started,
+            phases=phases,
+            disagreements=table_disagreements(plan, self.deployment, applied),
+        )
+        self.results.append(result)
+        return result
