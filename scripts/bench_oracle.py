@@ -20,7 +20,8 @@ import time
 import tracemalloc
 from typing import Any
 
-from netpol_conformance.model.topology import Topology, topology_from_dict
+from netpol_conformance.model.topology import Topology
+from netpol_conformance.model.topology_file import topology_from_dict
 from netpol_conformance.policy.model import NetworkPolicy
 from netpol_conformance.policy.oracle import Oracle
 from netpol_conformance.policy.parse import parse_policies

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from policy_helpers import build, cells, netpol
 
-from netpol_conformance.model.topology import Topology, topology_from_dict
+from netpol_conformance.model.topology import Topology
+from netpol_conformance.model.topology_file import topology_from_dict
 from netpol_conformance.policy.model import EGRESS, INGRESS
 from netpol_conformance.policy.oracle import Oracle
 
