@@ -7,35 +7,39 @@ was built with it (several times faster on large topologies); the result is the 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Mapping
 from typing import Any
 
 import yaml
 
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-
 
 class StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """A safe loader that refuses duplicate keys (merge keys ``<<`` may still be overridden)."""
+    """A safe loader that refuses duplicate keys (merge keys ``<<`` may still be overridden).
+
+    Keys are compared as written (tag and text), which is what a person reading the file sees.
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Hashable, yaml.Node] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == _MERGE_TAG:
-                continue
-            key = self.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                continue  # the base constructor reports unhashable keys
-            if key in seen:
-                line = seen[key].start_mark.line + 1
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"found key {key!r} a second time (first on line {line})",
-                    key_node.start_mark,
-                )
-            seen[key] = key_node
+        pairs = node.value
+        written = {_spelling(key) for key, _ in pairs}
+        if len(written) < len(pairs):  # the common case, no duplicate, costs one set
+            seen: dict[Hashable, yaml.Node] = {}
+            for key, _ in pairs:
+                spelling = _spelling(key)
+                if spelling in seen:
+                    line = seen[spelling].start_mark.line + 1
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"found key {key.value!r} a second time (first on line {line})",
+                        key.start_mark,
+                    )
+                seen[spelling] = key
         return super().construct_mapping(node, deep=deep)
+
+
+def _spelling(key: yaml.Node) -> Hashable:
+    return (key.tag, key.value) if isinstance(key, yaml.ScalarNode) else id(key)
 
 
 def load(text: str) -> Any:
@@ -56,3 +60,17 @@ def explain(exc: yaml.YAMLError) -> tuple[int | None, str]:
         return (mark.line + 1 if mark else None), " ".join(str(exc).split())
     context = getattr(exc, "context", None)
     return (mark.line + 1 if mark else None), problem + (f" ({context})" if context else "")
+
+
+_TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+               list: "a list", type(None): "null"}  # fmt: skip
+
+
+def describe(value: Any) -> str:
+    """A wrong value as a message shows it: its YAML type, and the value itself when short."""
+    kind = "a mapping" if isinstance(value, Mapping) else _TYPE_NAMES.get(type(value))
+    if kind is None:
+        kind = type(value).__name__
+    if isinstance(value, bool | int | float | str) and len(repr(value)) <= 40:
+        return f"{kind} {value!r}"
+    return kind

@@ -48,6 +48,7 @@ from netpol_conformance.model.topology import (
     Port,
     Topology,
 )
+from netpol_conformance.strict_yaml import describe
 
 TOP_FIELDS = ("namespaces", "pods", "externals")
 NAMESPACE_FIELDS = ("name", "labels")
@@ -55,19 +56,6 @@ POD_FIELDS = ("namespace", "name", "ip", "labels", "ports")
 EXTERNAL_FIELDS = ("name", "ip", "ports")
 POD_PORT_FIELDS = ("port", "protocol", "name")
 EXTERNAL_PORT_FIELDS = ("port", "protocol")  # externals have no container ports to name
-
-_TYPE_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-               list: "a list", type(None): "null"}  # fmt: skip
-
-
-def describe(value: Any) -> str:
-    """A wrong value as a message shows it: its YAML type, and the value itself when short."""
-    kind = "a mapping" if isinstance(value, Mapping) else _TYPE_NAMES.get(type(value))
-    if kind is None:
-        kind = type(value).__name__
-    if isinstance(value, bool | int | float | str) and len(repr(value)) <= 40:
-        return f"{kind} {value!r}"
-    return kind
 
 
 class _Reader:
