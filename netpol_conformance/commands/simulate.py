@@ -65,7 +65,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         action="append",
         help="a YAML file (one or many documents, or kind: List) or a directory; repeatable",
     )
-    parser.add_argument("--format", choices=("json", "table"), default="table")
+    parser.add_argument(
+        "--format",
+        choices=("json", "table"),
+        default="table",
+        help="table (default) for people, json for programs",
+    )
     parser.add_argument(
         "--group",
         choices=("auto", "pod", "namespace"),
