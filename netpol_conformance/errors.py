@@ -41,8 +41,8 @@ class FieldProblem:
 class ManifestError(UsageError):
     """One or more manifests are invalid; every problem is listed, not only the first."""
 
-    def __init__(self, problems: list[FieldProblem]) -> None:
+    def __init__(self, problems: list[FieldProblem], subject: str = "the manifests") -> None:
         self.problems = problems
         lines = [str(p) for p in problems]
         noun = "problem" if len(lines) == 1 else "problems"
-        super().__init__(f"{len(lines)} {noun} in the manifests:\n  " + "\n  ".join(lines))
+        super().__init__(f"{len(lines)} {noun} in {subject}:\n  " + "\n  ".join(lines))

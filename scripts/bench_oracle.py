@@ -1,32 +1,49 @@
 #!/usr/bin/env python3
-"""Benchmark the policy oracle's full matrix on a generated, realistic cluster.
+"""Benchmark the policy oracle's full matrix, and `netpol-conformance simulate`, on generated,
+realistic clusters.
 
 Default: 1000 pods in 20 namespaces, each pod declaring 2 ports, 10 external hosts, 200
 NetworkPolicies mixing default-denies, pod and namespace selectors (matchLabels and
 matchExpressions), ipBlocks with excepts, named ports and port ranges. Prints the best of N
-runs in verdicts per second and the peak memory; with --check, exits 1 when below
-1,000,000 verdicts/s or above 500 MB.
+runs in verdicts per second and the peak memory. Then runs `netpol-conformance simulate` as a
+subprocess, once per output format, on 3000 pods and 30 policies of the same kind, reading its
+whole output through a pipe, and prints its wall time and maximum RSS. With --check, exits 1
+when the matrix is below 1,000,000 verdicts/s or above 500 MB, or when simulate takes more
+than 10 s (of CPU time: on a shared machine, wall time measures the neighbours; it is printed
+next to it, with the load average) or 1 GB in either format.
 
     python scripts/bench_oracle.py [--check] [--pods 1000] [--policies 200] [--repeat 3]
+                                   [--simulate-pods 3000] [--simulate-policies 30]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from netpol_conformance.model.topology import Topology, topology_from_dict
+import yaml
+
+from netpol_conformance.model.topology import Topology
+from netpol_conformance.model.topology_file import topology_from_dict
 from netpol_conformance.policy.model import NetworkPolicy
 from netpol_conformance.policy.oracle import Oracle
 from netpol_conformance.policy.parse import parse_policies
 
 MIN_VERDICTS_PER_SECOND = 1_000_000
 MAX_PEAK_MB = 500
+MAX_SIMULATE_SECONDS = 10.0
+MAX_SIMULATE_MB = 1024
+REPO = Path(__file__).resolve().parent.parent
 
 APPS = ("web", "api", "db", "cache", "queue", "worker", "auth", "search", "metrics", "batch")
 TIERS = ("frontend", "backend", "data")
@@ -179,6 +196,50 @@ def run_once(topology: Topology, policies: list[NetworkPolicy]) -> tuple[float, 
     return elapsed, matrix.verdict_count, matrix.allowed_count
 
 
+@dataclass(frozen=True)
+class SimulateRun:
+    output: str
+    seconds: float  # wall clock, from start to the last byte read and the exit
+    cpu_seconds: float  # user + system time of the command itself
+    max_rss_mb: float
+    returncode: int
+    out_bytes: int
+    out_lines: int
+    stderr: str
+
+
+def write_inputs(directory: Path, pods: int, policies: int, namespaces: int, seed: int) -> None:
+    rng = random.Random(seed)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    topology = make_topology(rng, pods, namespaces)
+    (directory / "topology.yaml").write_text(yaml.dump(topology, Dumper=dumper))
+    docs = make_policies(rng, policies, namespaces)
+    (directory / "policies.yaml").write_text(yaml.dump_all(docs, Dumper=dumper))
+
+
+def run_simulate(directory: Path, output: str) -> SimulateRun:
+    """Run `netpol-conformance simulate` of this checkout, read all it prints, measure it."""
+    command = [sys.executable, "-m", "netpol_conformance.cli", "simulate",
+               "--topology", str(directory / "topology.yaml"),
+               "--policies", str(directory / "policies.yaml"), "--format", output]  # fmt: skip
+    out_bytes = out_lines = 0
+    with tempfile.TemporaryFile() as stderr:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=stderr)
+        assert proc.stdout is not None
+        while chunk := proc.stdout.read(1 << 20):
+            out_bytes += len(chunk)
+            out_lines += chunk.count(b"\n")
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        stderr.seek(0)
+        errors = stderr.read().decode(errors="replace")
+    cpu = usage.ru_utime + usage.ru_stime
+    return SimulateRun(output, seconds, cpu, usage.ru_maxrss / 1024, proc.returncode, out_bytes,
+                       out_lines, errors)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pods", type=int, default=1000)
@@ -191,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         "--verify", type=int, default=0, metavar="N",
         help="also compare N random cells of the matrix with explain()",
     )  # fmt: skip
+    parser.add_argument("--simulate-pods", type=int, default=3000, help="0: skip simulate")
+    parser.add_argument("--simulate-policies", type=int, default=30)
     args = parser.parse_args(argv)
 
     topology, policies = build(args.pods, args.policies, args.namespaces, args.seed)
@@ -222,13 +285,41 @@ def main(argv: list[str] | None = None) -> int:
         )
         if wrong:
             return 1
-    if not args.check:
-        return 0
     failed = []
-    if rate < MIN_VERDICTS_PER_SECOND:
-        failed.append(f"{rate:,.0f} verdicts/s is below {MIN_VERDICTS_PER_SECOND:,}")
-    if rss_mb > MAX_PEAK_MB:
-        failed.append(f"peak memory {rss_mb:.0f} MB is above {MAX_PEAK_MB} MB")
+    if args.simulate_pods:
+        topology, policies = build(
+            args.simulate_pods, args.simulate_policies, args.namespaces, args.seed
+        )
+        expected = Oracle(topology, policies).matrix().verdict_count
+        with tempfile.TemporaryDirectory() as tmp:
+            write_inputs(Path(tmp), args.simulate_pods, args.simulate_policies, args.namespaces,
+                         args.seed)  # fmt: skip
+            for output in ("json", "table"):
+                run = run_simulate(Path(tmp), output)
+                print(
+                    f"simulate {args.simulate_pods} pods x {args.simulate_policies} policies, "
+                    f"--format {output}: {run.seconds:.2f}s wall, {run.cpu_seconds:.2f}s CPU, "
+                    f"{run.max_rss_mb:.0f} MB max RSS, {run.out_bytes:,} bytes in "
+                    f"{run.out_lines:,} lines (load average {os.getloadavg()[0]:.1f})"
+                )
+                if run.returncode != 0:
+                    failed.append(f"simulate --format {output} exited {run.returncode}: "
+                                  f"{run.stderr.strip()}")  # fmt: skip
+                if output == "json" and run.out_lines != expected + 2:
+                    failed.append(f"simulate printed {run.out_lines - 2:,} results, not "
+                                  f"{expected:,}")  # fmt: skip
+                # The gate is CPU time: wall time on a shared machine measures the neighbours.
+                if args.check and run.cpu_seconds > MAX_SIMULATE_SECONDS:
+                    failed.append(f"simulate --format {output} took {run.cpu_seconds:.1f}s CPU, "
+                                  f"more than {MAX_SIMULATE_SECONDS:.0f}s")  # fmt: skip
+                if args.check and run.max_rss_mb > MAX_SIMULATE_MB:
+                    failed.append(f"simulate --format {output} used {run.max_rss_mb:.0f} MB, "
+                                  f"more than {MAX_SIMULATE_MB} MB")  # fmt: skip
+    if args.check:
+        if rate < MIN_VERDICTS_PER_SECOND:
+            failed.append(f"{rate:,.0f} verdicts/s is below {MIN_VERDICTS_PER_SECOND:,}")
+        if rss_mb > MAX_PEAK_MB:
+            failed.append(f"peak memory {rss_mb:.0f} MB is above {MAX_PEAK_MB} MB")
     for message in failed:
         print(f"bench_oracle: FAIL: {message}", file=sys.stderr)
     return 1 if failed else 0

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,16 +92,25 @@ def test_json_has_one_entry_per_source_destination_and_declared_port(
     code, out, err = run(capsys, "--topology", topology, "--policies", policies, "--format", "json")
     assert (code, err) == (0, "")
     results = json.loads(out)["results"]
-    assert all(set(r) == {"from", "to", "port", "protocol", "allowed", "reason"} for r in results)
+    assert all(list(r) == ["from", "to", "port", "protocol", "allowed"] for r in results)
     got = {(r["from"], r["to"], r["port"], r["protocol"]): r["allowed"] for r in results}
     assert len(results) == len(got) == len(EXPECTED)
     assert got == EXPECTED
+    lines = out.splitlines()  # streamed: one result per line
+    assert (lines[0], lines[-1], len(lines)) == ('{"results": [', "]}", len(EXPECTED) + 2)
 
 
 def test_json_reasons_say_why(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     topology, policies = files
-    _, out, _ = run(capsys, "--topology", topology, "--policies", policies, "--format", "json")
-    reasons = {(r["from"], r["to"], r["port"]): r["reason"] for r in json.loads(out)["results"]}
+    code, out, err = run(
+        capsys, "--topology", topology, "--policies", policies, "--format", "json", "--explain"
+    )
+    assert (code, err) == (0, "")
+    results = json.loads(out)["results"]
+    assert {(r["from"], r["to"], r["port"], r["protocol"]): r["allowed"] for r in results} == (
+        EXPECTED
+    )
+    reasons = {(r["from"], r["to"], r["port"]): r["reason"] for r in results}
     assert reasons[("x/a", "x/b", 80)] == (
         "egress: open (x/a is selected by no Egress policy); "
         "ingress: allowed by x/only-a ingress[0] (x/b is selected by x/only-a)"
@@ -224,10 +234,171 @@ def test_invalid_topology_names_the_pod_and_field(
     _, policies = files
     bad = write(tmp_path, "topo.yaml", TOPOLOGY.replace("10.0.0.2", "10.0.0.256"))
     code, out, err = run(capsys, "--topology", bad, "--policies", policies)
-    assert_usage_error(code, out, err, f"{bad}: pod x/b: ip:")
+    assert_usage_error(code, out, err, f"{bad}: pod x/b: pods[1].ip: '10.0.0.256' is not an IP")
     bad = write(tmp_path, "topo2.yaml", TOPOLOGY.replace("{app: b}", "[app, b]"))
     code, out, err = run(capsys, "--topology", bad, "--policies", policies)
-    assert_usage_error(code, out, err, f"{bad}: pod x/b: labels:")
+    assert_usage_error(code, out, err, f"{bad}: pod x/b: pods[1].labels:")
+
+
+def test_topology_problems_are_all_listed_with_their_paths(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, policies = files
+    broken = TOPOLOGY.replace("  - name: y\n", "  - y\n  - name: x\n").replace(
+        "ip: 10.0.0.2", "ip: 10.0.0.1"
+    )
+    bad = write(tmp_path, "topo.yaml", broken)
+    code, out, err = run(capsys, "--topology", bad, "--policies", policies)
+    assert_usage_error(
+        code,
+        out,
+        err,
+        "3 problems in the topology:",
+        f"{bad}: namespaces[1]: must be a mapping such as {{name: y}}, got a string 'y'",
+        f"{bad}: namespace x: namespaces[2].name: namespace x is already defined at namespaces[0]",
+        f"{bad}: pod x/b: pods[1].ip: 10.0.0.1 is already the address of pod x/a (pods[0])",
+    )
+
+
+def test_topology_and_policy_problems_are_reported_together(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad_topology = write(tmp_path, "topo.yaml", TOPOLOGY.replace("ip: 10.0.1.1", "ip: nowhere"))
+    bad_policies = write(tmp_path, "bad.yaml", POLICIES.replace("[Egress]", "[Egres]"))
+    code, out, err = run(capsys, "--topology", bad_topology, "--policies", bad_policies)
+    assert_usage_error(
+        code,
+        out,
+        err,
+        "2 problems in the topology and the manifests:",
+        f"{bad_topology}: pod y/c: pods[2].ip:",
+        f"{bad_policies}[1]: NetworkPolicy y/out-to-ext: spec.policyTypes[0]:",
+    )
+
+
+def test_an_empty_policy_file_is_warned_about_and_answered(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    topology, policies = files
+    empty = write(tmp_path, "empty.yaml", "# to do\n")
+    code, out, err = run(capsys, "--topology", topology, "--policies", empty, "--format", "json")
+    assert code == 0
+    assert err == (
+        f"netpol-conformance: warning: {empty} holds no document: no policy comes from it\n"
+    )
+    results = json.loads(out)["results"]
+    assert len(results) == len(EXPECTED) and all(r["allowed"] for r in results)
+    code, out, err = run(
+        capsys, "--topology", topology, "--policies", empty, "--policies", policies
+    )
+    assert code == 0 and err.count("warning") == 1
+    assert parse_tables(out)["80/TCP"][("y/c", "x/b")] == "X"
+
+
+def test_a_policy_in_a_namespace_the_topology_lacks_is_warned_about(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    topology, _ = files
+    elsewhere = write(tmp_path, "q.yaml", POLICIES.replace("namespace: y}", "namespace: q}"))
+    code, out, err = run(
+        capsys, "--topology", topology, "--policies", elsewhere, "--format", "json"
+    )
+    assert code == 0
+    assert err == (
+        f"netpol-conformance: warning: NetworkPolicy q/out-to-ext ({elsewhere}[1]) is in "
+        "namespace q, which the topology does not have: it selects no pod\n"
+    )
+    got = {
+        (r["from"], r["to"], r["port"], r["protocol"]): r["allowed"]
+        for r in json.loads(out)["results"]
+    }
+    assert got[("y/c", "x/a", 80, "TCP")] is True  # y/c is no longer isolated
+    assert got[("y/c", "x/b", 80, "TCP")] is False  # x/only-a still holds
+
+
+def test_from_and_to_narrow_the_answer(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    topology, policies = files
+    code, out, err = run(capsys, "--topology", topology, "--policies", policies, "--format",
+                         "json", "--from", "y", "--to", "x", "--to", "ext")  # fmt: skip
+    assert (code, err) == (0, "")
+    got = {
+        (r["from"], r["to"], r["port"], r["protocol"]): r["allowed"]
+        for r in json.loads(out)["results"]
+    }
+    assert got == {k: v for k, v in EXPECTED.items() if k[0] == "y/c" and k[1] != "y/c"}
+    code, out, err = run(capsys, "--topology", topology, "--policies", policies, "--from", "x",
+                         "--to", "y")  # fmt: skip
+    assert (code, err) == (0, "")
+    assert parse_tables(out) == {"80/TCP": {("x/a", "y/c"): ".", ("x/b", "y/c"): "."}}
+
+
+def test_unknown_from_and_to_names_exit_2_listing_what_exists(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    topology, policies = files
+    code, out, err = run(capsys, "--topology", topology, "--policies", policies, "--from", "ext")
+    assert_usage_error(
+        code, out, err, "--from ext: the topology has no such namespace (it has: x, y)"
+    )
+    code, out, err = run(capsys, "--topology", topology, "--policies", policies, "--to", "z")
+    assert_usage_error(code, out, err, "--to z:", "(it has: x, y, ext)")
+
+
+def test_options_that_do_not_fit_the_format_exit_2(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    topology, policies = files
+    code, out, err = run(capsys, "--topology", topology, "--policies", policies, "--explain")
+    assert_usage_error(code, out, err, "--explain", "--format json")
+    code, out, err = run(capsys, "--topology", topology, "--policies", policies, "--format",
+                         "json", "--group", "pod")  # fmt: skip
+    assert_usage_error(code, out, err, "--group", "--format table")
+
+
+def test_namespace_tables_sum_up_each_pair_of_namespaces(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    topology, policies = files
+    code, out, err = run(capsys, "--topology", topology, "--policies", policies, "--group",
+                         "namespace")  # fmt: skip
+    assert (code, err) == (0, "")
+    blocks = [b.splitlines() for b in out.strip().split("\n\n")]
+    assert [b[0] for b in blocks] == [
+        "53/UDP by namespace: 1 of 2 allowed  (. all, X none, N% that share, - no connection)",
+        "80/TCP by namespace: 4 of 6 allowed  (. all, X none, N% that share, - no connection)",
+        "443/TCP by namespace: 3 of 3 allowed  (. all, X none, N% that share, - no connection)",
+    ]
+    rows = {b[0].split()[0]: [line.split() for line in b[3:]] for b in blocks}
+    assert blocks[1][1].split() == ["from", "\\", "to", "x", "y"]
+    assert rows["80/TCP"] == [["x", ".", "."], ["y", "X", "-"]]
+    assert rows["53/UDP"] == [["x", "."], ["y", "X"]]
+    assert blocks[2][1].split()[3:] == ["(externals)"]
+    assert rows["443/TCP"] == [["x", "."], ["y", "."]]
+
+
+SHARES_TOPOLOGY = """\
+pods:
+  - {namespace: x, name: a, ip: 10.0.0.1, labels: {app: a}, ports: [{port: 80, name: http}]}
+  - {namespace: x, name: b, ip: 10.0.0.2, labels: {app: b}, ports: [{port: 80, name: http}]}
+  - {namespace: x, name: c, ip: 10.0.0.3, labels: {app: c}, ports: [{port: 80, name: http}]}
+  - {namespace: y, name: d, ip: 10.0.1.1, ports: [{port: 80}]}
+"""
+
+
+def test_namespace_tables_show_the_share_that_is_allowed(
+    files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, policies = files  # x/b admits only x/a; y/out-to-ext isolates y's egress
+    topology = write(tmp_path, "shares.yaml", SHARES_TOPOLOGY)
+    code, out, err = run(capsys, "--topology", topology, "--policies", policies, "--group",
+                         "namespace")  # fmt: skip
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("80/TCP by namespace: 8 of 12 allowed")
+    # x->x: 5 of 6 (c->b denied); x->y: 3 of 3; y->x: 0 of 3 (y may only reach 192.0.2.0/24)
+    assert [line.split() for line in lines[3:]] == [["x", "83%", "."], ["y", "X", "-"]]
 
 
 def test_bad_options_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -273,3 +444,29 @@ def test_console_script_exits_2_without_traceback(files: tuple[Path, Path], tmp_
     assert f"{bad}[1]: NetworkPolicy y/out-to-ext: spec.egress[0].to[0].ipBlock.except[0]:" in (
         done.stderr
     )
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_a_reader_that_stops_early_ends_the_stream_quietly(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, policies = files
+    pods = "\n".join(
+        f"  - {{namespace: x, name: p{i}, ip: 10.1.0.{i + 1}, ports: [{{port: 80}}]}}"
+        for i in range(80)
+    )
+    topology = write(tmp_path, "big.yaml", f"namespaces: [{{name: y}}]\npods:\n{pods}\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netpol_conformance.cli", "simulate", "--topology", str(topology),
+         "--policies", str(policies), "--format", "json"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert first == b'{"results": [\n'
+    assert err == b""

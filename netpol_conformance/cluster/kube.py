@@ -7,13 +7,11 @@ gets an ApiClient of its own.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 from kubernetes.stream import stream
@@ -26,7 +24,8 @@ from netpol_conformance.cluster.base import (
     ExecResult,
     PodState,
 )
-from netpol_conformance.errors import SetupError
+from netpol_conformance.cluster.kubeconfig import require_kube_context
+from netpol_conformance.errors import SetupError, UsageError
 
 _API_TIMEOUT = 30
 
@@ -42,25 +41,25 @@ class _Verbs:
 
 def load_configuration(kubeconfig: str, context: str) -> client.Configuration:
     """Load one context of a kubeconfig; never fall back to the current context."""
-    contexts, _ = _contexts(kubeconfig)
-    if context not in contexts:
-        known = ", ".join(sorted(contexts)) or "none"
-        raise SetupError(f"context {context!r} is not in {kubeconfig} (it has: {known})")
+    require_kube_context(kubeconfig, context)
     cfg = client.Configuration()
-    config.load_kube_config(
-        config_file=kubeconfig, context=context, client_configuration=cfg, persist_config=False
-    )
-    return cfg
-
-
-def _contexts(kubeconfig: str) -> tuple[list[str], str | None]:
-    if not os.path.isfile(kubeconfig):
-        raise SetupError(f"kubeconfig {kubeconfig} does not exist: pass --kubeconfig PATH")
     try:
-        contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
-    except (OSError, config.ConfigException, yaml.YAMLError) as exc:
-        raise SetupError(f"cannot read kubeconfig {kubeconfig}: {exc}") from None
-    return [c["name"] for c in contexts], (current or {}).get("name")
+        config.load_kube_config(
+            config_file=kubeconfig, context=context, client_configuration=cfg, persist_config=False
+        )
+    except (
+        config.ConfigException,
+        OSError,
+        TypeError,
+        AttributeError,
+        KeyError,
+        ValueError,
+    ) as exc:
+        # The client reads the rest of the file (certificates, auth plugins) with little care
+        # for its shape; whatever it trips on is a problem of the kubeconfig.
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise UsageError(f"kubeconfig {kubeconfig}, context {context!r}: {detail}") from None
+    return cfg
 
 
 class KubeBackend(Backend):

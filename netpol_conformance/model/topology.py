@@ -1,4 +1,7 @@
-"""The cluster as the oracle sees it: namespaces, pods, their ports and IPs, external hosts."""
+"""The cluster as the oracle sees it: namespaces, pods, their ports and IPs, external hosts.
+
+Topology files are read and validated by :mod:`netpol_conformance.model.topology_file`.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,6 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
-from typing import Any
-
-import yaml
-
-from netpol_conformance.errors import FieldProblem, ManifestError
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -104,114 +101,3 @@ class Topology:
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:
         return (*self.pods, *self.externals)
-
-
-def _ports(raw: Any, source: str, obj: str, path: str, problems: list[FieldProblem]) -> tuple:
-    out = []
-    if raw is not None and not isinstance(raw, list):
-        problems.append(FieldProblem(source, obj, path, "must be a list of ports"))
-        return ()
-    for i, p in enumerate(raw or []):
-        where = f"{path}[{i}]"
-        if not isinstance(p, Mapping) or not isinstance(p.get("port"), int):
-            problems.append(FieldProblem(source, obj, where, "needs an integer 'port'"))
-            continue
-        proto = p.get("protocol", "TCP")
-        if proto not in PROTOCOLS:
-            problems.append(
-                FieldProblem(source, obj, f"{where}.protocol", f"must be one of {PROTOCOLS}")
-            )
-            continue
-        if not 1 <= p["port"] <= 65535:
-            problems.append(FieldProblem(source, obj, f"{where}.port", "must be 1-65535"))
-            continue
-        out.append(Port(p["port"], proto, p.get("name")))
-    return tuple(out)
-
-
-def _labels(
-    raw: Any, source: str, obj: str, path: str, problems: list[FieldProblem]
-) -> dict[str, str]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
-    ):
-        problems.append(FieldProblem(source, obj, path, "must map label names to strings"))
-        return {}
-    return dict(raw)
-
-
-def _ip(raw: Any, source: str, obj: str, path: str, problems: list[FieldProblem]):
-    try:
-        return ipaddress.ip_address(str(raw))
-    except ValueError:
-        problems.append(FieldProblem(source, obj, path, f"{raw!r} is not an IP address"))
-        return None
-
-
-def topology_from_dict(data: Any, source: str = "<topology>") -> Topology:
-    """Build a topology from the documented YAML shape, reporting every problem at once."""
-    problems: list[FieldProblem] = []
-    if not isinstance(data, Mapping):
-        raise ManifestError([FieldProblem(source, "", "", "the topology must be a mapping")])
-    unknown = set(data) - {"namespaces", "pods", "externals"}
-    for k in sorted(unknown):
-        problems.append(FieldProblem(source, "", k, "unknown field"))
-    namespaces = [
-        Namespace(
-            n["name"],
-            _labels(n.get("labels"), source, f"namespace {n['name']}", "labels", problems),
-        )
-        for n in data.get("namespaces") or []
-        if isinstance(n, Mapping) and "name" in n
-    ]
-    known = {n.name for n in namespaces}
-    pods: list[Pod] = []
-    for i, p in enumerate(data.get("pods") or []):
-        obj = f"pods[{i}]"
-        if not isinstance(p, Mapping) or "name" not in p or "namespace" not in p:
-            problems.append(FieldProblem(source, obj, "", "needs 'namespace' and 'name'"))
-            continue
-        obj = f"pod {p['namespace']}/{p['name']}"
-        ip = _ip(p.get("ip"), source, obj, "ip", problems)
-        ports = _ports(p.get("ports"), source, obj, "ports", problems)
-        labels = _labels(p.get("labels"), source, obj, "labels", problems)
-        if p["namespace"] not in known:
-            namespaces.append(Namespace(p["namespace"]))
-            known.add(p["namespace"])
-        if ip is not None:
-            pods.append(Pod(p["namespace"], p["name"], ip, labels, ports))
-    externals: list[External] = []
-    for i, e in enumerate(data.get("externals") or []):
-        obj = f"externals[{i}]"
-        if not isinstance(e, Mapping) or "name" not in e:
-            problems.append(FieldProblem(source, obj, "", "needs a 'name'"))
-            continue
-        ip = _ip(e.get("ip"), source, f"external {e['name']}", "ip", problems)
-        ports = _ports(e.get("ports"), source, f"external {e['name']}", "ports", problems)
-        if ip is not None:
-            externals.append(External(e["name"], ip, ports))
-    keys = [x.key for x in (*pods, *externals)]
-    for k in sorted({k for k in keys if keys.count(k) > 1}):
-        problems.append(FieldProblem(source, k, "", "is defined more than once"))
-    if problems:
-        raise ManifestError(problems)
-    return Topology(tuple(namespaces), tuple(pods), tuple(externals))
-
-
-def load_topology(path: str | Path) -> Topology:
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ManifestError(
-            [FieldProblem(str(path), "", "", f"cannot read: {exc.strerror}")]
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise ManifestError([FieldProblem(str(path), "", "", f"cannot read: {exc}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ManifestError([FieldProblem(str(path), "", "", f"not valid YAML: {exc}")]) from None
-    return topology_from_dict(data, str(path))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from netpol_conformance import strict_yaml
 from netpol_conformance.errors import FieldProblem, ManifestError
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -25,9 +27,18 @@ def _expand(doc: Any) -> list[Any]:
     return [doc]
 
 
-def load_documents(paths: Iterable[str | Path]) -> list[tuple[str, Any]]:
-    """Every non-empty document under ``paths`` as (source, document), in a stable order."""
+@dataclass(frozen=True)
+class Manifests:
+    """The documents found under some paths, and the files that held none."""
+
+    documents: list[tuple[str, Any]]  # (source, document), in a stable order
+    empty_files: list[str]  # files with no document (or only empty Lists): worth a warning
+
+
+def read_manifests(paths: Iterable[str | Path]) -> Manifests:
+    """Every non-empty document under ``paths``; one ManifestError lists every unreadable file."""
     out: list[tuple[str, Any]] = []
+    empty: list[str] = []
     problems: list[FieldProblem] = []
     for raw in paths:
         path = Path(raw)
@@ -39,21 +50,34 @@ def load_documents(paths: Iterable[str | Path]) -> list[tuple[str, Any]]:
             problems.append(FieldProblem(str(path), "", "", "directory holds no .yaml/.yml file"))
         for f in files:
             try:
-                docs = [d for d in yaml.safe_load_all(f.read_text()) if d is not None]
+                text = f.read_bytes().decode("utf-8")
+                docs = [d for d in strict_yaml.load_all(text) if d is not None]
             except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                where = f"{f}:{mark.line + 1}" if mark else str(f)
-                problems.append(FieldProblem(where, "", "", f"not valid YAML: {exc}"))
+                line, message = strict_yaml.explain(exc)
+                where = f"{f}:{line}" if line else str(f)
+                problems.append(FieldProblem(where, "", "", f"not valid YAML: {message}"))
                 continue
-            except (OSError, UnicodeDecodeError) as exc:
-                problems.append(FieldProblem(str(f), "", "", f"cannot read: {exc}"))
+            except OSError as exc:
+                problems.append(FieldProblem(str(f), "", "", f"cannot read: {exc.strerror}"))
                 continue
+            except UnicodeDecodeError as exc:
+                message = f"cannot read: not UTF-8 text (byte {exc.start})"
+                problems.append(FieldProblem(str(f), "", "", message))
+                continue
+            found = len(out)
             for i, doc in enumerate(docs):
                 source = str(f) if len(docs) == 1 else f"{f}[{i}]"
                 out.extend((source, item) for item in _expand(doc))
+            if len(out) == found:
+                empty.append(str(f))
     if problems:
         raise ManifestError(problems)
-    return out
+    return Manifests(out, empty)
+
+
+def load_documents(paths: Iterable[str | Path]) -> list[tuple[str, Any]]:
+    """Every non-empty document under ``paths`` as (source, document), in a stable order."""
+    return read_manifests(paths).documents
 
 
 def load_policies(paths: Iterable[str | Path]):

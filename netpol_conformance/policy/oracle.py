@@ -163,6 +163,14 @@ class Matrix:
     def allowed_count(self) -> int:
         return int(sum(int((self._allowed[k] & self._valid[k]).sum()) for k in self.keys))
 
+    def allowed_mask(self, key: PortKey) -> np.ndarray:
+        """allowed[s, d] for source pod s and endpoint d (read-only; meaningful where valid)."""
+        return _read_only(self._allowed[key])
+
+    def valid_mask(self, key: PortKey) -> np.ndarray:
+        """valid[s, d]: endpoint d declares ``key`` and is not s itself (read-only)."""
+        return _read_only(self._valid[key])
+
     def allowed(self, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
         key = (port, protocol)
         s, d = self._index[src], self._index[dst]
@@ -178,6 +186,12 @@ class Matrix:
                 for key in dict.fromkeys((p.port, p.protocol) for p in dst.ports):
                     if self._valid[key][s, d]:
                         yield Cell(src.key, dst.key, *key, bool(self._allowed[key][s, d]))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 class Oracle:

@@ -6,11 +6,17 @@ Every problem is collected with its file, object and field path; nothing is gues
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from netpol_conformance.errors import FieldProblem, ManifestError
+from netpol_conformance.model.names import (
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_label_value,
+    is_qualified_name,
+    is_service_name,
+)
 from netpol_conformance.policy.model import (
     EGRESS,
     INGRESS,
@@ -26,13 +32,6 @@ from netpol_conformance.policy.model import (
 API_VERSION = "networking.k8s.io/v1"
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
-
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS1123_SUBDOMAIN = re.compile(
-    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-)
-_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_SVC_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 _TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec"}
 _META_FIELDS = {
@@ -89,29 +88,6 @@ class _Collector:
         return value
 
 
-def _is_qualified_name(key: str) -> bool:
-    prefix, _, name = key.rpartition("/")
-    if "/" in key and (not prefix or len(prefix) > 253 or not _DNS1123_SUBDOMAIN.match(prefix)):
-        return False
-    return 0 < len(name) <= 63 and bool(_LABEL_NAME.match(name))
-
-
-def _is_label_value(value: Any) -> bool:
-    return isinstance(value, str) and (
-        value == "" or (len(value) <= 63 and bool(_LABEL_NAME.match(value)))
-    )
-
-
-def _is_service_name(value: str) -> bool:
-    """IANA_SVC_NAME: 1-15 chars, lowercase alphanumerics and '-', a letter, no '--'."""
-    return (
-        0 < len(value) <= 15
-        and bool(_SVC_NAME.match(value))
-        and "--" not in value
-        and any(c.isalpha() for c in value)
-    )
-
-
 def _selector(c: _Collector, raw: Any, path: str) -> LabelSelector:
     m = c.mapping(raw, path, _SELECTOR_FIELDS)
     raw_labels = m.get("matchLabels")
@@ -119,9 +95,9 @@ def _selector(c: _Collector, raw: Any, path: str) -> LabelSelector:
     labels = c.mapping(raw_labels, f"{path}.matchLabels", keys)
     match_labels = []
     for k, v in labels.items():
-        if not isinstance(k, str) or not _is_qualified_name(k):
+        if not is_qualified_name(k):
             c.add(f"{path}.matchLabels", f"invalid label key {k!r}")
-        elif not _is_label_value(v):
+        elif not is_label_value(v):
             c.add(f"{path}.matchLabels.{k}", f"invalid label value {v!r}")
         else:
             match_labels.append((k, v))
@@ -131,7 +107,7 @@ def _selector(c: _Collector, raw: Any, path: str) -> LabelSelector:
         em = c.mapping(e, ep, _EXPR_FIELDS)
         key, op = em.get("key"), em.get("operator")
         values = c.sequence(em.get("values"), f"{ep}.values")
-        if not isinstance(key, str) or not _is_qualified_name(key):
+        if not is_qualified_name(key):
             c.add(f"{ep}.key", f"invalid label key {key!r}")
             continue
         if op not in OPERATORS:
@@ -143,7 +119,7 @@ def _selector(c: _Collector, raw: Any, path: str) -> LabelSelector:
         if op in ("Exists", "DoesNotExist") and values:
             c.add(f"{ep}.values", f"must be empty when operator is {op}")
             continue
-        bad = [v for v in values if not _is_label_value(v)]
+        bad = [v for v in values if not is_label_value(v)]
         if bad:
             c.add(f"{ep}.values", f"invalid label value {bad[0]!r}")
             continue
@@ -217,7 +193,7 @@ def _port(c: _Collector, raw: Any, path: str) -> PolicyPort | None:
         c.add(f"{path}.port", f"{port!r} is neither a port number nor a port name")
     elif isinstance(port, int) and not 1 <= port <= 65535:
         c.add(f"{path}.port", f"{port} must be between 1 and 65535")
-    elif isinstance(port, str) and not _is_service_name(port):
+    elif isinstance(port, str) and not is_service_name(port):
         c.add(f"{path}.port", f"{port!r} is not a valid port name (IANA_SVC_NAME)")
     if end is not None:
         if not isinstance(end, int) or isinstance(end, bool):
@@ -277,13 +253,11 @@ def parse_policy(
     meta = c.mapping(doc.get("metadata"), "metadata", _META_FIELDS)
     name = meta.get("name")
     namespace = meta.get("namespace", default_namespace)
-    if not isinstance(name, str) or len(name) > 253 or not _DNS1123_SUBDOMAIN.match(name):
+    if not is_dns1123_subdomain(name):
         c.add("metadata.name", f"{name!r} is not a valid name (lowercase DNS subdomain)")
     if namespace is None:
         c.add("metadata.namespace", "required (the oracle never guesses a namespace)")
-    elif (
-        not isinstance(namespace, str) or not _DNS1123_LABEL.match(namespace) or len(namespace) > 63
-    ):
+    elif not is_dns1123_label(namespace):
         c.add("metadata.namespace", f"{namespace!r} is not a valid namespace name")
     if "spec" not in doc:
         c.add("spec", "required")

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from netpol_conformance.model.topology import Topology, topology_from_dict
+from netpol_conformance.model.topology import Topology
+from netpol_conformance.model.topology_file import topology_from_dict
 from netpol_conformance.policy.model import NetworkPolicy
 from netpol_conformance.policy.oracle import Matrix, Oracle, Verdict
 from netpol_conformance.policy.parse import parse_policies

@@ -9,7 +9,7 @@ import yaml
 from policy_helpers import netpol
 
 from netpol_conformance.errors import ManifestError
-from netpol_conformance.policy.loader import load_documents, load_policies
+from netpol_conformance.policy.loader import load_documents, load_policies, read_manifests
 
 
 def write(path: Path, *docs: object) -> Path:
@@ -91,3 +91,24 @@ def test_invalid_policy_in_a_file_names_the_document(tmp_path: Path) -> None:
         "NetworkPolicy x/bad",
         "spec.ingress[0].form",
     )
+
+
+def test_a_key_written_twice_is_refused_with_its_line(tmp_path: Path) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text(yaml.safe_dump(netpol("x", "p")) + "kind: NetworkPolicy\n")
+    with pytest.raises(ManifestError) as info:
+        load_documents([f])
+    (problem,) = info.value.problems
+    assert problem.source == f"{f}:{len(f.read_text().splitlines())}"
+    assert problem.message.startswith("not valid YAML: found key 'kind' a second time")
+
+
+def test_files_without_a_document_are_named(tmp_path: Path) -> None:
+    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "comments.yaml").write_text("# nothing yet\n---\n")
+    write(tmp_path / "list.yaml", {"apiVersion": "v1", "kind": "List", "items": []})
+    full = write(tmp_path / "full.yaml", netpol("x", "p"))
+    manifests = read_manifests([tmp_path])
+    assert manifests.empty_files == [str(tmp_path / n) for n in ("comments.yaml", "empty.yaml",
+                                                                 "list.yaml")]  # fmt: skip
+    assert [source for source, _ in manifests.documents] == [str(full)]

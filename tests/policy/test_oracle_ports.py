@@ -6,7 +6,8 @@ from typing import Any
 
 from policy_helpers import netpol, simulate
 
-from netpol_conformance.model.topology import Topology, topology_from_dict
+from netpol_conformance.model.topology import Topology
+from netpol_conformance.model.topology_file import topology_from_dict
 
 # "web" is a named port whose number differs per pod; "dns" exists as UDP only on s1.
 TOPOLOGY: dict[str, Any] = {

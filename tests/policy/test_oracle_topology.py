@@ -9,13 +9,8 @@ import pytest
 from policy_helpers import BASIC, basic
 
 from netpol_conformance.errors import ManifestError
-from netpol_conformance.model.topology import (
-    NAMESPACE_NAME_LABEL,
-    Namespace,
-    Port,
-    load_topology,
-    topology_from_dict,
-)
+from netpol_conformance.model.topology import NAMESPACE_NAME_LABEL, Namespace, Port
+from netpol_conformance.model.topology_file import load_topology, topology_from_dict
 
 
 def test_namespace_name_label_is_always_present() -> None:
@@ -82,11 +77,11 @@ def test_topology_errors_name_the_object_and_field() -> None:
     }  # fmt: skip
     assert _problems(data) == [
         ("", "hosts"),
-        ("pod x/a", "ip"),
-        ("pod x/b", "ports[0].protocol"),
-        ("pod x/c", "ports[0].port"),
-        ("external e", "ip"),
-        ("x/c", ""),
+        ("pod x/a", "pods[0].ip"),
+        ("pod x/b", "pods[1].ports[0].protocol"),
+        ("pod x/c", "pods[2].ports[0].port"),
+        ("pod x/c", "pods[3].name"),
+        ("external e", "externals[0].ip"),
     ]
 
 

@@ -15,7 +15,8 @@ import pytest
 import yaml
 from policy_helpers import Sim
 
-from netpol_conformance.model.topology import Topology, topology_from_dict
+from netpol_conformance.model.topology import Topology
+from netpol_conformance.model.topology_file import topology_from_dict
 from netpol_conformance.policy.oracle import Oracle
 from netpol_conformance.policy.parse import parse_policies
 

@@ -1,0 +1,1 @@
+"""The subcommands of `netpol-conformance`: one module each, with ``add_parser`` and ``run``."""

@@ -1,0 +1,23 @@
+"""The command registry: each subcommand module adds its parser and runs its own function."""
+
+from __future__ import annotations
+
+import pytest
+
+from netpol_conformance import cli
+
+
+def test_every_registered_module_adds_the_subcommand_named_after_it() -> None:
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command")
+    assert list(subparsers.choices) == [m.__name__.rsplit(".", 1)[1] for m in cli.COMMANDS]
+    for name, sub in subparsers.choices.items():
+        module = next(m for m in cli.COMMANDS if m.__name__.endswith(f".{name}"))
+        assert sub.get_default("func") is module.run
+
+
+def test_no_subcommand_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main([])
+    assert info.value.code == 2
+    assert "simulate" in capsys.readouterr().err
