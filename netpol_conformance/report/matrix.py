@@ -9,18 +9,9 @@ from netpol_conformance.cni import CniProfile
 from netpol_conformance.convergence import Convergence
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import DNS, Probe
+from netpol_conformance.report.marks import LEGEND, MARKS
 from netpol_conformance.report.truth_table import render_table
 from netpol_conformance.tutorial.scenarios import Scenario
-
-MARKS = {
-    Outcome.CONNECTED: ".",
-    Outcome.DNS_OK: ".",
-    Outcome.TIMEOUT: "X",
-    Outcome.DNS_FAIL: "X",
-    Outcome.REFUSED: "R",
-    Outcome.EXEC_ERROR: "E",
-}
-LEGEND = ". connected/resolved  X timed out/dns failed  R refused  E exec error  * differs"
 
 
 @dataclass(frozen=True)
