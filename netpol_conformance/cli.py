@@ -9,6 +9,8 @@ import sys
 from collections import defaultdict
 from collections.abc import Sequence
 
+from netpol_conformance.commands import compare as compare_command
+from netpol_conformance.commands import report as report_command
 from netpol_conformance.errors import ConformanceError
 from netpol_conformance.model.topology import load_topology
 from netpol_conformance.policy.loader import load_policies
@@ -109,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--run", default=None, help="only this run id")
     clean.add_argument("--dry-run", action="store_true", help="list, do not delete")
     clean.set_defaults(func=_cleanup)
+    compare_command.add_parser(sub)
+    report_command.add_parser(sub)
     return parser
 
 

@@ -14,7 +14,7 @@ from importlib import resources
 from netpol_conformance.report.compare import Comparison, keyed_steps
 from netpol_conformance.report.html_compare import comparison_html
 from netpol_conformance.report.html_step import STATE_SYMBOL, step_section
-from netpol_conformance.report.summary import PASSED, RunSummary, summarize
+from netpol_conformance.report.summary import PASSED, RunSummary, run_title, summarize
 from netpol_conformance.report.svg_chart import EnforceBar, enforce_chart
 from netpol_conformance.run.records import RunRecord
 
@@ -35,14 +35,6 @@ LEGEND = (
 
 def stylesheet() -> str:
     return resources.files("netpol_conformance.report").joinpath("report.css").read_text("utf-8")
-
-
-def run_title(run: RunRecord) -> str:
-    cni = f"{run.cni.name} {run.cni.version}".strip()
-    k8s = (
-        f" (Kubernetes {run.cluster.kubernetes_version})" if run.cluster.kubernetes_version else ""
-    )
-    return f"{cni} on {run.cluster.kind}{k8s}"
 
 
 def _meta(run: RunRecord) -> str:

@@ -99,3 +99,11 @@ def summarize(run: RunRecord) -> RunSummary:
         for key, step in keyed_steps(run)
     )
     return RunSummary(run, steps, Counter(t.outcome for t in run.tests))
+
+
+def run_title(run: RunRecord) -> str:
+    """``calico v3.29.3 on kind, Kubernetes v1.34.2``: which run this is, in a few words."""
+    cni = f"{run.cni.name} {run.cni.version}".strip()
+    version = run.cluster.kubernetes_version
+    k8s = f", Kubernetes {version}" if version else ""
+    return f"{cni} on {run.cluster.kind}{k8s}"
