@@ -181,7 +181,8 @@ def _entry(
         )
         ok = False
     if values["observed"] not in CATEGORIES:
-        never = " (an exec error is never a deviation)" if values["observed"] == "exec-error" else ""
+        exec_error = values["observed"] == Outcome.EXEC_ERROR.value
+        never = " (an exec error is never a deviation)" if exec_error else ""
         choices = ", ".join(CATEGORIES)
         problem(obj, "observed", f"{values['observed']!r} is not one of {choices}{never}")
         ok = False
