@@ -49,7 +49,7 @@ def _discard(temporary: Path) -> None:
 
 
 def document_text(document: Any) -> str:
-    return json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+    return json.dumps(document, indent=1, allow_nan=False) + "\n"
 
 
 def write_results(run: RunRecord, path: str | Path) -> None:
