@@ -141,12 +141,13 @@ def _tests(summary: RunSummary) -> str:
         f"<td>{escape(t.message)}</td></tr>"
         for t in others
     )
-    return (
-        f"<section id='tests'><h2>Tests not passed ({len(others)})</h2>"
-        f"<details><summary>{len(others)} tests</summary><table class='list'><thead><tr>"
-        f"<th>outcome</th><th>test</th><th>message</th></tr></thead><tbody>{rows}</tbody>"
-        "</table></details></section>"
+    table = (
+        "<table class='list'><thead><tr><th>outcome</th><th>test</th><th>message</th></tr>"
+        f"</thead><tbody>{rows}</tbody></table>"
     )
+    if len(others) > 20:  # a long list stays folded
+        table = f"<details><summary>{len(others)} tests</summary>{table}</details>"
+    return f"<section id='tests'><h2>Tests not passed ({len(others)})</h2>{table}</section>"
 
 
 def render_html(
