@@ -214,10 +214,10 @@ def _probe_changes(before: RunRecord, after: RunRecord) -> tuple[list[ProbeChang
             changes.append(ProbeChange(kind, key, label, b, None, why))
             continue
         compared += 1
-        kind = classify(b, a)
-        if kind is not None:
-            note = a.deviation if kind is Change.DEVIATION else ""
-            changes.append(ProbeChange(kind, key, label, b, a, note))
+        change = classify(b, a)
+        if change is not None:
+            note = a.deviation if change is Change.DEVIATION else ""
+            changes.append(ProbeChange(change, key, label, b, a, note))
     for (key, label), a in new.items():
         if (key, label) not in old:
             changes.append(ProbeChange(Change.ONLY_AFTER, key, label, None, a))
