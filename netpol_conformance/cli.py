@@ -12,10 +12,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from netpol_conformance.commands import cleanup, simulate
+from netpol_conformance.commands import cleanup, compare, report, simulate
 from netpol_conformance.errors import ConformanceError
 
-COMMANDS = [simulate, cleanup]
+COMMANDS = [simulate, compare, report, cleanup]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,6 +23,14 @@ class SetupError(ConformanceError):
     exit_code = 3
 
 
+class ResultsFileError(UsageError):
+    """A results file that cannot be read back: unreadable, not JSON, foreign, another major."""
+
+
+class ResultsWriteError(ConformanceError):
+    """The results file could not be written (a full disk, a read-only directory)."""
+
+
 @dataclass(frozen=True)
 class FieldProblem:
     """One validation problem: which file, which object, which field, and what is wrong."""

@@ -4,18 +4,9 @@ from __future__ import annotations
 
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.probe.spec import DNS
+from netpol_conformance.report.marks import LEGEND, MARKS
 from netpol_conformance.report.truth_table import render_table
 from netpol_conformance.run.records import ProbeRecord, StepResult
-
-MARKS = {
-    Outcome.CONNECTED: ".",
-    Outcome.DNS_OK: ".",
-    Outcome.TIMEOUT: "X",
-    Outcome.DNS_FAIL: "X",
-    Outcome.REFUSED: "R",
-    Outcome.EXEC_ERROR: "E",
-}
-LEGEND = ". connected/resolved  X timed out/dns failed  R refused  E exec error  * differs"
 
 
 def mark(outcome: Outcome) -> str:

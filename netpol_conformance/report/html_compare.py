@@ -1,0 +1,67 @@
+"""A comparison of two runs as an HTML section, for the report page."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from netpol_conformance.report.compare import Change, Comparison
+from netpol_conformance.report.compare_rows import (
+    DEFAULT_LIMIT,
+    HEADER,
+    TITLES,
+    counts_line,
+    enforce_delta,
+    rows,
+    seconds,
+    verdict,
+)
+
+
+def _table(header: Sequence[str], body: Sequence[Sequence[str]], row_class: str = "") -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    trs = "".join(
+        f'<tr class="{row_class}">' + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+        for row in body
+    )
+    return f'<table class="list"><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>'
+
+
+def comparison_html(c: Comparison, before: str, after: str, limit: int = DEFAULT_LIMIT) -> str:
+    state = "passed" if c.passed else "failed"
+    badge = "\u2713 NOTHING REGRESSED" if c.passed else "\u2717 REGRESSED"
+    others = counts_line(c, gating=False)
+    out = [
+        '<section class="compare" id="compare">',
+        f"<h2>Compared with {escape(before)}</h2>",
+        f'<p class="verdict"><span class="badge {state}">{badge}</span>{escape(verdict(c))}'
+        f"{' · also: ' + escape(others) if others else ''}</p>",
+        f"<p class='facts'>before: {escape(before)} · after: {escape(after)}</p>",
+    ]
+    if c.metadata:
+        out.append("<h3>Run metadata</h3>")
+        body = [[m.field, m.before or "-", m.after or "-"] for m in c.metadata]
+        out.append(_table(["field", "before", "after"], body))
+    for kind in Change:
+        shown, more = rows(c, kind, limit)
+        if not shown:
+            continue
+        out.append(f"<h3>{escape(TITLES[kind])} ({len(c.of(kind))})</h3>")
+        out.append(
+            _table(
+                ["change", *HEADER],
+                [[kind.value, *r.cells] for r in shown],
+                f"change-{kind.value}",
+            )
+        )
+        if more:
+            out.append(f"<p>... and {more} more (compare --format json lists them all)</p>")
+    if c.enforcement:
+        out.append(f"<h3>Time to enforce, changed by more than {c.threshold:g} s</h3>")
+        body = [
+            [str(e.step), seconds(e.before), seconds(e.after), enforce_delta(e)]
+            for e in c.enforcement
+        ]
+        out.append(_table(["scenario / step", "before", "after", "change"], body))
+    out.append("</section>")
+    return "\n".join(out)

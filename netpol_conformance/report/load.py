@@ -1,0 +1,157 @@
+"""Read a results document back into typed values, or refuse it with one line naming the file.
+
+A reader accepts every minor version of its own schema major (a minor version only adds
+optional fields, which are ignored here) and refuses any other major.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from netpol_conformance.errors import ResultsFileError
+from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.probe.spec import Probe
+from netpol_conformance.report.document import FORMAT, SCHEMA_MAJOR, SCHEMA_VERSION
+from netpol_conformance.report.schema import schema_problem
+from netpol_conformance.run.records import (
+    ClusterRecord,
+    CniRecord,
+    NodeRecord,
+    ProbeRecord,
+    RunRecord,
+    StepResult,
+    TestRecord,
+)
+
+
+def load_results(path: str | Path) -> RunRecord:
+    """The run kept in the results file at ``path``; ResultsFileError (exit 2) if it is not one."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ResultsFileError(f"{path}: cannot read it: {reason}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsFileError(
+            f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): a truncated "
+            "file, or not a results file; run the suite again with --netpol-results"
+        ) from None
+    return from_document(document, str(path))
+
+
+def from_document(document: Any, source: str) -> RunRecord:
+    """Typed values from a parsed results document; ``source`` names it in errors."""
+    check_header(document, source)
+    problem = schema_problem(document)
+    if problem:
+        raise ResultsFileError(f"{source}: not a valid results document: {problem}")
+    return _run(document)
+
+
+def check_header(document: Any, source: str) -> None:
+    if isinstance(document, dict) and isinstance(document.get("results"), list):
+        raise ResultsFileError(
+            f"{source}: a results file of netpol-conformance before schema versions; run the "
+            "suite again with --netpol-results to get one this version reads"
+        )
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ResultsFileError(
+            f'{source}: not a netpol-conformance results file (no "format": "{FORMAT}"); '
+            "pass a file written by pytest --netpol-results"
+        )
+    version = document.get("schema_version")
+    major, _, minor = str(version).partition(".")
+    if not (major.isdigit() and minor.isdigit()):
+        raise ResultsFileError(f"{source}: schema_version {version!r} is not MAJOR.MINOR")
+    if int(major) != SCHEMA_MAJOR:
+        raise ResultsFileError(
+            f"{source}: results schema {version}, but this netpol-conformance reads "
+            f"{SCHEMA_MAJOR}.x (writes {SCHEMA_VERSION}); use the netpol-conformance version "
+            "that wrote it, or run the suite again"
+        )
+
+
+def _observation(doc: Mapping[str, Any] | None) -> Observation | None:
+    if doc is None:
+        return None
+    return Observation(Outcome(doc["category"]), doc["detail"])
+
+
+def _probe(doc: Mapping[str, Any]) -> ProbeRecord:
+    probe = Probe(
+        source=doc["from"],
+        kind=doc["kind"],
+        target=doc["to"],
+        port=doc["port"],
+        protocol=doc["protocol"],
+        name=doc["name"],
+    )
+    history = tuple(Observation(Outcome(o["category"]), o["detail"]) for o in doc["history"])
+    return ProbeRecord(
+        probe=probe,
+        expected=Outcome(doc["expected"]),
+        observed=_observation(doc["observed"]),
+        met=doc["met"],
+        history=history,
+        command=doc["command"],
+        evidence=doc["evidence"],
+        path=doc["path"],
+        deviation=doc["deviation"],
+    )
+
+
+def _step(doc: Mapping[str, Any]) -> StepResult:
+    return StepResult(
+        scenario=doc["scenario"],
+        step=doc["step"],
+        policies=tuple(doc["policies"]),
+        probes=tuple(_probe(p) for p in doc["probes"]),
+        converged=doc["converged"],
+        polls=doc["polls"],
+        time_to_enforce=doc["time_to_enforce"],
+        flapping=tuple(doc["flapping"]),
+        phases=dict(doc["phases"]),
+    )
+
+
+def _run(doc: Mapping[str, Any]) -> RunRecord:
+    cluster = doc["cluster"]
+    cni = doc["cni"]
+    return RunRecord(
+        suite_version=doc["suite_version"],
+        started=doc["started"],
+        finished=doc["finished"],
+        status=doc["status"],
+        error=doc["error"],
+        options=dict(doc["options"]),
+        cluster=ClusterRecord(
+            kind=cluster["kind"],
+            kubernetes_version=cluster["kubernetes_version"],
+            context=cluster["context"],
+            nodes=tuple(NodeRecord(n["name"], tuple(n["pods"])) for n in cluster["nodes"]),
+        ),
+        cni=CniRecord(
+            name=cni["name"],
+            enforces=cni["enforces"],
+            deny_style=cni["deny_style"],
+            version=cni["version"],
+        ),
+        steps=tuple(_step(s) for s in doc["steps"]),
+        setup_errors={e["scenario"]: e["error"] for e in doc["setup_errors"]},
+        tests=tuple(
+            TestRecord(
+                nodeid=t["nodeid"],
+                outcome=t["outcome"],
+                duration=t["duration"],
+                scenario=t["scenario"],
+                message=t["message"],
+                properties=dict(t["properties"]),
+            )
+            for t in doc["tests"]
+        ),
+    )

@@ -1,0 +1,109 @@
+"""A run's verdict and counts, per step and in total, for the reports' headers."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from netpol_conformance.report.compare import StepKey, keyed_steps
+from netpol_conformance.run.records import RunRecord, StepResult
+
+PASSED = "passed"
+FAILED = "failed"
+ERROR = "error"
+INTERRUPTED = "interrupted"
+DEVIATIONS = "deviations"  # a step whose only differences are expected deviations
+
+
+@dataclass(frozen=True)
+class StepSummary:
+    key: StepKey
+    step: StepResult
+    met: int
+    failed: int
+    deviations: int
+
+    @property
+    def total(self) -> int:
+        return len(self.step.probes)
+
+    @property
+    def state(self) -> str:
+        if self.failed:
+            return FAILED
+        return DEVIATIONS if self.deviations else PASSED
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    run: RunRecord
+    steps: tuple[StepSummary, ...]
+    tests: Counter[str]
+
+    @property
+    def probes(self) -> int:
+        return sum(s.total for s in self.steps)
+
+    @property
+    def met(self) -> int:
+        return sum(s.met for s in self.steps)
+
+    @property
+    def failed(self) -> int:
+        return sum(s.failed for s in self.steps)
+
+    @property
+    def deviations(self) -> int:
+        return sum(s.deviations for s in self.steps)
+
+    @property
+    def verdict(self) -> str:
+        if self.run.status in (ERROR, INTERRUPTED):
+            return self.run.status
+        failing = (
+            self.failed or self.run.setup_errors or self.tests["failed"] or self.tests["error"]
+        )
+        return FAILED if failing or self.run.status == FAILED else PASSED
+
+    @property
+    def headline(self) -> str:
+        parts = [f"{self.met} of {self.probes} probes as expected"]
+        if self.failed:
+            bad = sum(1 for s in self.steps if s.failed)
+            parts.append(f"{self.failed} not, in {bad} of {len(self.steps)} steps")
+        if self.deviations:
+            n = self.deviations
+            parts.append(f"{n} expected deviation{'s' if n != 1 else ''} of the CNI")
+        if self.run.setup_errors:
+            n = len(self.run.setup_errors)
+            parts.append(f"{n} scenario{'s' if n != 1 else ''} could not be set up")
+        if self.tests:
+            counted = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.tests.items()))
+            parts.append(f"tests: {counted}")
+        if self.run.status == ERROR and self.run.error:
+            parts.insert(0, f"the run could not run: {self.run.error}")
+        elif self.run.status == INTERRUPTED:
+            parts.insert(0, "the run was interrupted")
+        return "; ".join(parts)
+
+
+def summarize(run: RunRecord) -> RunSummary:
+    steps = tuple(
+        StepSummary(
+            key=key,
+            step=step,
+            met=sum(p.met for p in step.probes),
+            failed=sum(not p.met and not p.deviation for p in step.probes),
+            deviations=sum(not p.met and bool(p.deviation) for p in step.probes),
+        )
+        for key, step in keyed_steps(run)
+    )
+    return RunSummary(run, steps, Counter(t.outcome for t in run.tests))
+
+
+def run_title(run: RunRecord) -> str:
+    """``calico v3.29.3 on kind, Kubernetes v1.34.2``: which run this is, in a few words."""
+    cni = f"{run.cni.name} {run.cni.version}".strip()
+    version = run.cluster.kubernetes_version
+    k8s = f", Kubernetes {version}" if version else ""
+    return f"{cni} on {run.cluster.kind}{k8s}"

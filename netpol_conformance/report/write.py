@@ -1,0 +1,57 @@
+"""Write the results file atomically: a reader sees the old file or the whole new one, never half.
+
+The text goes to a temporary file in the same directory, is flushed to disk, and then renamed
+over the target (``os.replace``, atomic on POSIX within one file system). A Ctrl-C or a full
+disk leaves at most the temporary file's removal undone, never a truncated results file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from netpol_conformance.errors import ResultsWriteError
+from netpol_conformance.report.document import to_document
+from netpol_conformance.run.records import RunRecord
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    """Replace ``path`` by ``text`` in one step; ResultsWriteError with one line on failure."""
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: never write through a file someone else made; 0o666 minus the umask, as
+        # any other file the user creates (mkstemp would make it private to the user).
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except OSError as exc:
+        _discard(temporary)
+        raise ResultsWriteError(
+            f"cannot write the results file {target}: {exc.strerror or exc}"
+        ) from None
+    except BaseException:  # Ctrl-C half-way: no temporary file left behind either
+        _discard(temporary)
+        raise
+
+
+def _discard(temporary: Path) -> None:
+    with contextlib.suppress(OSError):
+        temporary.unlink(missing_ok=True)
+
+
+def document_text(document: Any) -> str:
+    return json.dumps(document, indent=1, allow_nan=False) + "\n"
+
+
+def write_results(run: RunRecord, path: str | Path) -> None:
+    """Write ``run`` as the results document at ``path``, atomically."""
+    write_atomically(path, document_text(to_document(run)))

@@ -1,0 +1,91 @@
+"""Hypothesis strategies for run records: any values the results document must carry."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.probe.spec import Probe
+from netpol_conformance.run.records import (
+    ClusterRecord,
+    CniRecord,
+    NodeRecord,
+    ProbeRecord,
+    RunRecord,
+    StepResult,
+    TestRecord,
+)
+
+text = st.text(max_size=12)
+seconds = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)
+json_scalar = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | seconds | text
+json_value = st.recursive(
+    json_scalar,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=8,
+)
+observations = st.builds(Observation, st.sampled_from(Outcome), text)
+probes = st.builds(
+    Probe,
+    source=text,
+    kind=st.sampled_from(["tcp", "dns"]),
+    target=text,
+    port=st.integers(0, 65535),
+    protocol=st.sampled_from(["TCP", "UDP", "SCTP"]),
+    name=text,
+)
+probe_records = st.builds(
+    ProbeRecord,
+    probe=probes,
+    expected=st.sampled_from(Outcome),
+    observed=st.none() | observations,
+    met=st.booleans(),
+    history=st.lists(observations, max_size=3).map(tuple),
+    command=text,
+    evidence=text,
+    path=st.sampled_from(["", "same-node", "cross-node", "external", "dns"]),
+    deviation=text,
+)
+steps = st.builds(
+    StepResult,
+    scenario=text,
+    step=text,
+    policies=st.lists(st.dictionaries(text, json_value, max_size=3), max_size=2).map(tuple),
+    probes=st.lists(probe_records, max_size=4).map(tuple),
+    converged=st.booleans(),
+    polls=st.integers(0, 1000),
+    time_to_enforce=st.none() | seconds,
+    flapping=st.lists(text, max_size=2).map(tuple),
+    phases=st.dictionaries(text, seconds, max_size=3),
+)
+tests = st.builds(
+    TestRecord,
+    nodeid=text,
+    outcome=st.sampled_from(["passed", "failed", "skipped", "xfailed", "xpassed", "error"]),
+    duration=seconds,
+    scenario=text,
+    message=text,
+    properties=st.dictionaries(text, json_value, max_size=3),
+)
+runs = st.builds(
+    RunRecord,
+    suite_version=text,
+    started=text,
+    finished=text,
+    status=st.sampled_from(["passed", "failed", "error", "interrupted"]),
+    options=st.dictionaries(text, json_value, max_size=4),
+    cluster=st.builds(
+        ClusterRecord,
+        kind=text,
+        kubernetes_version=text,
+        context=text,
+        nodes=st.lists(
+            st.builds(NodeRecord, text, st.lists(text, max_size=3).map(tuple)), max_size=3
+        ).map(tuple),
+    ),
+    cni=st.builds(CniRecord, text, st.booleans(), st.sampled_from(["drop", "reject"]), text),
+    steps=st.lists(steps, max_size=3).map(tuple),
+    setup_errors=st.dictionaries(text, text, max_size=2),
+    tests=st.lists(tests, max_size=3).map(tuple),
+    error=text,
+)

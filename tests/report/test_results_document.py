@@ -1,0 +1,219 @@
+"""The results document: its schema, the atomic writer, and the loader's refusals."""
+
+from __future__ import annotations
+
+import copy
+import errno
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings
+from report_runs import blocks, make_run
+from report_strategies import runs
+
+from netpol_conformance.errors import ResultsFileError, ResultsWriteError
+from netpol_conformance.probe.outcome import Outcome
+from netpol_conformance.report.document import FORMAT, SCHEMA_VERSION, to_document
+from netpol_conformance.report.load import from_document, load_results
+from netpol_conformance.report.schema import results_schema
+from netpol_conformance.report.write import document_text, write_atomically, write_results
+from netpol_conformance.run.records import RunRecord
+
+
+def _strict(schema: Any) -> Any:
+    """The schema with additionalProperties false wherever it lists properties: output that
+    carries a field the schema does not document fails it."""
+    if isinstance(schema, dict):
+        out = {k: _strict(v) for k, v in schema.items()}
+        if "properties" in out and "additionalProperties" not in out:
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_strict(v) for v in schema]
+    return schema
+
+
+def _failing_run() -> RunRecord:
+    fault = blocks("2-allow-frontend-to-db", {"frontend/web->backend/db:5432/TCP"})
+    return make_run(
+        fault=fault,
+        setup_errors={"forgot-dns-egress": "namespace backend-x did not become ready"},
+    )
+
+
+@pytest.mark.parametrize("run", [make_run(), _failing_run()], ids=["passed", "failed"])
+def test_real_output_validates_against_the_shipped_schema(run: RunRecord, tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    write_results(run, path)
+    document = json.loads(path.read_text())
+    schema = results_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
+    jsonschema.validate(document, _strict(schema), cls=jsonschema.Draft202012Validator)
+    assert document["format"] == FORMAT and document["schema_version"] == SCHEMA_VERSION
+
+
+def test_the_document_holds_every_field_a_reader_needs() -> None:
+    document = to_document(_failing_run())
+    assert document["cluster"]["nodes"][0] == {
+        "name": "node-a",
+        "pods": ["frontend/web", "frontend/admin", "backend/db", "backend/cache"],
+    }
+    assert document["cni"] == {
+        "name": "calico",
+        "version": "v3.29.3",
+        "enforces": True,
+        "deny_style": "drop",
+    }
+    assert document["setup_errors"] == [
+        {"scenario": "forgot-dns-egress", "error": "namespace backend-x did not become ready"}
+    ]
+    step = next(s for s in document["steps"] if s["step"] == "2-allow-frontend-to-db")
+    assert step["converged"] is False and step["time_to_enforce"] is None
+    assert step["policies"][0]["kind"] == "NetworkPolicy"
+    probe = next(p for p in step["probes"] if p["label"] == "frontend/web->backend/db:5432/TCP")
+    assert probe["from"] == "frontend/web" and probe["to"] == "backend/db"
+    assert (probe["port"], probe["protocol"], probe["kind"]) == (5432, "TCP", "tcp")
+    assert probe["expected"] == "connected" and probe["met"] is False
+    assert probe["observed"]["category"] == "timeout"
+    assert probe["attempts"] == len(probe["history"]) == 3
+    assert probe["command"].startswith("kubectl exec -n frontend-")
+    assert probe["path"] == "same-node"
+    summary = document["summary"]
+    assert (summary["not_met"], summary["setup_errors"], summary["steps"]) == (1, 1, 4)
+
+
+def test_a_written_file_loads_back_to_the_same_run(tmp_path: Path) -> None:
+    run = _failing_run()
+    write_results(run, tmp_path / "r.json")
+    assert load_results(tmp_path / "r.json") == run
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(runs)
+def test_document_load_document_round_trips(run: RunRecord) -> None:
+    document = json.loads(document_text(to_document(run)))
+    again = from_document(document, "mem")
+    assert to_document(again) == document
+    assert again == run
+
+
+# --- the loader refuses, with one line naming the file -------------------------------------------
+
+
+def _refusal(path: Path) -> str:
+    with pytest.raises(ResultsFileError) as info:
+        load_results(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path}: ")
+    assert info.value.exit_code == 2
+    return message
+
+
+def test_refuses_a_missing_file(tmp_path: Path) -> None:
+    assert "cannot read it: No such file or directory" in _refusal(tmp_path / "none.json")
+
+
+def test_refuses_a_truncated_file(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    text = document_text(to_document(make_run(scenarios=("0-no-policies",))))
+    path.write_text(text[: len(text) // 2])
+    assert "not JSON" in _refusal(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ('{"kind": "List", "items": []}', "not a netpol-conformance results file"),
+        ("[1, 2]", "not a netpol-conformance results file"),
+        ('{"results": [{"test": "t", "outcome": "passed"}]}', "before schema versions"),
+        ("\x89PNG", "not JSON"),
+    ],
+)
+def test_refuses_a_foreign_file(tmp_path: Path, content: str, says: str) -> None:
+    path = tmp_path / "other.json"
+    path.write_text(content)
+    assert says in _refusal(path)
+
+
+def test_refuses_another_schema_major_and_accepts_a_newer_minor(tmp_path: Path) -> None:
+    document = to_document(make_run(scenarios=("1-default-deny-ingress",)))
+    newer = copy.deepcopy(document)
+    newer["schema_version"] = "1.7"
+    newer["added_in_1_7"] = {"anything": True}
+    newer["steps"][0]["probes"][0]["added_in_1_7"] = 1
+    (tmp_path / "newer.json").write_text(json.dumps(newer))
+    assert load_results(tmp_path / "newer.json") == from_document(document, "x")
+    document["schema_version"] = "2.0"
+    (tmp_path / "major.json").write_text(json.dumps(document))
+    assert "results schema 2.0, but this netpol-conformance reads 1.x" in _refusal(
+        tmp_path / "major.json"
+    )
+
+
+def test_refuses_a_broken_field_naming_where(tmp_path: Path) -> None:
+    document = to_document(make_run(scenarios=("1-default-deny-ingress",)))
+    document["steps"][0]["probes"][3]["expected"] = "blocked"
+    (tmp_path / "r.json").write_text(json.dumps(document))
+    message = _refusal(tmp_path / "r.json")
+    assert "steps[0].probes[3].expected" in message and "'blocked'" in message
+
+
+# --- the writer: all or nothing --------------------------------------------------------------
+
+
+def test_write_replaces_an_earlier_file_and_leaves_no_temporary(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "results.json"
+    path.parent.mkdir()
+    path.write_text("earlier run")
+    write_results(make_run(scenarios=("0-no-policies",)), path)
+    assert load_results(path).steps[0].scenario == "0-no-policies"
+    assert os.listdir(path.parent) == ["results.json"]
+
+
+def test_a_full_disk_is_one_line_and_leaves_the_earlier_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "results.json"
+    path.write_text("earlier")
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(ResultsWriteError) as info:
+        write_atomically(path, "new")
+    assert str(info.value) == f"cannot write the results file {path}: No space left on device"
+    assert path.read_text() == "earlier"
+    assert os.listdir(tmp_path) == ["results.json"]
+
+
+def test_a_write_into_a_file_instead_of_a_directory_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ResultsWriteError, match="cannot write the results file"):
+        write_atomically(tmp_path / "file" / "results.json", "new")
+
+
+def test_an_interrupted_write_leaves_the_earlier_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "results.json"
+    path.write_text("earlier")
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(path, "new " * 1000)
+    assert path.read_text() == "earlier"
+    assert os.listdir(tmp_path) == ["results.json"]
+
+
+def test_outcomes_in_the_schema_are_the_outcomes_of_the_code() -> None:
+    enum = results_schema()["$defs"]["category"]["enum"]
+    assert enum == [o.value for o in Outcome]
