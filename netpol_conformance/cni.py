@@ -9,6 +9,8 @@ preflight recognises it running, how a kind cluster installs it, and whether the
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from netpol_conformance.errors import UsageError
@@ -89,6 +91,19 @@ PROFILES: dict[str, CniProfile] = {
         CniProfile("bridge", False, DROP, None, local=True),
     )
 }
+
+
+def detect_version(profile: CniProfile, daemonsets: Mapping[str, Sequence[str]]) -> str:
+    """The CNI's version as its DaemonSet's first image tag shows it, or "" when it does not."""
+    if profile.component_pattern is None:
+        return ""
+    pattern = re.compile(profile.component_pattern)
+    for name, images in sorted(daemonsets.items()):
+        if pattern.search(name.rpartition("/")[2] + "-") and images:
+            image = images[0].split("@", 1)[0]
+            tag = image.rpartition(":")[2] if ":" in image.rpartition("/")[2] else ""
+            return tag
+    return ""
 
 
 def profile(name: str) -> CniProfile:

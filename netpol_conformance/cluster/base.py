@@ -33,6 +33,7 @@ class PodState:
     ready: bool
     phase: str = ""
     message: str = ""
+    node: str = ""  # the node the pod runs on
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class ClusterInfo:
     kubeconfig: str = ""
     context: str = ""
     external_ip: str | None = None  # the step-4 target: a real host outside the pod network
+    kubernetes_version: str = ""
+    cni_version: str = ""  # as the cluster shows it (its DaemonSet's image tag), if it does
     images: Mapping[str, str] = field(default_factory=dict)
     image_pull_policy: str = "IfNotPresent"
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -83,3 +86,7 @@ class Backend(ABC):
     @abstractmethod
     def cni_components(self) -> list[str]:
         """Names of what runs the pod network (kube-system pods, host agents), for preflight."""
+
+    def daemonset_images(self) -> dict[str, list[str]]:
+        """Every DaemonSet of the cluster (``namespace/name``) with its containers' images."""
+        return {}

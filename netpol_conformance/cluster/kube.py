@@ -197,6 +197,7 @@ class KubeBackend(Backend):
                         ready,
                         pod.status.phase or "",
                         "; ".join(waiting or conditions),
+                        pod.spec.node_name or "",
                     )
                 )
         return out
@@ -269,6 +270,19 @@ class KubeBackend(Backend):
             doc.update(apiVersion="networking.k8s.io/v1", kind="NetworkPolicy")
             out.append(doc)
         return out
+
+    def daemonset_images(self) -> dict[str, list[str]]:
+        apps = client.AppsV1Api(self.api_client())
+        try:
+            items = apps.list_daemon_set_for_all_namespaces(_request_timeout=_API_TIMEOUT).items
+        except (ApiException, HTTPError, OSError):
+            return {}  # not allowed to list them: the version stays unknown, nothing else
+        return {
+            f"{d.metadata.namespace}/{d.metadata.name}": [
+                c.image for c in d.spec.template.spec.containers or []
+            ]
+            for d in items
+        }
 
     def cni_components(self) -> list[str]:
         pods = self.core.list_pod_for_all_namespaces(_request_timeout=_API_TIMEOUT).items

@@ -6,6 +6,7 @@ to it (``connect``), and at the end the provider removes whatever it made (``fin
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 from abc import ABC, abstractmethod
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netpol_conformance.cluster.base import Backend, ClusterInfo, Progress
-from netpol_conformance.cni import CniProfile
+from netpol_conformance.cni import CniProfile, detect_version
 from netpol_conformance.errors import SetupError
 
 if TYPE_CHECKING:
@@ -65,9 +66,14 @@ class ExistingProvider(Provider):
         info = ClusterInfo(
             "existing", self.profile.name, self.kubeconfig, self.context, self.external_ip
         )
-        version = self.connect(info).check_reachable()
-        progress(f"using context {self.context} (Kubernetes {version})")
-        return info
+        backend = self.connect(info)
+        version = backend.check_reachable()
+        cni_version = detect_version(self.profile, backend.daemonset_images())
+        progress(
+            f"using context {self.context} (Kubernetes {version}, "
+            f"{self.profile.name} {cni_version or 'version not shown'})"
+        )
+        return dataclasses.replace(info, kubernetes_version=version, cni_version=cni_version)
 
     def connect(self, info: ClusterInfo) -> KubeBackend:
         return connect_kube(info)
@@ -116,8 +122,9 @@ class LocalProvider(Provider):
             extra={"host_agents": [f"{a} (node process)" for a in agents]},
         )
         version = connect_kube(info).check_reachable()
-        progress(f"local cluster up: Kubernetes {version}, cni {info.cni}")
-        return info
+        cni_version = str(data.get("cni_version", ""))
+        progress(f"local cluster up: Kubernetes {version}, cni {info.cni} {cni_version}".rstrip())
+        return dataclasses.replace(info, kubernetes_version=version, cni_version=cni_version)
 
     def connect(self, info: ClusterInfo) -> KubeBackend:
         return connect_kube(info)

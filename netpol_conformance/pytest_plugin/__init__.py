@@ -66,10 +66,6 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is None:
         session = SuiteSession(settings, config.rootpath, _say(config))
-        reporter = summary.RunReporter(settings, session)
-        config.stash[REPORTER_KEY] = reporter
-        config.pluginmanager.register(reporter, "netpol-conformance-reporter")
-        signal.signal(signal.SIGTERM, _sigterm)
         name = "main"
     else:
         session = SuiteSession(
@@ -80,7 +76,16 @@ def pytest_configure(config: pytest.Config) -> None:
             state_dir=Path(workerinput["netpol_state_dir"]),
         )
         name = workerinput["workerid"]
-    config.stash[STATE_KEY] = ProcessState(settings, session, name)
+    try:
+        state = ProcessState(settings, session, name)
+        config.stash[STATE_KEY] = state
+        if workerinput is None:
+            reporter = summary.RunReporter(state)
+            config.stash[REPORTER_KEY] = reporter
+            config.pluginmanager.register(reporter, "netpol-conformance-reporter")
+            signal.signal(signal.SIGTERM, _sigterm)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _sigterm(signum: int, frame: object) -> None:
@@ -139,7 +144,7 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session) -> None:
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = process_state(config)
     results = state.close()
@@ -155,5 +160,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         processes += store.load_all(state.session.state_dir)
     reporter = config.stash[REPORTER_KEY]
     reporter.processes = processes
+    info = state.session.known_info()
     state.session.finish()
-    reporter.write_results()
+    reporter.write_results(exitstatus, info)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from netpol_conformance.deviations import Deviations
 from netpol_conformance.plan.judge import explain_mismatch
 from netpol_conformance.pytest_plugin.cases import TutorialCase
 from netpol_conformance.report.matrix import failure_summary
@@ -58,6 +59,7 @@ def check_case(
     case: TutorialCase,
     result: StepResult,
     settings: SuiteSettings,
+    deviations: Deviations,
     record_property: Callable[[str, Any], None],
     tables_shown: set[str],
 ) -> None:
@@ -73,9 +75,30 @@ def check_case(
             + "\n  ".join(disagreements),
             pytrace=False,
         )
+    listed = deviations.listed(result.scenario, label)
     if record.met:
+        if listed:
+            pytest.fail(
+                f"{label} is listed as an expected deviation of {settings.profile.name} "
+                f"({listed[0].where}: {listed[0].reason}), but it now meets its expectation: "
+                "remove the entry",
+                pytrace=False,
+            )
         return
+    deviation = (
+        deviations.match(result.scenario, label, record.observed) if record.observed else None
+    )
+    if deviation is not None:
+        pytest.xfail(
+            f"expected deviation of {settings.profile.name}: observed {record.observed}, "
+            f"expected {record.expected.value}: {deviation.explanation}"
+        )
     lines = failure_lines(result, record, settings, result.converged)
+    if listed:
+        lines.append(
+            f"  listed as an expected deviation ({listed[0].where}), but with another "
+            f"category ({listed[0].observed.value})"
+        )
     if result.scenario not in tables_shown:
         tables_shown.add(result.scenario)
         lines += ["", failure_summary(result)]

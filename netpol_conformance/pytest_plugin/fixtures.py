@@ -104,7 +104,9 @@ def netpol_check(
 
     def check(case: TutorialCase) -> None:
         result = netpol_result(case.scenario.id)
-        check_case(case, result, state.settings, record_property, state.tables_shown)
+        check_case(
+            case, result, state.settings, state.deviations, record_property, state.tables_shown
+        )
 
     return check
 

@@ -142,6 +142,14 @@ class SuiteSession:
             self._info = info
             return info
 
+    def known_info(self) -> ClusterInfo | None:
+        """The cluster as some process prepared it, without preparing it."""
+        if self._info is not None:
+            return self._info
+        if self._state_dir is not None and self._info_file.exists():
+            return info_from_json(self._info_file.read_text())
+        return None
+
     def backend(self) -> Backend:
         if self._backend is None:
             self._backend = self.provider.connect(self.info())

@@ -9,7 +9,9 @@ from typing import NoReturn
 import pytest
 
 from netpol_conformance.cluster.base import Backend
+from netpol_conformance.deviations import deviations_for
 from netpol_conformance.errors import ConformanceError
+from netpol_conformance.plan.catalogue import BY_ID
 from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.plan.plan import SuitePlan, build_plan
 from netpol_conformance.pytest_plugin.session import SuiteSession
@@ -35,6 +37,12 @@ class ProcessState:
     tables_shown: set[str] = field(default_factory=set)  # scenarios whose tables were printed
     errors_shown: set[int] = field(default_factory=set)  # ids of the errors already reported
     _runner: ScenarioRunner | None = None
+
+    def __post_init__(self) -> None:
+        # Expected deviations of the CNI: read up front, so that a bad file stops the run.
+        self.deviations = deviations_for(
+            self.settings.profile.name, self.settings.manifests, scenarios=set(BY_ID)
+        )
 
     @cached_property
     def plan(self) -> SuitePlan:
@@ -73,4 +81,6 @@ class ProcessState:
             results.steps = list(r.results)
             results.setup_errors = {sid: str(e) for sid, e in r.errors.items()}
             results.phases = dict(r.phases)
+            for key, pod in sorted(r.deployment.pods.items()):
+                results.nodes.setdefault(pod.node or "unknown", []).append(key)
         return results

@@ -19,6 +19,7 @@ class ProcessResults:
     steps: list[StepResult] = field(default_factory=list)
     setup_errors: dict[str, str] = field(default_factory=dict)  # scenario id -> error
     phases: dict[str, float] = field(default_factory=dict)  # the deployment's own phases
+    nodes: dict[str, list[str]] = field(default_factory=dict)  # node -> logical test pods
 
 
 def dump(results: ProcessResults, state_dir: Path) -> None:

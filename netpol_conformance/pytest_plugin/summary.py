@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from netpol_conformance.cluster.base import ClusterInfo
+from netpol_conformance.errors import ConformanceError, UsageError
 from netpol_conformance.probe.outcome import Outcome
-from netpol_conformance.pytest_plugin.session import SuiteSession
+from netpol_conformance.pytest_plugin.run_record import build_run_record, now, run_status
+from netpol_conformance.pytest_plugin.state import ProcessState
 from netpol_conformance.pytest_plugin.store import ProcessResults
+from netpol_conformance.report.write import write_results
 from netpol_conformance.run.records import StepResult, TestRecord
 from netpol_conformance.run.scenarios import RESTORE_STEP
 from netpol_conformance.settings import SuiteSettings
@@ -94,15 +96,6 @@ def not_enforced_line(cni: str, steps: Iterable[StepResult]) -> str:
     )
 
 
-def write_results(path: Path, tests: Iterable[TestRecord]) -> None:
-    """Every probe test's expected and observed outcome, as JSON."""
-    results: list[dict[str, Any]] = [
-        {"test": t.nodeid, "outcome": t.outcome, **t.properties} for t in tests if t.scenario
-    ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"results": results}, indent=1, default=str) + "\n")
-
-
 def terminal_summary(
     tr: Any,
     settings: SuiteSettings,
@@ -141,28 +134,57 @@ def terminal_summary(
 
 
 class RunReporter:
-    """Registered in the controller: records every test (workers' included) and reports."""
+    """Registered in the controller: records every test (workers' included), writes the
+    results file and prints the summary."""
 
-    def __init__(self, settings: SuiteSettings, session: SuiteSession) -> None:
-        self.settings = settings
-        self.session = session
+    def __init__(self, state: ProcessState) -> None:
+        self.state = state
+        self.settings = state.settings
         self.tests: list[TestRecord] = []
         self.processes: list[ProcessResults] = []
+        self.started = now()
+        self.write_error: str | None = None
+        path = self.settings.results_path
+        if path is not None and path.exists():
+            # A file from an earlier run must never stand for this one.
+            try:
+                path.unlink()
+            except OSError as exc:
+                raise UsageError(f"cannot replace the results file {path}: {exc}") from None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         record = test_record(report)
         if record is not None:
             self.tests.append(record)
 
-    def write_results(self) -> None:
-        if self.settings.results_path is not None:
-            write_results(self.settings.results_path, self.tests)
+    def write_results(self, exitstatus: int, info: ClusterInfo | None) -> None:
+        """Write the results file (after clean-up has run); a failure is kept as one line."""
+        path = self.settings.results_path
+        if path is None:
+            return
+        setup_error = self.state.session.setup_error
+        record = build_run_record(
+            self.settings,
+            info,
+            self.state.deviations,
+            self.tests,
+            self.processes,
+            self.started,
+            run_status(exitstatus, setup_error),
+            setup_error or "",
+        )
+        try:
+            write_results(record, path)
+        except ConformanceError as exc:
+            self.write_error = str(exc)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         terminal_summary(
             terminalreporter,
             self.settings,
-            self.session.setup_error,
+            self.state.session.setup_error,
             self.tests,
             self.processes,
         )
+        if self.write_error:
+            terminalreporter.write_line(f"netpol-conformance: {self.write_error}", red=True)

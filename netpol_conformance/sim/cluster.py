@@ -27,6 +27,7 @@ from netpol_conformance.probe.commands import MARKER
 from netpol_conformance.sim.faults import Faults
 
 POD_CIDR = ipaddress.ip_network("10.244.0.0/16")
+SIM_NODES = ("sim-worker", "sim-worker2")
 NODE_IP = "172.18.0.2"
 EXTERNAL_IP = "172.18.0.100"
 DNS_POD_IP = "10.244.0.2"
@@ -49,7 +50,13 @@ class SimulatedCluster(Backend):
         self.delay = max(enforcement_delay, self.faults.slow_enforcement)
         self.probe_timeout = probe_timeout
         self.external_ports = external_ports
-        self.info = ClusterInfo(backend="simulated", cni=profile.name, external_ip=EXTERNAL_IP)
+        self.info = ClusterInfo(
+            backend="simulated",
+            cni=profile.name,
+            external_ip=EXTERNAL_IP,
+            kubernetes_version="simulated",
+            cni_version="simulated",
+        )
         self._lock = threading.Lock()
         self._namespaces: dict[str, dict[str, Any]] = {}
         self._pods: dict[tuple[str, str], dict[str, Any]] = {}
@@ -87,7 +94,9 @@ class SimulatedCluster(Backend):
         host = bool(obj.get("spec", {}).get("hostNetwork"))
         ip = NODE_IP if host else str(POD_CIDR.network_address + self._next_ip)
         self._next_ip += 0 if host else 1
-        self._pods[key] = {"obj": copy.deepcopy(obj), "ip": ip, "host": host}
+        # Two nodes, pods placed in turn, so that reports see same-node and cross-node paths.
+        node = SIM_NODES[len(self._pods) % len(SIM_NODES)]
+        self._pods[key] = {"obj": copy.deepcopy(obj), "ip": ip, "host": host, "node": node}
 
     def delete(self, objects: Sequence[Mapping[str, Any]]) -> None:
         now = time.monotonic()
@@ -124,7 +133,7 @@ class SimulatedCluster(Backend):
     def pods(self, namespaces: Sequence[str]) -> list[PodState]:
         with self._lock:
             return [
-                PodState(ns, name, p["ip"], ready=True, phase="Running")
+                PodState(ns, name, p["ip"], ready=True, phase="Running", node=p["node"])
                 for (ns, name), p in self._pods.items()
                 if ns in namespaces
             ]

@@ -1,0 +1,117 @@
+"""The run as one typed record, from what the controller gathered: the results file's content."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import pytest
+
+from netpol_conformance.cluster.base import ClusterInfo
+from netpol_conformance.deviations import Deviations
+from netpol_conformance.pytest_plugin.store import ProcessResults
+from netpol_conformance.run.records import (
+    ClusterRecord,
+    CniRecord,
+    NodeRecord,
+    RunRecord,
+    StepResult,
+    TestRecord,
+)
+from netpol_conformance.settings import SuiteSettings
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def suite_version() -> str:
+    try:
+        return version("netpol-conformance")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def run_status(exitstatus: int, setup_error: str | None) -> str:
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "interrupted"
+    if setup_error or exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return "error"
+    return "passed" if exitstatus == pytest.ExitCode.OK else "failed"
+
+
+def options_record(settings: SuiteSettings) -> dict[str, Any]:
+    """The options that decide what the run means, as plain values."""
+    run = settings.run
+    return {
+        "cluster": settings.cluster,
+        "cni": settings.profile.name,
+        "kube_context": settings.kube_context,
+        "external_ip": settings.external_ip,
+        "probe_timeout": run.probe.timeout,
+        "dns_timeout": run.probe.dns_timeout,
+        "enforce_timeout": run.enforce_timeout,
+        "image_overrides": dict(settings.image_overrides),
+        "pull_policy": settings.pull_policy,
+        "simulate_faults": {k: v for k, v in dataclasses.asdict(settings.faults).items() if v},
+        "manifests": str(settings.manifests),
+    }
+
+
+def nodes(processes: Iterable[ProcessResults]) -> tuple[NodeRecord, ...]:
+    pods: dict[str, set[str]] = {}
+    for proc in processes:
+        for node, keys in proc.nodes.items():
+            pods.setdefault(node, set()).update(keys)
+    return tuple(NodeRecord(n, tuple(sorted(p))) for n, p in sorted(pods.items()))
+
+
+def with_deviations(steps: Iterable[StepResult], deviations: Deviations) -> list[StepResult]:
+    """Each probe that an expected deviation of the CNI covers carries its reason."""
+    if not deviations.entries:
+        return list(steps)
+    out = []
+    for step in steps:
+        probes = []
+        for r in step.probes:
+            d = deviations.match(step.scenario, r.probe.label, r.observed) if r.observed else None
+            probes.append(dataclasses.replace(r, deviation=d.explanation) if d and not r.met else r)
+        out.append(dataclasses.replace(step, probes=tuple(probes)))
+    return out
+
+
+def build_run_record(
+    settings: SuiteSettings,
+    info: ClusterInfo | None,
+    deviations: Deviations,
+    tests: Sequence[TestRecord],
+    processes: Sequence[ProcessResults],
+    started: str,
+    status: str,
+    error: str = "",
+) -> RunRecord:
+    p = settings.profile
+    errors: dict[str, str] = {}
+    for proc in processes:
+        errors.update(proc.setup_errors)
+    return RunRecord(
+        suite_version=suite_version(),
+        started=started,
+        finished=now(),
+        status=status,
+        options=options_record(settings),
+        cluster=ClusterRecord(
+            kind=settings.cluster,
+            kubernetes_version=info.kubernetes_version if info else "",
+            context=info.context if info else "",
+            nodes=nodes(processes),
+        ),
+        cni=CniRecord(p.name, p.enforces, p.deny_style, info.cni_version if info else ""),
+        steps=tuple(with_deviations((s for proc in processes for s in proc.steps), deviations)),
+        setup_errors=errors,
+        tests=tuple(tests),
+        error=error,
+    )
