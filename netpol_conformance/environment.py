@@ -95,6 +95,7 @@ class Environment:
             images=options.images,
             pull_policy=options.pull_policy,
             external_ip=external.ip if external else None,
+            placement=backend.info.placement,
         )
         self.runner = ProbeRunner(backend, options.probe)
         self.probes = scenario_probes(layout, with_external=external is not None)

@@ -15,6 +15,7 @@ import pytest
 
 from netpol_conformance.book import ScenarioBook
 from netpol_conformance.cluster.base import Backend
+from netpol_conformance.cluster.kind.options import add_kind_options
 from netpol_conformance.environment import expected_outcomes, scenario_probes
 from netpol_conformance.errors import ConformanceError, UsageError
 from netpol_conformance.expectations import explain_mismatch
@@ -142,6 +143,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         add("--keep-cluster", action="store_true", help="keep the kind cluster for the next run")
         add("--cluster-name", default="pytest-kind", help="name of the kind cluster")
         add("--kubeconfig", default=None, help="kubeconfig for --cluster existing")
+    add_kind_options(add, lambda name: _has_option(parser, name))
 
 
 def _has_option(parser: pytest.Parser, name: str) -> bool:

@@ -49,6 +49,7 @@ def make_provider(settings: SuiteSettings, state_dir: Path) -> Provider:
         settings.keep_cluster,
         settings.images["server"],
         Path.home() / ".cache" / "netpol-conformance" / "kind",
+        settings.kind,
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from netpol_conformance.cluster.faults import Faults
+from netpol_conformance.cluster.kind.options import KindOptions, kind_options
 from netpol_conformance.cni import CniProfile, profile
 from netpol_conformance.environment import RunOptions
 from netpol_conformance.errors import UsageError
@@ -35,6 +36,7 @@ class SuiteSettings:
     pull_policy: str | None = None
     run: RunOptions = field(default_factory=RunOptions)
     results_path: Path | None = None
+    kind: KindOptions = field(default_factory=KindOptions)  # --k8s-version, --kind-image, ...
 
     @property
     def has_external(self) -> bool:
@@ -87,4 +89,5 @@ def build_settings(opt: Callable[[str], Any]) -> SuiteSettings:
             poll_interval=0.05 if cluster == "simulated" else 1.0,
         ),
         results_path=Path(results) if results else None,
+        kind=kind_options(opt),
     )

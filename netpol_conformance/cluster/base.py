@@ -33,6 +33,7 @@ class PodState:
     ready: bool
     phase: str = ""
     message: str = ""
+    node: str = ""  # the node it was scheduled on; "" when not known (yet)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class ClusterInfo:
     images: Mapping[str, str] = field(default_factory=dict)
     image_pull_policy: str = "IfNotPresent"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    kubernetes_version: str = ""  # as chosen or reported, e.g. v1.35.8
+    cni_version: str = ""  # the pinned CNI release installed, e.g. v3.32.1
+    placement: Mapping[str, str] = field(default_factory=dict)  # topology node slot -> node
 
 
 class Backend(ABC):

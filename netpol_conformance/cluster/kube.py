@@ -198,6 +198,7 @@ class KubeBackend(Backend):
                         ready,
                         pod.status.phase or "",
                         "; ".join(waiting or conditions),
+                        node=(pod.spec.node_name if pod.spec else None) or "",
                     )
                 )
         return out

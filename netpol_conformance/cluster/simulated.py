@@ -28,6 +28,7 @@ from netpol_conformance.probe.commands import MARKER
 
 POD_CIDR = ipaddress.ip_network("10.244.0.0/16")
 NODE_IP = "172.18.0.2"
+SIM_NODES = ("sim-worker", "sim-worker2")
 EXTERNAL_IP = "172.18.0.100"
 DNS_POD_IP = "10.244.0.2"
 KUBERNETES_SERVICE_IP = "10.96.0.1"
@@ -89,7 +90,8 @@ class SimulatedCluster(Backend):
         host = bool(obj.get("spec", {}).get("hostNetwork"))
         ip = NODE_IP if host else str(POD_CIDR.network_address + self._next_ip)
         self._next_ip += 0 if host else 1
-        self._pods[key] = {"obj": copy.deepcopy(obj), "ip": ip, "host": host}
+        node = SIM_NODES[len(self._pods) % len(SIM_NODES)]  # pods alternate between two nodes
+        self._pods[key] = {"obj": copy.deepcopy(obj), "ip": ip, "host": host, "node": node}
 
     def delete(self, objects: Sequence[Mapping[str, Any]]) -> None:
         now = time.monotonic()
@@ -126,7 +128,7 @@ class SimulatedCluster(Backend):
     def pods(self, namespaces: Sequence[str]) -> list[PodState]:
         with self._lock:
             return [
-                PodState(ns, name, p["ip"], ready=True, phase="Running")
+                PodState(ns, name, p["ip"], ready=True, phase="Running", node=p["node"])
                 for (ns, name), p in self._pods.items()
                 if ns in namespaces
             ]

@@ -72,7 +72,7 @@ def test_image_overrides() -> None:
     ("options", "message"),
     [
         ({"netpol_cluster": "minikube"}, r"unknown --cluster 'minikube': choose one of kind, "),
-        ({"netpol_cni": "weave"}, r"unknown CNI 'weave': choose one of .*calico"),
+        ({"netpol_cni": "canal"}, r"unknown CNI 'canal': choose one of .*calico.*weave"),
         ({"netpol_faults": "or-for-and"}, r"--simulate-faults only applies to --cluster simulated"),
         (
             {"netpol_cluster": "simulated", "netpol_faults": "drop-everything"},
