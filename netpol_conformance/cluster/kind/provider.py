@@ -365,10 +365,13 @@ class KindProvider(Provider):
             )
 
     def _wait_ready(self, info: ClusterInfo, heartbeat: Heartbeat) -> None:
+        from kubernetes import client
+
         backend = self.connect(info)
+        api = backend.api_client()  # type: ignore[attr-defined]
         heartbeat.restart()
         wait_until_ready(
-            kube_reader(backend.api_client(), self.install),  # type: ignore[attr-defined]
+            kube_reader(client.CoreV1Api(api), client.AppsV1Api(api), self.install),
             heartbeat,
             self.wait_timeout,
             explain=lambda: self._explain(backend),

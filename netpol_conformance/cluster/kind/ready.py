@@ -74,13 +74,14 @@ def wait_until_ready(
         sleep(POLL_SECONDS)
 
 
-def kube_reader(api_client: Any, install: KindInstall) -> Callable[[], list[Rollout]]:
-    """Read the nodes, the CNI's DaemonSet and Deployments and CoreDNS, each with a timeout."""
-    from kubernetes import client
+def kube_reader(core: Any, apps: Any, install: KindInstall) -> Callable[[], list[Rollout]]:
+    """Read the nodes, the CNI's DaemonSet and Deployments and CoreDNS, each with a timeout.
+
+    ``core`` and ``apps`` are the Kubernetes client's CoreV1Api and AppsV1Api.
+    """
     from kubernetes.client.rest import ApiException
     from urllib3.exceptions import HTTPError
 
-    core, apps = client.CoreV1Api(api_client), client.AppsV1Api(api_client)
     deployments = [*install.deployments, ("kube-system", "coredns")]
 
     def read() -> list[Rollout]:
