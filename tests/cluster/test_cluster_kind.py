@@ -598,3 +598,15 @@ def test_every_cni_kind_can_install_is_listed(tmp_path: Path) -> None:
         "kindnet",
         "weave",
     ]
+
+
+def test_the_kind_backend_never_reaches_into_the_checkout() -> None:
+    import netpol_conformance.cluster.kind as package
+
+    for module in Path(package.__file__).parent.glob("*.py"):
+        assert "parents[" not in module.read_text(), module
+
+
+def test_pytest_kind_ngs_working_directory_is_ignored_by_git() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert ".pytest-kind/" in (root / ".gitignore").read_text().splitlines()
