@@ -162,3 +162,16 @@ def test_a_missing_daemonset_reads_as_zero_of_zero() -> None:
     apis = FakeApis(missing="calico-node")
     rollouts = kube_reader(apis, apis, CALICO)()
     assert str(rollouts[1]) == "kube-system/calico-node 0/0" and not rollouts[1].done
+
+
+def test_a_refused_connection_from_the_real_client_is_not_yet() -> None:
+    """The Kubernetes client against a closed loopback port: MaxRetryError, caught."""
+    from kubernetes import client
+
+    cfg = client.Configuration()
+    cfg.host = "https://127.0.0.1:1"
+    cfg.retries = 0
+    api = client.ApiClient(cfg)
+    read = kube_reader(client.CoreV1Api(api), client.AppsV1Api(api), CALICO)
+    with pytest.raises(NotYet, match="cannot reach the API server"):
+        read()

@@ -263,8 +263,10 @@ class KindProvider(Provider):
         ]
         try:
             self._check(argv, "creating the kind cluster", heartbeat)
-        except BaseException:
+        except BaseException as exc:
             self._delete(tools.kind)  # kind removes a failed create's nodes; make sure
+            if isinstance(exc, ConformanceError):
+                exc.args = (f"{exc}\n(nothing was left behind: the cluster was deleted)",)
             raise
         state = replace(state, status=INSTALLING)
         self.state.save(state)
