@@ -20,6 +20,13 @@ from netpol_conformance.cluster.base import Backend, ClusterInfo, Progress
 from netpol_conformance.cluster.kind.commands import Heartbeat, Runner, run_command
 from netpol_conformance.cluster.kind.config import kind_config_yaml
 from netpol_conformance.cluster.kind.external import ExternalHostContainer, kind_network
+from netpol_conformance.cluster.kind.install_steps import (
+    BR_NETFILTER_MISSING,
+    br_netfilter_script,
+    bridge_plugin_script,
+    helm_install,
+    kubectl_apply,
+)
 from netpol_conformance.cluster.kind.options import KindOptions
 from netpol_conformance.cluster.kind.ready import kube_reader, wait_until_ready
 from netpol_conformance.cluster.kind.state import (
@@ -30,17 +37,11 @@ from netpol_conformance.cluster.kind.state import (
     StateFile,
 )
 from netpol_conformance.cluster.kind.tools import ToolFinder, Tools
-from netpol_conformance.cluster.kind.versions import (
-    CNI_PLUGINS_VERSION,
-    NodeImage,
-    cni_support_note,
-)
+from netpol_conformance.cluster.kind.versions import NodeImage, cni_support_note
 from netpol_conformance.cluster.providers import Provider, _connect_kube
 from netpol_conformance.cluster.pull_errors import pull_rate_limit_hint
 from netpol_conformance.cni import PROFILES, CniProfile, KindInstall
 from netpol_conformance.errors import ConformanceError, SetupError, UsageError
-
-BR_NETFILTER_MISSING = 3  # exit code of the node script when br_netfilter cannot be had
 
 
 class KindProvider(Provider):
@@ -309,35 +310,26 @@ class KindProvider(Provider):
             if install.needs_br_netfilter:
                 self._enable_br_netfilter(nodes, heartbeat)
             if install.needs_bridge_plugin:
-                self._install_bridge_plugin(nodes, heartbeat)
+                for node in nodes:
+                    heartbeat.say(f"kind: adding the bridge CNI plugin to {node}")
+                    self._check(
+                        ["docker", "exec", node, "sh", "-c", bridge_plugin_script()],
+                        f"installing the bridge plugin on {node}",
+                    )
         what = f"installing {self.profile.name} {install.version}"
+        kubeconfig = str(self.kubeconfig)
         if install.manifest is not None:
-            argv = [tools.kubectl, "--kubeconfig", str(self.kubeconfig), "--context", self.context]
-            self._check([*argv, "apply", "-f", install.manifest], what, heartbeat)
+            argv = kubectl_apply(tools.kubectl, kubeconfig, self.context, install.manifest)
+            self._check(argv, what, heartbeat)
         elif install.helm is not None:
-            chart = install.helm
-            sets = [arg for value in chart.values for arg in ("--set", value)]
-            helm = tools.helm or "helm"
-            argv = [helm, "upgrade", "--install", chart.chart, chart.chart, "--repo", chart.repo]
-            argv += ["--version", chart.version, "--namespace", chart.namespace]
-            argv += ["--kubeconfig", str(self.kubeconfig), "--kube-context", self.context, *sets]
+            argv = helm_install(tools.helm or "helm", install.helm, kubeconfig, self.context)
             self._check(argv, what, heartbeat)
 
     def _enable_br_netfilter(self, nodes: list[str], heartbeat: Heartbeat) -> None:
-        """Bridged pod traffic must pass iptables: load br_netfilter from the node if needed.
-
-        dockerd loaded the module itself before Docker 27.3; it no longer does, and kind does
-        not either. Without it a reply from a same-node CoreDNS pod skips the reverse NAT.
-        """
-        script = (
-            "modprobe br_netfilter 2>/dev/null; "
-            "[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ] || exit "
-            f"{BR_NETFILTER_MISSING}; "
-            "sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1"
-        )
         for node in nodes:
             heartbeat.say(f"kind: enabling br_netfilter on {node}")
-            result = self.run(["docker", "exec", node, "sh", "-c", script], timeout=120)
+            argv = ["docker", "exec", node, "sh", "-c", br_netfilter_script()]
+            result = self.run(argv, timeout=120)
             if result.returncode == BR_NETFILTER_MISSING:
                 raise SetupError(
                     f"--cni {self.profile.name} on kind needs the br_netfilter kernel module and "
@@ -348,23 +340,6 @@ class KindProvider(Provider):
                 raise SetupError(
                     f"enabling br_netfilter on {node} failed: {result.stderr.strip()[-500:]}"
                 )
-
-    def _install_bridge_plugin(self, nodes: list[str], heartbeat: Heartbeat) -> None:
-        # The node's own architecture: kind nodes are arm64 on Apple silicon and arm64 Linux.
-        url = (
-            "https://github.com/containernetworking/plugins/releases/download/"
-            f"{CNI_PLUGINS_VERSION}/cni-plugins-linux-$arch-{CNI_PLUGINS_VERSION}.tgz"
-        )
-        script = (
-            'case "$(uname -m)" in aarch64|arm64) arch=arm64 ;; *) arch=amd64 ;; esac; '
-            f"curl -fsSL {url} | tar -xz -C /opt/cni/bin ./bridge"
-        )
-        for node in nodes:
-            heartbeat.say(f"kind: adding the bridge CNI plugin {CNI_PLUGINS_VERSION} to {node}")
-            self._check(
-                ["docker", "exec", node, "sh", "-c", script],
-                f"installing the bridge plugin on {node}",
-            )
 
     def _wait_ready(self, info: ClusterInfo, heartbeat: Heartbeat) -> None:
         from kubernetes import client
