@@ -20,17 +20,50 @@ REJECT = "reject"
 
 
 @dataclass(frozen=True)
-class KindInstall:
-    """How a kind cluster gets this CNI."""
+class HelmChart:
+    """A released Helm chart, installed with ``helm upgrade --install``."""
 
-    manifest: str | None  # pinned upstream manifest applied with kubectl; None: kind's own
-    daemonset: tuple[str, str]  # namespace, name: all of it Ready means the CNI is up
-    pod_subnet: str | None = None  # the kind config's networking.podSubnet
+    repo: str  # the chart repository URL
+    chart: str
+    version: str
+    namespace: str
+    values: tuple[str, ...] = ()  # --set KEY=VALUE
+
+
+@dataclass(frozen=True)
+class KindInstall:
+    """How a kind cluster gets this CNI, at which pinned upstream release, and what it needs.
+
+    ``tested_kubernetes`` lists the Kubernetes minors the CNI's own documentation says this
+    release is tested on (empty: upstream documents none); ``released`` is the month of the
+    pinned release. Both feed the version check printed at the start of a kind run.
+    """
+
+    version: str  # the pinned upstream release; "" for kind's own kindnet
+    daemonset: tuple[str, str]  # namespace, name: all of it Ready means the CNI runs everywhere
+    manifest: str | None = None  # a released manifest applied with kubectl
+    helm: HelmChart | None = None  # or a released Helm chart
+    deployments: tuple[tuple[str, str], ...] = ()  # namespace, name: must be Ready too
+    pod_subnet: str = "10.244.0.0/16"  # the kind config's networking.podSubnet
     needs_bridge_plugin: bool = False  # kind's node image lacks the `bridge` CNI plugin
+    needs_br_netfilter: bool = False  # pods are bridged: iptables must see bridged traffic
+    registries: tuple[str, ...] = ()  # where its images come from
+    released: str = ""  # YYYY-MM of the pinned release
+    tested_kubernetes: tuple[str, ...] = ()  # minors upstream tests this release on
+    archived: bool = False  # the upstream project is no longer maintained
 
     @property
     def disables_default_cni(self) -> bool:
-        return self.manifest is not None
+        return self.manifest is not None or self.helm is not None
+
+    @property
+    def source(self) -> str:
+        """Where the CNI comes from, for the start-of-run line and the README."""
+        if self.helm is not None:
+            return f"Helm chart {self.helm.chart} {self.helm.version} from {self.helm.repo}"
+        if self.manifest is not None:
+            return self.manifest
+        return "kind's node image"
 
 
 @dataclass(frozen=True)
@@ -57,18 +90,64 @@ PROFILES: dict[str, CniProfile] = {
             DROP,
             r"^calico-node-",
             kind=KindInstall(
-                "https://raw.githubusercontent.com/projectcalico/calico/v3.29.3/manifests/calico.yaml",
+                "v3.32.1",
                 ("kube-system", "calico-node"),
-                pod_subnet="192.168.0.0/16",
+                manifest="https://raw.githubusercontent.com/projectcalico/calico/v3.32.1/manifests/calico.yaml",
+                deployments=(("kube-system", "calico-kube-controllers"),),
+                pod_subnet="192.168.0.0/16",  # the manifest's CALICO_IPV4POOL_CIDR default
+                registries=("quay.io",),
+                released="2026-06",
+                tested_kubernetes=("1.34", "1.35", "1.36"),
             ),
         ),
-        CniProfile("cilium", True, DROP, r"^cilium-(?!operator)"),
+        CniProfile(
+            "cilium",
+            True,
+            DROP,
+            r"^cilium-(?!operator)",
+            kind=KindInstall(
+                "1.19.8",
+                ("kube-system", "cilium"),
+                helm=HelmChart(
+                    "https://helm.cilium.io",
+                    "cilium",
+                    "1.19.8",
+                    "kube-system",
+                    values=(
+                        "ipam.mode=kubernetes",  # pod CIDRs from the kind config's podSubnet
+                        "kubeProxyReplacement=false",  # kind's kube-proxy stays
+                        "image.pullPolicy=IfNotPresent",
+                        "operator.replicas=1",
+                    ),
+                ),
+                deployments=(("kube-system", "cilium-operator"),),
+                registries=("quay.io",),
+                released="2026-09",
+                tested_kubernetes=("1.32", "1.33", "1.34", "1.35"),
+            ),
+        ),
+        CniProfile(
+            "weave",
+            True,
+            DROP,
+            r"^weave-net-",
+            kind=KindInstall(
+                "2.8.1",
+                ("kube-system", "weave-net"),
+                manifest="https://github.com/weaveworks/weave/releases/download/v2.8.1/weave-daemonset-k8s.yaml",
+                pod_subnet="10.32.0.0/12",  # Weave's IPALLOC_RANGE default; kube-proxy must match
+                needs_br_netfilter=True,
+                registries=("docker.io",),
+                released="2021-01",
+                archived=True,
+            ),
+        ),
         CniProfile(
             "kindnet",
             True,
             DROP,
             r"^kindnet-",
-            kind=KindInstall(None, ("kube-system", "kindnet")),
+            kind=KindInstall("", ("kube-system", "kindnet")),
         ),
         CniProfile(
             "flannel",
@@ -76,10 +155,14 @@ PROFILES: dict[str, CniProfile] = {
             DROP,
             r"^kube-flannel-|^flannel",
             kind=KindInstall(
-                "https://github.com/flannel-io/flannel/releases/download/v0.26.7/kube-flannel.yml",
+                "v0.28.9",
                 ("kube-flannel", "kube-flannel-ds"),
-                pod_subnet="10.244.0.0/16",
+                manifest="https://github.com/flannel-io/flannel/releases/download/v0.28.9/kube-flannel.yml",
+                pod_subnet="10.244.0.0/16",  # the manifest's net-conf.json Network
                 needs_bridge_plugin=True,
+                needs_br_netfilter=True,
+                registries=("ghcr.io",),
+                released="2026-08",
             ),
             local_agent="flanneld",
             local=True,

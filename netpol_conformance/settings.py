@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from netpol_conformance.cluster.base import ClusterInfo
+from netpol_conformance.cluster.kind.options import KindOptions, kind_options
 from netpol_conformance.cni import PROFILES, CniProfile, profile
 from netpol_conformance.errors import UsageError
 from netpol_conformance.plan.layout import DEFAULT_MANIFESTS
@@ -39,6 +40,7 @@ class SuiteSettings:
     run: RunOptions = field(default_factory=RunOptions)
     results_path: Path | None = None
     local_script: Path | None = None
+    kind: KindOptions = field(default_factory=KindOptions)  # --k8s-version, --kind-image, ...
 
     def run_options(self, info: ClusterInfo) -> RunOptions:
         """The run's options on this cluster: it may bring its own images (the local cluster
@@ -105,6 +107,7 @@ def build_settings(opt: Callable[[str], Any]) -> SuiteSettings:
         ),
         results_path=Path(results) if results else None,
         local_script=Path(local_script) if local_script else None,
+        kind=kind_options(opt),
     )
 
 

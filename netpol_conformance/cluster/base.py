@@ -33,7 +33,7 @@ class PodState:
     ready: bool
     phase: str = ""
     message: str = ""
-    node: str = ""  # the node the pod runs on
+    node: str = ""  # the node it was scheduled on; "" when not known (yet)
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,12 @@ class ClusterInfo:
     kubeconfig: str = ""
     context: str = ""
     external_ip: str | None = None  # the step-4 target: a real host outside the pod network
-    kubernetes_version: str = ""
-    cni_version: str = ""  # as the cluster shows it (its DaemonSet's image tag), if it does
+    kubernetes_version: str = ""  # as chosen or reported, e.g. v1.35.8
+    cni_version: str = ""  # as installed or as its DaemonSet's image tag shows it, if it does
     images: Mapping[str, str] = field(default_factory=dict)
     image_pull_policy: str = "IfNotPresent"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    placement: Mapping[str, str] = field(default_factory=dict)  # topology node slot -> node
 
 
 class Backend(ABC):

@@ -197,7 +197,7 @@ class KubeBackend(Backend):
                         ready,
                         pod.status.phase or "",
                         "; ".join(waiting or conditions),
-                        pod.spec.node_name or "",
+                        node=(pod.spec.node_name if pod.spec else None) or "",
                     )
                 )
         return out

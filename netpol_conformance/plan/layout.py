@@ -20,6 +20,7 @@ class LogicalPod:
     namespace: str
     name: str
     labels: tuple[tuple[str, str], ...]
+    node: str = ""  # placement slot (topology.yaml's `node`); the backend maps it to a node
 
     @property
     def key(self) -> str:
@@ -69,7 +70,12 @@ def load_layout(root: Path = DEFAULT_MANIFESTS) -> Layout:
         root=root,
         namespaces=tuple(data["namespaces"]),
         pods=tuple(
-            LogicalPod(p["namespace"], p["name"], tuple(sorted((p.get("labels") or {}).items())))
+            LogicalPod(
+                p["namespace"],
+                p["name"],
+                tuple(sorted((p.get("labels") or {}).items())),
+                str(p.get("node") or ""),
+            )
             for p in data["pods"]
         ),
         external_name=ext["name"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from netpol_conformance.cluster.kind.options import add_kind_options
 from netpol_conformance.cni import PROFILES
 from netpol_conformance.settings import CLUSTERS
 from netpol_conformance.sim.faults import FAULTS
@@ -123,6 +124,7 @@ def add_options(parser: pytest.Parser) -> None:
         add("--keep-cluster", action="store_true", help="keep the kind cluster for the next run")
         add("--cluster-name", default="pytest-kind", help="name of the kind cluster")
         add("--kubeconfig", default=None, help="kubeconfig for --cluster existing")
+    add_kind_options(add, lambda name: _has_option(parser, name))
 
 
 def _has_option(parser: pytest.Parser, name: str) -> bool:

@@ -48,7 +48,7 @@ def make_provider(settings: SuiteSettings, rootdir: Path) -> Provider:
         return ExistingProvider(p, settings.kubeconfig, settings.kube_context, settings.external_ip)
     if settings.cluster == "local":
         return LocalProvider(p, settings.local_script or rootdir / "scripts" / "local-cluster")
-    from netpol_conformance.cluster.kind import KindProvider
+    from netpol_conformance.cluster.kind.provider import KindProvider
 
     return KindProvider(
         p,
@@ -56,6 +56,7 @@ def make_provider(settings: SuiteSettings, rootdir: Path) -> Provider:
         settings.keep_cluster,
         settings.image_overrides.get("server", layout.images["server"]),
         Path.home() / ".cache" / "netpol-conformance" / "kind",
+        settings.kind,
     )
 
 

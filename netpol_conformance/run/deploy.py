@@ -51,6 +51,7 @@ class Deployment:
             images=self.options.images,
             pull_policy=self.options.pull_policy,
             external_ip=self.external_ip,
+            placement=self.backend.info.placement,
         )
 
     @property

@@ -22,6 +22,7 @@ from netpol_conformance.plan.layout import Layout
 from netpol_conformance.policy.loader import load_documents
 
 DEPLOYMENT_LABEL = "netpol-conformance.io/deployment"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
 
 
 def new_suffix(length: int = 5) -> str:
@@ -38,6 +39,7 @@ class Renderer:
     images: Mapping[str, str] = field(default_factory=dict)  # container name -> image
     pull_policy: str | None = None
     external_ip: str | None = None
+    placement: Mapping[str, str] = field(default_factory=dict)  # node slot -> node name
 
     @property
     def namespace_map(self) -> dict[str, str]:
@@ -135,6 +137,8 @@ class Renderer:
             doc["metadata"].update(name=pod.name, namespace=self.namespace(pod.namespace))
             doc["metadata"]["labels"] = dict(pod.labels)
             self._labels(doc["metadata"])
+            if pod.node in self.placement:
+                doc["spec"]["nodeSelector"] = {HOSTNAME_LABEL: self.placement[pod.node]}
             out.append(self._pod_spec(doc))
         return out
 

@@ -27,8 +27,8 @@ from netpol_conformance.probe.commands import MARKER
 from netpol_conformance.sim.faults import Faults
 
 POD_CIDR = ipaddress.ip_network("10.244.0.0/16")
-SIM_NODES = ("sim-worker", "sim-worker2")
 NODE_IP = "172.18.0.2"
+SIM_NODES = ("sim-worker", "sim-worker2")
 EXTERNAL_IP = "172.18.0.100"
 DNS_POD_IP = "10.244.0.2"
 KUBERNETES_SERVICE_IP = "10.96.0.1"

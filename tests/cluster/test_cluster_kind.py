@@ -1,152 +1,521 @@
-"""KindProvider without Docker: a fake command runner records every argv."""
+"""KindProvider without Docker: a recording runner stands in for docker, kind, kubectl and helm.
+
+Each test names the breaker of a first real kind run that it guards against.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from kind_fakes import FakeRun, inspect_json
 
-from netpol_conformance.cluster import kind as kind_module
 from netpol_conformance.cluster.base import ClusterInfo
-from netpol_conformance.cluster.kind import KindProvider
+from netpol_conformance.cluster.kind.external import start_script
+from netpol_conformance.cluster.kind.options import KindOptions
+from netpol_conformance.cluster.kind.provider import KindProvider
+from netpol_conformance.cluster.kind.state import CREATING, INSTALLING, READY, StateFile
+from netpol_conformance.cluster.kind.versions import CNI_PLUGINS_VERSION, NODE_IMAGES
 from netpol_conformance.cni import PROFILES, profile
 from netpol_conformance.errors import SetupError, UsageError
 
-INFO = ClusterInfo("kind", "calico", "/tmp/kubeconfig", "kind-npc")
-Reply = tuple[int, str, str]  # returncode, stdout, stderr
+KIND = "/usr/bin/kind"
+KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
+NODES = "npc-control-plane\nnpc-worker2\nnpc-worker\n"
 
 
-class FakeRun:
-    """Answers commands by their first words; records every argv."""
-
-    def __init__(self, replies: dict[tuple[str, ...], list[Reply] | Reply] | None = None) -> None:
-        self.replies = replies or {}
-        self.calls: list[list[str]] = []
-
-    def __call__(self, argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
-        argv = list(argv)
-        self.calls.append(argv)
-        for n in range(len(argv), 0, -1):
-            reply = self.replies.get(tuple(argv[:n]))
-            if reply is None:
-                continue
-            if isinstance(reply, list):
-                reply = reply.pop(0) if len(reply) > 1 else reply[0]
-            rc, out, err = reply
-            return subprocess.CompletedProcess(argv, rc, out, err)
-        return subprocess.CompletedProcess(argv, 0, "", "")
+def which(*present: str):
+    return lambda name: f"/usr/bin/{name}" if name in present else None
 
 
-def inspect_json(ip: str | None, network: str = "kind", running: bool = True) -> str:
-    networks: dict[str, Any] = {network: {"IPAddress": ip}} if ip is not None else {}
-    return json.dumps(
-        [
-            {
-                "Name": "/x",
-                "State": {"Running": running},
-                "NetworkSettings": {"Networks": networks},
-            }
-        ]
+def fresh_replies(extra: dict[tuple[str, ...], Any] | None = None) -> dict[tuple[str, ...], Any]:
+    """A machine with Docker running, kind v0.33.0 on PATH and no cluster yet."""
+    replies: dict[tuple[str, ...], Any] = {
+        ("docker", "info"): (0, "28.3.0\n", ""),
+        (KIND, "version"): (0, "kind v0.33.0 go1.26.7 linux/amd64\n", ""),
+        (KIND, "get", "clusters"): (0, "", "No kind clusters found.\n"),
+        (KIND, "create", "cluster"): (0, "", 'Creating cluster "npc" ...\n ✓ Preparing nodes\n'),
+        (KIND, "get", "kubeconfig"): (0, KUBECONFIG, ""),
+        (KIND, "get", "nodes"): (0, NODES, ""),
+        ("docker", "inspect"): [(1, "", "No such object"), (0, inspect_json("172.18.0.9"), "")],
+        ("docker", "run"): (0, "c0ffee\n", ""),
+    }
+    replies.update(extra or {})
+    return replies
+
+
+def make(
+    tmp_path: Path,
+    run: FakeRun,
+    cni: str = "calico",
+    keep: bool = False,
+    options: KindOptions | None = None,
+    environ: dict[str, str] | None = None,
+    tools: tuple[str, ...] = ("docker", "kind", "kubectl", "helm"),
+) -> KindProvider:
+    p = KindProvider(
+        profile(cni),
+        "npc",
+        keep,
+        "nginx:1.27.5",
+        tmp_path,
+        options=options,
+        run=run,
+        which=which(*tools),
+        environ=environ or {},
     )
+    p._wait_ready = lambda info, heartbeat: None  # type: ignore[method-assign]  # no API server
+    return p
 
 
-def provider(tmp_path: Path, run: FakeRun, cni: str = "calico", keep: bool = False) -> KindProvider:
-    return KindProvider(profile(cni), "npc", keep, "nginx:1.27.5", tmp_path, run=run)
-
-
-@pytest.fixture
-def which(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    def set_present(*present: str) -> None:
-        monkeypatch.setattr(
-            kind_module.shutil,
-            "which",
-            lambda name: f"/usr/bin/{name}" if name in present else None,
-        )
-
-    return set_present
+def prepare(p: KindProvider) -> tuple[ClusterInfo, list[str]]:
+    notes: list[str] = []
+    return p.prepare(notes.append), notes
 
 
 # --- CNI choice --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cni", ["kube-router", "cilium", "bridge"])
-def test_unknown_cni_for_kind_is_a_usage_error(tmp_path: Path, cni: str) -> None:
+@pytest.mark.parametrize("cni", ["kube-router", "bridge"])
+def test_a_cni_kind_cannot_install_is_a_usage_error(tmp_path: Path, cni: str) -> None:
     with pytest.raises(UsageError) as exc_info:
-        provider(tmp_path, FakeRun(), cni)
+        make(tmp_path, FakeRun(), cni)
     msg = str(exc_info.value)
     assert f"'{cni}'" in msg
-    for supported in (n for n, p in PROFILES.items() if p.kind):
+    for supported in ("calico", "cilium", "weave", "flannel", "kindnet"):
         assert supported in msg
 
 
-@pytest.mark.parametrize("cni", ["calico", "flannel", "kindnet"])
-def test_supported_cnis_have_a_kind_config(tmp_path: Path, cni: str) -> None:
-    provider(tmp_path, FakeRun(), cni)
-    assert (kind_module.KIND_CONFIGS / f"{cni}.yaml").is_file()
+# --- Docker (breaker: "Docker not running" as one clear line) -----------------------------------
 
 
-# --- preflight ---------------------------------------------------------------------------------
-
-
-def test_missing_docker_binary(tmp_path: Path, which: Callable[..., None]) -> None:
-    which("kubectl", "kind")
+def test_missing_docker_binary(tmp_path: Path) -> None:
     run = FakeRun()
     with pytest.raises(SetupError) as exc_info:
-        provider(tmp_path, run).prepare(lambda _: None)
+        prepare(make(tmp_path, run, tools=("kind", "kubectl")))
     msg = str(exc_info.value)
-    assert "needs Docker" in msg
-    assert "--cluster existing --kube-context" in msg  # what to do instead
+    assert "needs Docker" in msg and "--cluster existing --kube-context" in msg
     assert run.calls == []
 
 
-def test_docker_engine_not_running(tmp_path: Path, which: Callable[..., None]) -> None:
-    which("docker")
-    run = FakeRun({("docker", "info"): (1, "", "Cannot connect to the Docker daemon")})
-    with pytest.raises(SetupError, match=r"docker info failed.*start it"):
-        provider(tmp_path, run).prepare(lambda _: None)
+def test_docker_engine_not_running_is_one_line(tmp_path: Path) -> None:
+    err = "Client: ...\nCannot connect to the Docker daemon at unix:///var/run/docker.sock.\n"
+    run = FakeRun({("docker", "info"): (1, "", err)})
+    with pytest.raises(SetupError) as exc_info:
+        prepare(make(tmp_path, run))
+    msg = str(exc_info.value)
+    assert "\n" not in msg
+    assert "Cannot connect to the Docker daemon" in msg and "start Docker" in msg
     assert run.calls == [["docker", "info", "--format", "{{.ServerVersion}}"]]
 
 
-# --- the external host -------------------------------------------------------------------------
+# --- breaker 1: the Kubernetes version is pinned and printed -------------------------------------
 
 
-def test_external_host_is_started_and_its_ip_parsed(tmp_path: Path) -> None:
+def test_default_run_pins_the_node_image_and_says_so(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies())
+    info, notes = prepare(make(tmp_path, run))
+    image = NODE_IMAGES["1.35"]
+    create = run.commands(KIND, "create", "cluster")[0]
+    assert create[create.index("--image") + 1] == image.ref
+    assert "@sha256:" in image.ref
+    assert (info.kubernetes_version, info.cni_version) == (image.kubernetes, "v3.32.1")
+    assert info.extra["node_image"] == image.ref and info.extra["kind_version"] == "v0.33.0"
+    first = notes[0]
+    assert "kind v0.33.0" in first and image.kubernetes in first and "calico v3.32.1" in first
+
+
+def test_k8s_version_chooses_another_pinned_image(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies())
+    info, _ = prepare(make(tmp_path, run, options=KindOptions(k8s_version="1.36")))
+    create = run.commands(KIND, "create", "cluster")[0]
+    assert create[create.index("--image") + 1] == NODE_IMAGES["1.36"].ref
+    assert info.kubernetes_version == "v1.36.4"
+
+
+def test_kind_image_is_honoured(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies())
+    mirror = "registry.example/kindest/node:v1.36.4"
+    info, _ = prepare(make(tmp_path, run, options=KindOptions(image=mirror)))
+    create = run.commands(KIND, "create", "cluster")[0]
+    assert create[create.index("--image") + 1] == mirror
+    assert info.kubernetes_version == "v1.36.4"
+
+
+def test_an_untested_cni_and_kubernetes_pair_is_warned_about(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies())
+    _, notes = prepare(make(tmp_path, run, "cilium", options=KindOptions(k8s_version="1.37")))
+    warnings = [n for n in notes if n.startswith("warning:")]
+    assert len(warnings) == 1 and "cilium 1.19.8" in warnings[0] and "1.37" in warnings[0]
+
+
+# --- breaker 11: two workers, and the pods spread over both ---------------------------------------
+
+
+def test_the_cluster_has_two_workers_and_a_placement_over_both(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies())
+    info, _ = prepare(make(tmp_path, run))
+    create = run.commands(KIND, "create", "cluster")[0]
+    config = yaml.safe_load(Path(create[create.index("--config") + 1]).read_text())
+    assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
+    assert info.placement == {"a": "npc-worker", "b": "npc-worker2"}
+
+
+def test_a_cluster_with_one_worker_is_refused(tmp_path: Path) -> None:
     run = FakeRun(
-        {
-            ("docker", "inspect"): [(1, "", "No such object"), (0, inspect_json("172.18.0.9"), "")],
-            ("docker", "run"): (0, "c0ffee\n", ""),
-        }
+        fresh_replies({(KIND, "get", "nodes"): (0, "npc-control-plane\nnpc-worker\n", "")})
     )
+    with pytest.raises(SetupError, match=r"has 1 worker\(s\), the suite needs 2"):
+        prepare(make(tmp_path, run))
+
+
+# --- breakers 6 and 7: recorded clusters, failed set-ups, kept clusters ---------------------------
+
+
+def test_the_cluster_is_recorded_before_anything_is_installed(tmp_path: Path) -> None:
+    seen: list[str | None] = []
+
+    def apply(argv: list[str]) -> tuple[int, str, str]:
+        state = StateFile(tmp_path, "npc").load()
+        seen.append(state.status if state else None)
+        return (0, "applied", "")
+
+    def create(argv: list[str]) -> tuple[int, str, str]:
+        state = StateFile(tmp_path, "npc").load()
+        seen.append(state.status if state else None)
+        return (0, "", "")
+
+    run = FakeRun(
+        fresh_replies({(KIND, "create", "cluster"): create, ("/usr/bin/kubectl",): apply})
+    )
+    prepare(make(tmp_path, run))
+    assert seen == [CREATING, INSTALLING]
+    state = StateFile(tmp_path, "npc").load()
+    assert state is not None and state.status == READY
+    assert (state.cni, state.kubernetes, state.kind_version) == ("calico", "v1.35.8", "v0.33.0")
+
+
+def test_a_failed_install_deletes_the_cluster_and_keeps_the_stderr(tmp_path: Path) -> None:
+    err = 'error: unable to recognize "calico.yaml": no matches for kind "Installation"\n'
+    run = FakeRun(fresh_replies({("/usr/bin/kubectl",): (1, "", err)}))
+    with pytest.raises(SetupError) as exc_info:
+        prepare(make(tmp_path, run))
+    msg = str(exc_info.value)
+    assert "installing calico v3.32.1 failed" in msg
+    assert 'no matches for kind "Installation"' in msg  # kubectl's own words
+    assert "was deleted" in msg
+    assert run.commands(KIND, "delete", "cluster", "--name", "npc")
+    assert run.commands("docker", "rm", "-f", "npc-external-db")
+    assert StateFile(tmp_path, "npc").load() is None
+
+
+def test_a_failed_create_keeps_kinds_stderr_and_leaves_nothing(tmp_path: Path) -> None:
+    err = 'ERROR: failed to create cluster: failed to pull image "kindest/node"\n'
+    run = FakeRun(fresh_replies({(KIND, "create", "cluster"): (1, "", err)}))
+    with pytest.raises(SetupError, match="failed to pull image"):
+        prepare(make(tmp_path, run))
+    assert run.commands(KIND, "delete", "cluster", "--name", "npc")
+    assert StateFile(tmp_path, "npc").load() is None
+
+
+def test_an_interrupted_set_up_deletes_the_cluster(tmp_path: Path) -> None:
+    def interrupt(argv: list[str]) -> tuple[int, str, str]:
+        raise KeyboardInterrupt
+
+    run = FakeRun(fresh_replies({("/usr/bin/kubectl",): interrupt}))
+    with pytest.raises(KeyboardInterrupt):
+        prepare(make(tmp_path, run))
+    assert run.commands(KIND, "delete", "cluster", "--name", "npc")
+
+
+def test_a_failed_set_up_with_keep_says_how_to_remove_it(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies({("/usr/bin/kubectl",): (1, "", "boom")}))
     notes: list[str] = []
-    host = provider(tmp_path, run)._external(notes.append)
-    assert host == "172.18.0.9"
-    assert [c[:2] for c in run.calls] == [
-        ["docker", "inspect"],
-        ["docker", "run"],
-        ["docker", "inspect"],
+    with pytest.raises(SetupError):
+        make(tmp_path, run, keep=True).prepare(notes.append)
+    assert not run.commands(KIND, "delete")
+    assert any("kind delete cluster --name npc" in n for n in notes)
+    state = StateFile(tmp_path, "npc").load()
+    assert state is not None and state.status == INSTALLING  # the next run continues it
+
+
+def test_a_kept_ready_cluster_is_reused_without_installing_again(tmp_path: Path) -> None:
+    prepare(make(tmp_path, FakeRun(fresh_replies()), keep=True))
+    run = FakeRun(
+        fresh_replies(
+            {
+                (KIND, "get", "clusters"): (0, "npc\n", ""),
+                ("docker", "inspect"): (0, inspect_json("172.18.0.9"), ""),
+            }
+        )
+    )
+    info, notes = prepare(make(tmp_path, run, keep=True))
+    assert not run.commands(KIND, "create") and not run.commands("/usr/bin/kubectl")
+    assert any("reusing the kept cluster npc" in n for n in notes)
+    assert info.external_ip == "172.18.0.9"
+
+
+def test_a_kept_cluster_that_failed_to_install_is_installed_again(tmp_path: Path) -> None:
+    with pytest.raises(SetupError):
+        prepare(
+            make(tmp_path, FakeRun(fresh_replies({("/usr/bin/kubectl",): (1, "", "x")})), keep=True)
+        )
+    run = FakeRun(fresh_replies({(KIND, "get", "clusters"): (0, "npc\n", "")}))
+    prepare(make(tmp_path, run, keep=True))
+    assert not run.commands(KIND, "create")
+    assert len(run.commands("/usr/bin/kubectl")) == 1
+
+
+@pytest.mark.parametrize(
+    ("cni", "options", "why"),
+    [
+        ("kindnet", KindOptions(), "it runs --cni calico, not kindnet"),
+        ("flannel", KindOptions(), "it runs --cni calico, not flannel"),
+        ("calico", KindOptions(k8s_version="1.36"), "it runs Kubernetes v1.35.8"),
+    ],
+)
+def test_a_kept_cluster_for_another_cni_or_version_is_one_clear_error(
+    tmp_path: Path, cni: str, options: KindOptions, why: str
+) -> None:
+    prepare(make(tmp_path, FakeRun(fresh_replies()), keep=True))
+    run = FakeRun(fresh_replies({(KIND, "get", "clusters"): (0, "npc\n", "")}))
+    with pytest.raises(SetupError) as exc_info:
+        prepare(make(tmp_path, run, cni, keep=True, options=options))
+    msg = str(exc_info.value)
+    assert why in msg and "kind delete cluster --name npc" in msg and "\n" not in msg
+    assert not run.commands(KIND, "delete") and not run.commands("/usr/bin/kubectl")
+
+
+def test_a_cluster_the_suite_did_not_make_is_not_used(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies({(KIND, "get", "clusters"): (0, "npc\nother\n", "")}))
+    with pytest.raises(SetupError, match="no record of making it"):
+        prepare(make(tmp_path, run))
+    assert not run.commands(KIND, "delete")
+
+
+def test_a_half_created_cluster_of_ours_is_recreated(tmp_path: Path) -> None:
+    def interrupt(argv: list[str]) -> tuple[int, str, str]:
+        raise KeyboardInterrupt
+
+    # A first run killed hard during `kind create`: the record says "creating".
+    p = make(tmp_path, FakeRun(fresh_replies({(KIND, "create", "cluster"): interrupt})))
+    p._delete = lambda kind: None  # type: ignore[method-assign]  # as if the process died
+    with pytest.raises(KeyboardInterrupt):
+        prepare(p)
+    run = FakeRun(fresh_replies({(KIND, "get", "clusters"): (0, "npc\n", "")}))
+    prepare(make(tmp_path, run))
+    assert run.commands(KIND, "delete", "cluster", "--name", "npc")
+    assert run.commands(KIND, "create", "cluster")
+
+
+# --- breaker 8: a kept cluster whose kubeconfig is gone ------------------------------------------
+
+
+def test_the_kubeconfig_is_exported_again_for_a_kept_cluster(tmp_path: Path) -> None:
+    prepare(make(tmp_path, FakeRun(fresh_replies()), keep=True))
+    kubeconfig = tmp_path / "npc.kubeconfig"
+    kubeconfig.unlink()
+    run = FakeRun(fresh_replies({(KIND, "get", "clusters"): (0, "npc\n", "")}))
+    info, _ = prepare(make(tmp_path, run, keep=True))
+    assert info.kubeconfig == str(kubeconfig)
+    assert kubeconfig.read_text() == KUBECONFIG
+    assert kubeconfig.stat().st_mode & 0o777 == 0o600
+    assert run.commands(KIND, "get", "kubeconfig", "--name", "npc")
+
+
+# --- breaker 9: kindnet needs kind >= v0.24 -------------------------------------------------------
+
+
+def test_kindnet_refuses_a_kind_without_network_policies(tmp_path: Path) -> None:
+    run = FakeRun(
+        fresh_replies({("/opt/kind", "version"): (0, "kind v0.23.0 go1.22.2 linux/amd64", "")})
+    )
+    with pytest.raises(SetupError) as exc_info:
+        prepare(make(tmp_path, run, "kindnet", options=KindOptions(kind_bin="/opt/kind")))
+    msg = str(exc_info.value)
+    assert "kind >= v0.24.0" in msg and "v0.23.0" in msg
+    assert not run.commands("/opt/kind", "create")
+
+
+def test_kindnet_installs_nothing_and_keeps_the_default_cni(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies())
+    info, _ = prepare(make(tmp_path, run, "kindnet"))
+    create = run.commands(KIND, "create", "cluster")[0]
+    config = yaml.safe_load(Path(create[create.index("--config") + 1]).read_text())
+    assert "disableDefaultCNI" not in config["networking"]
+    assert not run.commands("/usr/bin/kubectl") and not run.commands("/usr/bin/helm")
+    assert info.cni_version == "kind v0.33.0"
+
+
+# --- Cilium and Weave from pinned releases -------------------------------------------------------
+
+
+def test_cilium_comes_from_its_released_chart_with_kube_proxy_kept(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies())
+    prepare(make(tmp_path, run, "cilium"))
+    (helm,) = run.commands("/usr/bin/helm")
+    assert helm[1:5] == ["upgrade", "--install", "cilium", "cilium"]
+    assert helm[helm.index("--repo") + 1] == "https://helm.cilium.io"
+    assert helm[helm.index("--version") + 1] == "1.19.8"
+    assert helm[helm.index("--kube-context") + 1] == "kind-npc"
+    sets = [helm[i + 1] for i, a in enumerate(helm) if a == "--set"]
+    assert "kubeProxyReplacement=false" in sets and "ipam.mode=kubernetes" in sets
+
+
+def test_cilium_without_helm_says_what_to_install(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies())
+    with pytest.raises(SetupError, match=r"needs `helm`"):
+        prepare(make(tmp_path, run, "cilium", tools=("docker", "kind", "kubectl")))
+    assert not run.commands(KIND, "create")
+
+
+def test_weave_comes_from_its_released_manifest(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies())
+    _, notes = prepare(make(tmp_path, run, "weave"))
+    (apply,) = run.commands("/usr/bin/kubectl")
+    assert apply[-2:] == [
+        "-f",
+        "https://github.com/weaveworks/weave/releases/download/v2.8.1/weave-daemonset-k8s.yaml",
     ]
-    assert run.calls[0] == ["docker", "inspect", "npc-external-db"]
-    docker_run = run.calls[1]
-    assert docker_run[docker_run.index("--name") + 1] == "npc-external-db"
-    assert docker_run[docker_run.index("--network") + 1] == "kind"
-    assert docker_run[docker_run.index("--label") + 1] == "netpol-conformance.io/managed=true"
-    assert docker_run[docker_run.index("--entrypoint") + 1] == "sh"
-    image_at = docker_run.index("nginx:1.27.5")
-    assert docker_run[image_at + 1] == "-c"
-    assert any("npc-external-db" in n for n in notes)
+    assert any("archived" in n for n in notes if n.startswith("warning:"))
+
+
+# --- breaker 2: br_netfilter for the bridging CNIs -----------------------------------------------
+
+
+@pytest.mark.parametrize("cni", ["flannel", "weave"])
+def test_bridging_cnis_enable_br_netfilter_on_every_node(tmp_path: Path, cni: str) -> None:
+    run = FakeRun(fresh_replies())
+    prepare(make(tmp_path, run, cni))
+    execs = [c for c in run.commands("docker", "exec") if "br_netfilter" in c[-1]]
+    assert [c[2] for c in execs] == ["npc-worker", "npc-worker2", "npc-control-plane"]
+
+
+@pytest.mark.parametrize("cni", ["calico", "cilium", "kindnet"])
+def test_other_cnis_leave_br_netfilter_alone(tmp_path: Path, cni: str) -> None:
+    run = FakeRun(fresh_replies())
+    prepare(make(tmp_path, run, cni))
+    assert not run.commands("docker", "exec")
+
+
+def test_a_host_without_br_netfilter_is_one_clear_error(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies({("docker", "exec"): (3, "", "")}))
+    with pytest.raises(SetupError) as exc_info:
+        prepare(make(tmp_path, run, "flannel"))
+    msg = str(exc_info.value)
+    assert "sudo modprobe br_netfilter" in msg and "Docker >= 27.3" in msg
+    assert run.commands(KIND, "delete", "cluster")  # and the cluster is not left behind
+
+
+def _run_node_script(tmp_path: Path, script: str, module_loads: bool) -> tuple[int, str]:
+    """The node's br_netfilter script, here, with modprobe and sysctl replaced by fakes."""
+    proc_file = tmp_path / "bridge-nf-call-iptables"
+    local = script.replace("/proc/sys/net/bridge/bridge-nf-call-iptables", str(proc_file))
+    assert local != script
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fakes = {
+        "modprobe": f"touch {proc_file}" if module_loads else "exit 1",
+        "sysctl": f'echo "$@" > {tmp_path}/sysctl-args',
+    }
+    for name, body in fakes.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    done = subprocess.run(
+        ["/bin/sh", "-c", local], env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, check=False
+    )
+    args = tmp_path / "sysctl-args"
+    return done.returncode, args.read_text() if args.exists() else ""
+
+
+@pytest.mark.parametrize("loads", [True, False])
+def test_the_br_netfilter_script_loads_and_enables_or_exits_3(tmp_path: Path, loads: bool) -> None:
+    run = FakeRun(fresh_replies())
+    prepare(make(tmp_path / "run", run, "flannel"))
+    script = next(c[-1] for c in run.commands("docker", "exec") if "br_netfilter" in c[-1])
+    rc, sysctl = _run_node_script(tmp_path, script, loads)
+    if loads:
+        assert rc == 0 and "net.bridge.bridge-nf-call-iptables=1" in sysctl
+    else:
+        assert rc == 3 and sysctl == ""
+
+
+# --- the bridge plugin for Flannel ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("machine", "arch"), [("x86_64", "amd64"), ("aarch64", "arm64"), ("arm64", "arm64")]
+)
+def test_bridge_plugin_matches_the_node_architecture(
+    tmp_path: Path, machine: str, arch: str
+) -> None:
+    run = FakeRun(fresh_replies())
+    prepare(make(tmp_path / "run", run, "flannel"))
+    scripts = [c[-1] for c in run.commands("docker", "exec") if "/opt/cni/bin ./bridge" in c[-1]]
+    assert len(scripts) == 3  # every node
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fakes = {
+        "uname": f"echo {machine}",
+        "curl": f'echo "$@" > {tmp_path}/curl-args',
+        "tar": f'cat > /dev/null; echo "$@" > {tmp_path}/tar-args',
+    }
+    for name, body in fakes.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    done = subprocess.run(
+        ["/bin/sh", "-c", scripts[0]],
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    url = (tmp_path / "curl-args").read_text().split()[-1]
+    v = CNI_PLUGINS_VERSION
+    assert url.endswith(f"/{v}/cni-plugins-linux-{arch}-{v}.tgz")
+    assert (tmp_path / "tar-args").read_text().split() == ["-xz", "-C", "/opt/cni/bin", "./bridge"]
+
+
+# --- breaker 4: progress while kind works ---------------------------------------------------------
+
+
+def test_kinds_own_lines_are_relayed_as_progress(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies())
+    _, notes = prepare(make(tmp_path, run))
+    assert any("✓ Preparing nodes" in n for n in notes)
+    assert any(n.startswith("kind: creating cluster npc") for n in notes)
+
+
+# --- breaker 10: the external host on kind's network, or on KIND_EXPERIMENTAL_DOCKER_NETWORK ------
+
+
+@pytest.mark.parametrize("network", ["kind", "ci-net"])
+def test_the_external_host_joins_the_kind_network(tmp_path: Path, network: str) -> None:
+    environ = {} if network == "kind" else {"KIND_EXPERIMENTAL_DOCKER_NETWORK": network}
+    run = FakeRun(
+        fresh_replies(
+            {
+                ("docker", "inspect"): [
+                    (1, "", "missing"),
+                    (0, inspect_json("10.9.0.4", network), ""),
+                ]
+            }
+        )
+    )
+    info, _ = prepare(make(tmp_path, run, environ=environ))
+    (docker_run,) = run.commands("docker", "run")
+    assert docker_run[docker_run.index("--network") + 1] == network
+    assert info.external_ip == "10.9.0.4"
 
 
 def test_external_host_start_script_writes_a_config_for_both_ports(tmp_path: Path) -> None:
     """Run the container's start command here, with nginx swapped for a no-op."""
-    run = FakeRun(
-        {("docker", "inspect"): [(1, "", "missing"), (0, inspect_json("172.18.0.9"), "")]}
-    )
-    provider(tmp_path, run)._external(lambda _: None)
-    script = run.calls[1][-1]
+    script = start_script()
     conf = tmp_path / "default.conf"
     local = script.replace("/etc/nginx/conf.d/default.conf", str(conf)).replace(
         "exec nginx -g 'daemon off;'", "true"
@@ -159,126 +528,86 @@ def test_external_host_start_script_writes_a_config_for_both_ports(tmp_path: Pat
     assert "return 200 'external-db';" in text
 
 
-def test_an_existing_external_host_is_reused(tmp_path: Path) -> None:
-    run = FakeRun({("docker", "inspect"): (0, inspect_json("172.18.0.7"), "")})
-    assert provider(tmp_path, run)._external(lambda _: None) == "172.18.0.7"
-    assert run.calls == [["docker", "inspect", "npc-external-db"]]
+def test_an_external_host_without_an_address_says_how_to_fix_it(tmp_path: Path) -> None:
+    run = FakeRun(
+        fresh_replies({("docker", "inspect"): (0, inspect_json("10.0.0.1", "bridge"), "")})
+    )
+    with pytest.raises(SetupError, match="docker rm -f npc-external-db"):
+        prepare(make(tmp_path, run))
 
 
-@pytest.mark.parametrize(
-    "reply", [inspect_json(None), inspect_json("", "kind"), inspect_json("10.0.0.1", "bridge")]
-)
-def test_external_host_without_a_kind_address(tmp_path: Path, reply: str) -> None:
-    run = FakeRun({("docker", "inspect"): (0, reply, "")})
-    with pytest.raises(SetupError, match="no address on the kind network") as exc_info:
-        provider(tmp_path, run)._external(lambda _: None)
-    assert "docker rm -f npc-external-db" in str(exc_info.value)
+def test_a_rate_limited_external_image_pull_says_so(tmp_path: Path) -> None:
+    err = "docker: toomanyrequests: You have reached your unauthenticated pull rate limit."
+    run = FakeRun(fresh_replies({("docker", "run"): (125, "", err)}))
+    with pytest.raises(SetupError, match="pull rate limit: `docker login`"):
+        prepare(make(tmp_path, run))
 
 
 def test_a_stopped_external_host_is_started_again(tmp_path: Path) -> None:
     run = FakeRun(
-        {
-            ("docker", "inspect"): [
-                (0, inspect_json("", running=False), ""),
-                (0, inspect_json("172.18.0.4"), ""),
-            ]
-        }
+        fresh_replies(
+            {
+                ("docker", "inspect"): [
+                    (0, inspect_json("", running=False), ""),
+                    (0, inspect_json("172.18.0.4"), ""),
+                ]
+            }
+        )
     )
-    assert provider(tmp_path, run)._external(lambda _: None) == "172.18.0.4"
-    assert run.calls == [
-        ["docker", "inspect", "npc-external-db"],
-        ["docker", "start", "npc-external-db"],
-        ["docker", "inspect", "npc-external-db"],
-    ]
+    info, _ = prepare(make(tmp_path, run))
+    assert run.commands("docker", "start", "npc-external-db")
+    assert info.external_ip == "172.18.0.4"
 
 
-def test_external_host_that_cannot_start(tmp_path: Path) -> None:
-    run = FakeRun(
-        {
-            ("docker", "inspect"): (1, "", "No such object"),
-            ("docker", "run"): (125, "", "Unable to find image 'nginx:1.27.5' locally"),
-        }
-    )
-    with pytest.raises(SetupError) as exc_info:
-        provider(tmp_path, run)._external(lambda _: None)
-    msg = str(exc_info.value)
-    assert "starting the external host failed" in msg
-    assert "Unable to find image" in msg
-
-
-# --- CNI installation helpers and the end ------------------------------------------------------
-
-
-def test_bridge_plugin_goes_onto_every_node(tmp_path: Path) -> None:
-    run = FakeRun({("/usr/bin/kind", "get", "nodes"): (0, "npc-control-plane\nnpc-worker\n", "")})
-    provider(tmp_path, run, "flannel")._install_bridge_plugin("/usr/bin/kind", lambda _: None)
-    assert run.calls[0] == ["/usr/bin/kind", "get", "nodes", "--name", "npc"]
-    execs = run.calls[1:]
-    assert [c[:3] for c in execs] == [
-        ["docker", "exec", "npc-control-plane"],
-        ["docker", "exec", "npc-worker"],
-    ]
-    for c in execs:
-        assert c[3:5] == ["sh", "-c"]
-        assert "/opt/cni/bin ./bridge" in c[5]
-        assert kind_module.CNI_PLUGINS_VERSION in c[5]
-
-
-@pytest.mark.parametrize(
-    ("machine", "arch"), [("x86_64", "amd64"), ("aarch64", "arm64"), ("arm64", "arm64")]
-)
-def test_bridge_plugin_matches_the_node_architecture(
-    tmp_path: Path, machine: str, arch: str
-) -> None:
-    """Run the node's install script here, with uname, curl and tar replaced by fakes."""
-    run = FakeRun({("kind", "get", "nodes"): (0, "npc-control-plane\n", "")})
-    provider(tmp_path, run, "flannel")._install_bridge_plugin("kind", lambda _: None)
-    script = run.calls[1][-1]
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fakes = {
-        "uname": f"echo {machine}",
-        "curl": f'echo "$@" > {tmp_path}/curl-args',
-        "tar": f'cat > /dev/null; echo "$@" > {tmp_path}/tar-args',
-    }
-    for name, body in fakes.items():
-        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
-        (bin_dir / name).chmod(0o755)
-    done = subprocess.run(
-        ["/bin/sh", "-c", script],
-        env={"PATH": f"{bin_dir}:/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    url = (tmp_path / "curl-args").read_text().split()[-1]
-    version = kind_module.CNI_PLUGINS_VERSION
-    assert url.endswith(f"/{version}/cni-plugins-linux-{arch}-{version}.tgz")
-    assert (tmp_path / "tar-args").read_text().split() == ["-xz", "-C", "/opt/cni/bin", "./bridge"]
+# --- the end of the run ---------------------------------------------------------------------------
 
 
 def test_finish_keeps_the_cluster_with_keep(tmp_path: Path) -> None:
     run = FakeRun()
     notes: list[str] = []
-    p = provider(tmp_path, run, keep=True)
-    p.finish(INFO, notes.append)
+    make(tmp_path, run, keep=True).finish(ClusterInfo("kind", "calico"), notes.append)
     assert run.calls == []
-    assert any("--keep-cluster" in n for n in notes)
+    assert any("--keep-cluster" in n and "kind delete cluster --name npc" in n for n in notes)
 
 
-def test_finish_removes_the_external_host_and_the_cluster(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    deleted: list[bool] = []
-
-    class Cluster:
-        def delete(self) -> None:
-            deleted.append(True)
-
+def test_finish_deletes_the_external_host_the_cluster_and_its_record(tmp_path: Path) -> None:
+    info, _ = prepare(make(tmp_path, FakeRun(fresh_replies())))
     run = FakeRun()
-    p = provider(tmp_path, run)
-    monkeypatch.setattr(p, "_cluster", lambda: Cluster())
-    p.finish(INFO, lambda _: None)
-    assert run.calls == [["docker", "rm", "-f", "npc-external-db"]]
-    assert deleted == [True]
+    make(tmp_path, run).finish(info, lambda _: None)
+    assert run.calls == [
+        ["docker", "rm", "-f", "npc-external-db"],
+        [KIND, "delete", "cluster", "--name", "npc"],
+    ]
+    assert StateFile(tmp_path, "npc").load() is None
+    assert not (tmp_path / "npc.kubeconfig").exists()
+
+
+def test_the_cluster_info_survives_the_trip_to_the_workers(tmp_path: Path) -> None:
+    from netpol_conformance.cluster.providers import info_from_json, info_to_json
+
+    info, _ = prepare(make(tmp_path, FakeRun(fresh_replies())))
+    again = info_from_json(info_to_json(info))
+    assert again == info
+    assert json.loads(info_to_json(info))["placement"] == {"a": "npc-worker", "b": "npc-worker2"}
+
+
+def test_every_cni_kind_can_install_is_listed(tmp_path: Path) -> None:
+    assert sorted(n for n, p in PROFILES.items() if p.kind) == [
+        "calico",
+        "cilium",
+        "flannel",
+        "kindnet",
+        "weave",
+    ]
+
+
+def test_the_kind_backend_never_reaches_into_the_checkout() -> None:
+    import netpol_conformance.cluster.kind as package
+
+    for module in Path(package.__file__).parent.glob("*.py"):
+        assert "parents[" not in module.read_text(), module
+
+
+def test_pytest_kind_ngs_working_directory_is_ignored_by_git() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert ".pytest-kind/" in (root / ".gitignore").read_text().splitlines()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from netpol_conformance.cluster.base import ClusterInfo
-from netpol_conformance.cluster.kind import KindProvider
+from netpol_conformance.cluster.kind.provider import KindProvider
 from netpol_conformance.cluster.providers import ExistingProvider
 from netpol_conformance.errors import UsageError
 from netpol_conformance.plan.layout import load_layout
@@ -82,7 +82,7 @@ def test_image_overrides() -> None:
     ("options", "message"),
     [
         ({"netpol_cluster": "minikube"}, r"unknown --cluster 'minikube': choose one of kind, "),
-        ({"netpol_cni": "weave"}, r"unknown CNI 'weave': choose one of .*calico"),
+        ({"netpol_cni": "canal"}, r"unknown CNI 'canal': choose one of .*calico.*weave"),
         ({"netpol_faults": "or-for-and"}, r"--simulate-faults only applies to --cluster simulated"),
         (
             {"netpol_cluster": "simulated", "netpol_faults": "drop-everything"},
