@@ -18,9 +18,14 @@ MARKS = {
     Outcome.TIMEOUT: "X",
     Outcome.DNS_FAIL: "X",
     Outcome.REFUSED: "R",
+    Outcome.DNS_NEGATIVE: "N",
+    Outcome.UNREACHABLE: "U",
     Outcome.EXEC_ERROR: "E",
 }
-LEGEND = ". connected/resolved  X timed out/dns failed  R refused  E exec error  * differs"
+LEGEND = (
+    ". connected/resolved  X timed out/dns failed  R refused  N dns negative answer  "
+    "U unreachable  E exec error  * differs"
+)
 
 
 @dataclass(frozen=True)
