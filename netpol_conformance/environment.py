@@ -46,13 +46,19 @@ class RunOptions:
     pull_policy: str | None = None
 
 
+def matrix_ports(layout: Layout) -> list[int]:
+    """The TCP ports the matrix probes on every pod. The servers also answer TCP/UDP 53 and
+    UDP 5432, which join the matrix with the scenario table rows that predict them."""
+    return [p.port for p in layout.server_ports if p.protocol == "TCP" and p.port != 53]
+
+
 def scenario_probes(layout: Layout, with_external: bool) -> list[Probe]:
     """Every probe of the tutorial matrix, in logical names."""
     probes: list[Probe] = []
     for src in layout.pods:
         for dst in layout.pods:
             if dst != src:
-                probes += [Probe(src.key, TCP, dst.key, port) for _, port in layout.server_ports]
+                probes += [Probe(src.key, TCP, dst.key, port) for port in matrix_ports(layout)]
         if with_external:
             probes += [Probe(src.key, TCP, layout.external_name, p) for p in layout.external_ports]
         probes.append(Probe(src.key, DNS, DNS_TARGET, 53, "UDP", layout.dns_name))
@@ -164,7 +170,7 @@ class Environment:
     # --- what the oracle sees
 
     def topology(self) -> Topology:
-        ports = tuple(Port(port, "TCP", name) for name, port in self.layout.server_ports)
+        ports = tuple(Port(p.port, p.protocol, p.name) for p in self.layout.server_ports)
         pods = [
             Pod(
                 self.renderer.namespace(lp.namespace),

@@ -9,7 +9,7 @@ import pytest
 
 from netpol_conformance.cluster.simulated import SimulatedCluster
 from netpol_conformance.cni import profile
-from netpol_conformance.environment import Environment, RunOptions, scenario_probes
+from netpol_conformance.environment import Environment, RunOptions, matrix_ports, scenario_probes
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.probe.spec import DNS
 from netpol_conformance.tutorial.layout import DNS_TARGET, load_layout
@@ -49,7 +49,7 @@ def test_catalog() -> None:
 def test_the_matrix_covers_every_pod_pair_port_dns_and_external(env: Environment) -> None:
     layout = load_layout()
     n = len(layout.pods)
-    per_source = (n - 1) * len(layout.server_ports) + len(layout.external_ports) + 1
+    per_source = (n - 1) * len(matrix_ports(layout)) + len(layout.external_ports) + 1
     assert len(env.probes) == n * per_source
     assert len(set(env.probes)) == len(env.probes)
     assert len(scenario_probes(layout, with_external=False)) == n * (per_source - 2)
