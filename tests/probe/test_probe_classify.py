@@ -40,6 +40,17 @@ EXPECTED: dict[str, Outcome] = {
     "udp-admin-prohibited": C.UNREACHABLE,
     "udp-missing": C.EXEC_ERROR,
     "nslookup-missing": C.EXEC_ERROR,
+    # the real local cluster (kube-router rejects), through kubectl exec
+    "cluster-kube-router-open-udp-5432": C.CONNECTED,
+    "cluster-kube-router-open-udp-53": C.CONNECTED,
+    "cluster-kube-router-open-tcp-53": C.CONNECTED,
+    "cluster-kube-router-open-tcp-80": C.CONNECTED,
+    "cluster-kube-router-open-dns": C.DNS_OK,
+    "cluster-kube-router-denied-udp-5432": C.REFUSED,
+    "cluster-kube-router-denied-udp-53": C.REFUSED,
+    "cluster-kube-router-denied-tcp-53": C.REFUSED,
+    "cluster-kube-router-denied-tcp-80": C.REFUSED,
+    "cluster-kube-router-exec-container-gone": C.EXEC_ERROR,  # "unable to upgrade connection"
 }
 for _tool in ("bind", "busybox"):
     EXPECTED |= {
@@ -62,9 +73,10 @@ for _tool in ("bind", "busybox"):
 
 
 def classify(name: str, rc: int, output: str) -> Observation:
-    if name.startswith("curl-"):
+    kind = name.removeprefix("cluster-kube-router-").removeprefix("open-").removeprefix("denied-")
+    if kind.startswith(("curl-", "tcp-")):
         return classify_curl(rc, output)
-    if name.startswith("udp-"):
+    if kind.startswith("udp-"):
         return classify_udp(rc, output)
     return classify_nslookup(rc, output)
 
@@ -231,6 +243,22 @@ def test_nslookup_negative_answers_name_the_rcode(
     obs = classify_nslookup(*captured(f"nslookup-{tool}-{case}"))
     assert (obs.outcome, obs.detail) == (Outcome.DNS_NEGATIVE, detail)
     assert str(obs) == f"dns-negative({detail})"
+
+
+def test_exec_transport_failure_is_an_exec_error(captured: Captured) -> None:
+    rc, output = captured("cluster-kube-router-exec-container-gone")
+    assert "unable to upgrade connection" in output
+    obs = classify_nslookup(rc, output)
+    assert obs.outcome is Outcome.EXEC_ERROR and "container not found" in obs.detail
+
+
+def test_kube_router_rejects_udp_as_a_port_unreachable(captured: Captured) -> None:
+    """On the real cluster a denied datagram comes back refused in well under a timeout."""
+    for port in (5432, 53):
+        rc, output = captured(f"cluster-kube-router-denied-udp-{port}")
+        assert rc == 1 and "Connection refused" in output
+        rc, output = captured(f"cluster-kube-router-open-udp-{port}")
+        assert (rc, classify_udp(rc, output).detail) == (0, "netpol-conformance udp")
 
 
 def test_nslookup_no_answer_is_negative(captured: Captured) -> None:
