@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from netpol_conformance.cni import DROP, CniProfile
-from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.probe.outcome import NOT_A_VERDICT, Observation, Outcome
 from netpol_conformance.probe.spec import DNS, Probe
 
 
@@ -23,9 +23,10 @@ def meets(expected: Outcome, observed: Observation, listening: bool | None = Non
     """Whether an observation satisfies an expectation.
 
     A refusal only proves a (rejecting) deny when a control probe showed the server listening;
-    an exec error never satisfies anything.
+    an exec error, a DNS server's negative answer and an unreachable network never satisfy
+    anything.
     """
-    if observed.outcome is not expected or observed.outcome is Outcome.EXEC_ERROR:
+    if observed.outcome is not expected or observed.outcome in NOT_A_VERDICT:
         return False
     if expected is Outcome.REFUSED:
         return listening is True
@@ -37,6 +38,18 @@ def explain_mismatch(
 ) -> str:
     if observed.outcome is Outcome.EXEC_ERROR:
         return "the probe itself failed: this is an infrastructure error, not a policy verdict"
+    if observed.outcome is Outcome.DNS_NEGATIVE:
+        return (
+            "a DNS server was reached and answered no (NXDOMAIN, SERVFAIL, REFUSED or no "
+            "answer): the network let the query through, so this is not a policy verdict; "
+            "check the name and the cluster's DNS"
+        )
+    if observed.outcome is Outcome.UNREACHABLE:
+        return (
+            "no path to the destination (network unreachable / no route to host): a routing "
+            "or infrastructure failure, not a policy verdict (a CNI that rejects with "
+            "icmp-host-prohibited or icmp-admin-prohibited looks the same)"
+        )
     if expected is Outcome.REFUSED and observed.outcome is Outcome.REFUSED and not listening:
         return (
             "refused, but the control probe found nothing listening on that port inside the "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -27,6 +27,17 @@ class LogicalPod:
         return f"{self.namespace}/{self.name}"
 
 
+class ServerPort(NamedTuple):
+    """A port the server container of every test pod answers on."""
+
+    name: str
+    port: int
+    protocol: str = "TCP"
+
+
+PROTOCOLS = ("TCP", "UDP")
+
+
 @dataclass(frozen=True)
 class Layout:
     """Everything the suite reads from manifests/topology."""
@@ -37,7 +48,7 @@ class Layout:
     external_name: str
     external_placeholder: str
     external_ports: tuple[int, ...]
-    server_ports: tuple[tuple[str, int], ...]
+    server_ports: tuple[ServerPort, ...]
     dns_name: str
     pod_template: dict[str, Any]
     server_config: dict[str, Any]
@@ -54,6 +65,16 @@ def _yaml(path: Path) -> Any:
         return yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise SetupError(f"cannot read {path}: {exc}") from None
+
+
+def _server_port(entry: dict[str, Any], topo_dir: Path) -> ServerPort:
+    protocol = entry.get("protocol", "TCP")
+    if protocol not in PROTOCOLS:
+        raise SetupError(
+            f"{topo_dir / 'topology.yaml'}: server_ports entry {entry.get('name')!r} has "
+            f"protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}"
+        )
+    return ServerPort(entry["name"], entry["port"], protocol)
 
 
 @cache
@@ -81,7 +102,7 @@ def load_layout(root: Path = DEFAULT_MANIFESTS) -> Layout:
         external_name=ext["name"],
         external_placeholder=ext["placeholder_cidr"],
         external_ports=tuple(ext["ports"]),
-        server_ports=tuple((p["name"], p["port"]) for p in data["server_ports"]),
+        server_ports=tuple(_server_port(p, topo_dir) for p in data["server_ports"]),
         dns_name=data["dns"]["name"],
         pod_template=_yaml(topo_dir / "pod.yaml"),
         server_config=_yaml(topo_dir / "server-config.yaml"),

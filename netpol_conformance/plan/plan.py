@@ -16,8 +16,9 @@ from netpol_conformance.plan.catalogue import ALL, Scenario
 from netpol_conformance.plan.judge import expected_outcome
 from netpol_conformance.plan.layout import DNS_TARGET, Layout
 from netpol_conformance.probe.outcome import Outcome
-from netpol_conformance.probe.spec import DNS, TCP, Probe
+from netpol_conformance.probe.spec import DNS, TCP, UDP, Probe
 
+KIND_OF = {"TCP": TCP, "UDP": UDP}  # a server port's protocol -> the probe that tries it
 NO_EXTERNAL = "no external host: pass --external-ip (a host outside the pod network on 80 and 5432)"
 
 
@@ -27,7 +28,12 @@ def matrix_probes(layout: Layout, with_external: bool) -> tuple[Probe, ...]:
     for src in layout.pods:
         for dst in layout.pods:
             if dst != src:
-                probes += [Probe(src.key, TCP, dst.key, port) for _, port in layout.server_ports]
+                probes += [
+                    Probe(
+                        src.key, UDP if sp.protocol == "UDP" else TCP, dst.key, sp.port, sp.protocol
+                    )
+                    for sp in layout.server_ports
+                ]
         if with_external:
             probes += [Probe(src.key, TCP, layout.external_name, p) for p in layout.external_ports]
         probes.append(Probe(src.key, DNS, DNS_TARGET, 53, "UDP", layout.dns_name))

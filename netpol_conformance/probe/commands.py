@@ -1,8 +1,13 @@
-"""Build the one shell command that runs every probe of a source pod in parallel.
+"""The command line of each probe kind, as a person would type it in the probe container.
 
-Each probe runs in the background; each prints exactly one line
-``NPC <index> <exit code> <output with newlines folded to '|'>``. One exec therefore costs
-about one probe timeout, whatever the number of probes.
+- tcp: ``curl -sS -v``. ``-v`` is there for one line: curl's own message for exit 7 is
+  "Couldn't connect to server" whatever the reason, while its verbose log names the socket
+  error ("connect to ... failed: Connection refused", "Immediate connect fail for ...: Network
+  is unreachable"), and says "Connected to" when a handshake completed before a timeout.
+- udp: one datagram with ``socat`` on a connected UDP socket, waiting ``timeout`` seconds for
+  a reply. An ICMP port-unreachable makes the next read fail with ECONNREFUSED, which socat
+  logs as "E read(...): Connection refused".
+- dns: ``nslookup`` (bind's or busybox's) through the pod's resolver.
 """
 
 from __future__ import annotations
@@ -11,37 +16,56 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from netpol_conformance.probe.spec import DNS, TCP, ProbeTarget
+from netpol_conformance.probe.spec import DNS, TCP, UDP, ProbeTarget
 
-MARKER = "NPC"
-
-_PRELUDE = (
-    f'npc() {{ i=$1; shift; o=$("$@" 2>&1); rc=$?; '
-    f"printf '{MARKER} %s %s %.600s\\n' \"$i\" \"$rc\" \"$(printf '%s' \"$o\" | tr '\\n' '|')\"; }}"
-)
+UDP_PAYLOAD = "netpol-conformance"
 
 
 @dataclass(frozen=True)
 class ProbeSettings:
-    timeout: float = 2.0  # curl --max-time, as the tutorial's `--max-time 2`
+    timeout: float = 2.0  # curl --max-time, as the tutorial's `--max-time 2`; socat's wait
     dns_timeout: int = 2  # nslookup -timeout
     dns_tries: int = 1
 
 
+def _host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
 def curl_argv(address: str, port: int, settings: ProbeSettings) -> list[str]:
-    host = f"[{address}]" if ":" in address else address
     t = f"{settings.timeout:g}"
     return [
         "curl",
         "-sS",
+        "-v",
         "-o",
         "/dev/null",
         "--connect-timeout",
         t,
         "--max-time",
         t,
-        f"http://{host}:{port}/",
+        f"http://{_host(address)}:{port}/",
     ]
+
+
+def udp_argv(address: str, port: int, settings: ProbeSettings) -> list[str]:
+    """``echo PAYLOAD | socat -T T -t T - UDP:HOST:PORT``: prints the reply, if any."""
+    t = f"{settings.timeout:g}"
+    socat = ["socat", "-T", t, "-t", t, "-", f"UDP:{_host(address)}:{port}"]
+    return ["sh", "-c", f"echo {UDP_PAYLOAD} | {shlex.join(socat)}"]
+
+
+def udp_destination(argv: Sequence[str]) -> tuple[str, int] | None:
+    """(address, port) of an argv that ``udp_argv`` made, else None."""
+    if len(argv) != 3 or list(argv[:2]) != ["sh", "-c"]:
+        return None
+    words = shlex.split(argv[2])
+    if len(words) < 5 or words[:4] != ["echo", UDP_PAYLOAD, "|", "socat"]:
+        return None
+    host, _, port = words[-1].removeprefix("UDP:").rpartition(":")
+    if not words[-1].startswith("UDP:") or not port.isdigit():
+        return None
+    return host.removeprefix("[").removesuffix("]"), int(port)
 
 
 def nslookup_argv(name: str, settings: ProbeSettings) -> list[str]:
@@ -52,17 +76,11 @@ def probe_argv(target: ProbeTarget, settings: ProbeSettings) -> list[str]:
     probe = target.probe
     if probe.kind == TCP:
         return curl_argv(target.address, probe.port, settings)
+    if probe.kind == UDP:
+        return udp_argv(target.address, probe.port, settings)
     if probe.kind == DNS:
         return nslookup_argv(probe.name, settings)
     raise ValueError(f"unknown probe kind {probe.kind!r}")
-
-
-def batch_script(argvs: Sequence[Sequence[str]]) -> str:
-    """A POSIX sh script running every argv in parallel, one result line each."""
-    lines = [_PRELUDE]
-    lines += [f"npc {i} {shlex.join(argv)} &" for i, argv in enumerate(argvs)]
-    lines.append("wait")
-    return "\n".join(lines)
 
 
 def exec_command(container: str, namespace: str, pod: str, argv: Sequence[str]) -> str:

@@ -7,12 +7,18 @@ from enum import StrEnum
 
 
 class Outcome(StrEnum):
-    CONNECTED = "connected"
-    TIMEOUT = "timeout"  # the only proof of a drop
-    REFUSED = "refused"  # a reject, or nothing listening: needs a control probe to tell
+    CONNECTED = "connected"  # the handshake completed, or a UDP reply came back
+    TIMEOUT = "timeout"  # nothing came back: the only proof of a drop
+    REFUSED = "refused"  # ECONNREFUSED: a reject, or nothing listening (needs a control probe)
     DNS_OK = "dns-ok"
-    DNS_FAIL = "dns-fail"
+    DNS_FAIL = "dns-fail"  # no DNS server could be reached: timed out or refused
+    DNS_NEGATIVE = "dns-negative"  # a server was reached and said no (NXDOMAIN, SERVFAIL, ...)
+    UNREACHABLE = "unreachable"  # no path: network unreachable / no route to host
     EXEC_ERROR = "exec-error"  # the probe itself failed: an error, never "blocked"
+
+
+# Outcomes that say nothing about a policy: they never meet an expectation.
+NOT_A_VERDICT = frozenset({Outcome.DNS_NEGATIVE, Outcome.UNREACHABLE, Outcome.EXEC_ERROR})
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,6 @@ class Observation:
     def __str__(self) -> str:
         if self.outcome is Outcome.DNS_OK and self.detail:
             return f"dns-ok({self.detail})"
-        if self.outcome is Outcome.EXEC_ERROR:
-            return f"exec-error({self.detail})"
+        if self.outcome in NOT_A_VERDICT:
+            return f"{self.outcome.value}({self.detail})"
         return self.outcome.value

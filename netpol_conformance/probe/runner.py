@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from netpol_conformance.cluster.base import Backend
-from netpol_conformance.probe.classify import classify_curl, classify_nslookup, parse_batch
+from netpol_conformance.probe.batch import Batch
+from netpol_conformance.probe.classify import classify_curl, classify_nslookup, classify_udp
 from netpol_conformance.probe.commands import (
     ProbeSettings,
-    batch_script,
     curl_argv,
     exec_command,
     probe_argv,
+    udp_argv,
 )
 from netpol_conformance.probe.outcome import Observation, Outcome
-from netpol_conformance.probe.spec import DNS, Probe, ProbeTarget
+from netpol_conformance.probe.spec import DNS, TCP, UDP, Probe, ProbeTarget
 
 PROBE_CONTAINER = "probe"
+CLASSIFIERS: dict[str, Callable[[int, str], Observation]] = {
+    TCP: classify_curl,
+    UDP: classify_udp,
+    DNS: classify_nslookup,
+}
 
 
 class ProbeRunner:
@@ -26,7 +32,7 @@ class ProbeRunner:
         self.backend = backend
         self.settings = settings
         self.max_workers = max_workers
-        self._listening: dict[tuple[str, str, int], bool] = {}
+        self._listening: dict[tuple[str, str, int, str], bool] = {}
 
     @property
     def exec_timeout(self) -> float:
@@ -39,26 +45,32 @@ class ProbeRunner:
             PROBE_CONTAINER, target.namespace, target.pod, probe_argv(target, self.settings)
         )
 
-    def _run_source(self, targets: Sequence[ProbeTarget]) -> dict[Probe, Observation]:
-        first = targets[0]
-        script = batch_script([probe_argv(t, self.settings) for t in targets])
+    def _run_batch(
+        self, namespace: str, pod: str, argvs: Sequence[Sequence[str]], kinds: Sequence[str]
+    ) -> list[Observation]:
+        batch = Batch.of(argvs)
         result = self.backend.exec(
-            first.namespace, first.pod, PROBE_CONTAINER, ["sh", "-c", script], self.exec_timeout
+            namespace, pod, PROBE_CONTAINER, ["sh", "-c", batch.script], self.exec_timeout
         )
         if result.error:
-            return {t.probe: Observation(Outcome.EXEC_ERROR, result.error) for t in targets}
-        lines = parse_batch(result.stdout, len(targets))
-        out: dict[Probe, Observation] = {}
-        for i, t in enumerate(targets):
+            return [Observation(Outcome.EXEC_ERROR, result.error) for _ in argvs]
+        lines = batch.results(result.stdout)
+        out = []
+        for i, kind in enumerate(kinds):
             if i not in lines:
                 detail = (result.stderr or result.stdout).strip()[-300:] or "no output"
-                out[t.probe] = Observation(Outcome.EXEC_ERROR, f"no result line: {detail}")
-                continue
-            rc, text = lines[i]
-            out[t.probe] = (
-                classify_nslookup(rc, text) if t.probe.kind == DNS else classify_curl(rc, text)
-            )
+                out.append(Observation(Outcome.EXEC_ERROR, f"no result line: {detail}"))
+            else:
+                out.append(CLASSIFIERS[kind](*lines[i]))
         return out
+
+    def _run_source(self, targets: Sequence[ProbeTarget]) -> dict[Probe, Observation]:
+        first = targets[0]
+        argvs = [probe_argv(t, self.settings) for t in targets]
+        observed = self._run_batch(
+            first.namespace, first.pod, argvs, [t.probe.kind for t in targets]
+        )
+        return {t.probe: obs for t, obs in zip(targets, observed, strict=True)}
 
     def run(self, targets: Sequence[ProbeTarget]) -> dict[Probe, Observation]:
         by_source: dict[tuple[str, str], list[ProbeTarget]] = defaultdict(list)
@@ -73,19 +85,19 @@ class ProbeRunner:
                 results.update(part)
         return results
 
-    def listening(self, namespace: str, pod: str, port: int) -> bool:
-        """Control probe: does the destination's own server accept on this port?
+    def listening(self, namespace: str, pod: str, port: int, protocol: str = "TCP") -> bool:
+        """Control probe: does the destination's own server answer on this port?
 
         Run from the destination pod itself (its containers share one network namespace), so
         no policy is on the path. Only positive answers are cached.
         """
-        key = (namespace, pod, port)
+        key = (namespace, pod, port, protocol)
         if self._listening.get(key):
             return True
-        argv = curl_argv("127.0.0.1", port, self.settings)
-        result = self.backend.exec(namespace, pod, PROBE_CONTAINER, argv, self.exec_timeout)
-        ok = not result.error and classify_curl(result.returncode, result.stderr).outcome is (
-            Outcome.CONNECTED
-        )
+        kind = UDP if protocol == "UDP" else TCP
+        build = udp_argv if kind == UDP else curl_argv
+        argv = build("127.0.0.1", port, self.settings)
+        (obs,) = self._run_batch(namespace, pod, [argv], [kind])
+        ok = obs.outcome is Outcome.CONNECTED
         self._listening[key] = ok
         return ok

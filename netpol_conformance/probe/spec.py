@@ -5,15 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TCP = "tcp"
+UDP = "udp"
 DNS = "dns"
+KINDS = (TCP, UDP, DNS)
+_PROTOCOL = {TCP: "TCP", UDP: "UDP"}
 
 
 @dataclass(frozen=True)
 class Probe:
     """One probe, named in the tutorial's logical terms (``frontend/web``), not rendered names.
 
-    ``kind`` is ``tcp`` (curl to ``target``'s address on ``port``) or ``dns`` (nslookup of
-    ``name`` through the cluster's DNS service).
+    ``kind`` is ``tcp`` (curl to ``target``'s address on ``port``), ``udp`` (one datagram to
+    ``target``'s address on ``port``, waiting for a reply) or ``dns`` (nslookup of ``name``
+    through the cluster's DNS service). ``protocol`` is TCP for ``tcp`` and UDP for ``udp``.
     """
 
     source: str
@@ -22,6 +26,11 @@ class Probe:
     port: int = 0
     protocol: str = "TCP"
     name: str = ""
+
+    def __post_init__(self) -> None:
+        wanted = _PROTOCOL.get(self.kind)
+        if wanted and self.protocol != wanted:
+            raise ValueError(f"a {self.kind} probe has protocol {wanted}, not {self.protocol}")
 
     @property
     def label(self) -> str:
@@ -37,4 +46,4 @@ class ProbeTarget:
     probe: Probe
     namespace: str  # rendered namespace of the source pod
     pod: str
-    address: str = ""  # IP of the destination (tcp)
+    address: str = ""  # IP of the destination (tcp, udp)

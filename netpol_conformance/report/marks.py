@@ -10,9 +10,14 @@ MARKS: dict[Outcome, str] = {
     Outcome.TIMEOUT: "X",
     Outcome.DNS_FAIL: "X",
     Outcome.REFUSED: "R",
+    Outcome.DNS_NEGATIVE: "N",
+    Outcome.UNREACHABLE: "U",
     Outcome.EXEC_ERROR: "E",
 }
-LEGEND = ". connected/resolved  X timed out/dns failed  R refused  E exec error  * differs"
+LEGEND = (
+    ". connected/resolved  X timed out/dns failed  R refused  N dns negative answer  "
+    "U unreachable  E exec error  * differs"
+)
 NOT_OBSERVED = "?"  # a probe that was never observed (the run stopped before it)
 
 # What a deny looks like, and what getting through looks like, whatever the CNI.

@@ -142,7 +142,7 @@ class Deployment:
     # --- what the oracle sees
 
     def topology(self) -> Topology:
-        ports = tuple(Port(port, "TCP", name) for name, port in self.layout.server_ports)
+        ports = tuple(Port(p.port, p.protocol, p.name) for p in self.layout.server_ports)
         pods = [
             Pod(
                 self.renderer.namespace(lp.namespace),

@@ -16,7 +16,7 @@ from netpol_conformance.plan.judge import judge, needs_control
 from netpol_conformance.plan.plan import ScenarioPlan
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.runner import ProbeRunner
-from netpol_conformance.probe.spec import TCP, Probe
+from netpol_conformance.probe.spec import TCP, UDP, Probe
 from netpol_conformance.run.convergence import Convergence, converge
 from netpol_conformance.run.deploy import Deployment
 from netpol_conformance.run.options import RunOptions
@@ -33,7 +33,7 @@ class Observer:
         """Control evidence that a refusal is a deny: the server does accept on that port."""
         dst = self.deployment.pods.get(probe.target)
         if dst is not None:
-            return self.runner.listening(dst.namespace, dst.name, probe.port)
+            return self.runner.listening(dst.namespace, dst.name, probe.port, probe.protocol)
         # No pod to exec in: the host answered on that port before any policy.
         return (probe.target, probe.port) in self.deployment.answered_before_policies
 
@@ -108,7 +108,7 @@ class Observer:
         self.deployment.answered_before_policies = {
             (r.probe.target, r.probe.port)
             for r in result.probes
-            if r.probe.kind == TCP and r.observed and r.observed.outcome is Outcome.CONNECTED
+            if r.probe.kind in (TCP, UDP) and r.observed and r.observed.outcome is Outcome.CONNECTED
         }
 
 

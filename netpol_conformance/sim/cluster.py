@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import ipaddress
-import shlex
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,8 @@ from netpol_conformance.errors import ManifestError
 from netpol_conformance.model.topology import External, Namespace, Pod, Port, Topology
 from netpol_conformance.policy.oracle import Oracle
 from netpol_conformance.policy.parse import parse_policy
-from netpol_conformance.probe.commands import MARKER
+from netpol_conformance.probe.batch import parse_batch_script
+from netpol_conformance.probe.commands import udp_destination
 from netpol_conformance.sim.faults import Faults
 
 POD_CIDR = ipaddress.ip_network("10.244.0.0/16")
@@ -218,15 +218,32 @@ class SimulatedCluster(Backend):
             return (0, "") if listening else (7, _refused(host, port))
         allowed = self._verdict(oracle, topo, src, host, port, "TCP")
         if allowed is None:
-            return 28, _timed_out(self.probe_timeout)
+            return 28, _timed_out(host, port, self.probe_timeout)
         target = next(e for e in topo.endpoints if str(e.ip) == host)
         if allowed:
             serving = any(p.port == port and p.protocol == "TCP" for p in target.ports)
             return (0, "") if serving else (7, _refused(host, port))
         style = REJECT if self.faults.reject_instead_of_drop else self.profile.deny_style
         if style == DROP:
-            return 28, _timed_out(self.probe_timeout)
+            return 28, _timed_out(host, port, self.probe_timeout)
         return 7, _refused(host, port)
+
+    def _udp(
+        self, src: Pod, oracle: Oracle, topo: Topology, host: str, port: int
+    ) -> tuple[int, str]:
+        """What ``echo ... | socat ... UDP:host:port`` prints: the reply, a refusal, or nothing."""
+        if host in ("127.0.0.1", "localhost", str(src.ip)):
+            listening = any(p.port == port and p.protocol == "UDP" for p in src.ports)
+            return (0, _UDP_REPLY) if listening else (1, _udp_refused())
+        allowed = self._verdict(oracle, topo, src, host, port, "UDP")
+        if allowed is None:
+            return 0, ""
+        target = next(e for e in topo.endpoints if str(e.ip) == host)
+        if allowed:
+            serving = any(p.port == port and p.protocol == "UDP" for p in target.ports)
+            return (0, _UDP_REPLY) if serving else (1, _udp_refused())
+        style = REJECT if self.faults.reject_instead_of_drop else self.profile.deny_style
+        return (0, "") if style == DROP else (1, _udp_refused())
 
     def _nslookup(self, src: Pod, oracle: Oracle, topo: Topology, name: str) -> tuple[int, str]:
         reachable = self._verdict(oracle, topo, src, DNS_POD_IP, 53, "UDP")
@@ -242,6 +259,8 @@ class SimulatedCluster(Backend):
             return self._curl(src, oracle, topo, argv[-1])
         if argv[0] == "nslookup":
             return self._nslookup(src, oracle, topo, argv[-1])
+        if udp := udp_destination(argv):
+            return self._udp(src, oracle, topo, *udp)
         return 127, f"sh: {argv[0]}: not found"
 
     def exec(
@@ -262,22 +281,33 @@ class SimulatedCluster(Backend):
             return ExecResult(rc, "", out.replace("|", "\n"))
         if list(argv[:2]) != ["sh", "-c"]:
             return ExecResult(127, "", f"exec: {argv[0]!r}: not supported by the simulated cluster")
+        try:
+            batch = parse_batch_script(argv[2])
+        except ValueError as exc:
+            return ExecResult(2, "", f"sh: the simulated cluster runs probe batches only: {exc}")
         lines = []
-        for line in argv[2].splitlines():
-            words = shlex.split(line)
-            if len(words) < 3 or words[0] != "npc" or words[-1] != "&":
-                continue
-            index, tool = words[1], words[2:-1]
-            rc, out = self._tool(src, oracle, topo, tool)
-            lines.append(f"{MARKER} {index} {rc} {out}")
+        for index, tool in enumerate(batch.argvs):
+            rc, out = self._tool(src, oracle, topo, list(tool))
+            lines.append(batch.result_line(index, rc, out.replace("|", "\n")))
         return ExecResult(0, "\n".join(lines) + "\n")
 
 
+_UDP_REPLY = "netpol-conformance udp"
+
+
 def _refused(host: str, port: int) -> str:
+    """curl -sS -v's output for a refused connection (as curl 7.88 prints it)."""
+    failed = f"Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server"
     return (
-        f"curl: (7) Failed to connect to {host} port {port} after 0 ms: Couldn't connect to server"
+        f"*   Trying {host}:{port}...|* connect to {host} port {port} failed: Connection refused|"
+        f"* {failed}|* Closing connection 0|curl: (7) {failed}"
     )
 
 
-def _timed_out(timeout: float) -> str:
-    return f"curl: (28) Connection timed out after {int(timeout * 1000) + 1} milliseconds"
+def _timed_out(host: str, port: int, timeout: float) -> str:
+    message = f"Connection timed out after {int(timeout * 1000) + 1} milliseconds"
+    return f"*   Trying {host}:{port}...|* {message}|* Closing connection 0|curl: (28) {message}"
+
+
+def _udp_refused() -> str:
+    return "2025/01/01 00:00:00 socat[1] E read(5, 0x5555, 8192): Connection refused"

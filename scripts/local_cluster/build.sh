@@ -2,7 +2,7 @@
 
 DEB_PACKAGES=(containerd runc containernetworking-plugins iptables ipset conntrack umoci skopeo
     debootstrap iproute2 openssl util-linux procps dnsutils curl python3 ca-certificates gcc libc6-dev)
-PROBE_PACKAGES=nginx,curl,dnsutils,procps
+PROBE_PACKAGES=nginx,libnginx-mod-stream,curl,dnsutils,socat,procps
 # Bump when the way an image is assembled changes, to force a rebuild.
 IMAGE_RECIPE=3
 

@@ -6,7 +6,7 @@ import pytest
 
 from netpol_conformance.cni import PROFILES, profile
 from netpol_conformance.plan.judge import expected_outcome, explain_mismatch, meets
-from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.probe.outcome import NOT_A_VERDICT, Observation, Outcome
 from netpol_conformance.probe.spec import DNS, TCP
 
 CALICO, KUBE_ROUTER, FLANNEL = profile("calico"), profile("kube-router"), profile("flannel")
@@ -53,13 +53,19 @@ EXPECTABLE = sorted(
 
 def test_no_expectation_is_an_exec_error() -> None:
     assert Outcome.EXEC_ERROR not in EXPECTABLE
-    assert set(EXPECTABLE) == set(Outcome) - {Outcome.EXEC_ERROR}
+    assert set(EXPECTABLE) == set(Outcome) - NOT_A_VERDICT
+    assert {Outcome.EXEC_ERROR, Outcome.DNS_NEGATIVE, Outcome.UNREACHABLE} == NOT_A_VERDICT
 
 
 @pytest.mark.parametrize("listening", [None, False, True])
-@pytest.mark.parametrize("expected", EXPECTABLE)
-def test_exec_error_never_meets_anything(expected: Outcome, listening: bool | None) -> None:
-    assert not meets(expected, Observation(Outcome.EXEC_ERROR, "pod gone"), listening)
+@pytest.mark.parametrize("expected", sorted(set(Outcome)))
+@pytest.mark.parametrize("observed", sorted(NOT_A_VERDICT))
+def test_no_verdict_never_meets_anything(
+    expected: Outcome, observed: Outcome, listening: bool | None
+) -> None:
+    """Not even an expectation of the same outcome: an exec error, a DNS server's negative
+    answer and an unreachable network say nothing about a policy."""
+    assert not meets(expected, Observation(observed, "why"), listening)
 
 
 def test_refused_counts_only_with_a_positive_control_probe() -> None:
@@ -101,6 +107,10 @@ def test_a_reject_cni_timing_out_is_not_its_deny() -> None:
     ("expected", "observed", "listening", "phrase"),
     [
         (Outcome.CONNECTED, Outcome.EXEC_ERROR, None, "infrastructure error"),
+        (Outcome.DNS_OK, Outcome.DNS_NEGATIVE, None, "not a policy verdict"),
+        (Outcome.DNS_FAIL, Outcome.DNS_NEGATIVE, None, "the network let the query through"),
+        (Outcome.REFUSED, Outcome.UNREACHABLE, True, "no path to the destination"),
+        (Outcome.TIMEOUT, Outcome.UNREACHABLE, None, "not a policy verdict"),
         (Outcome.TIMEOUT, Outcome.EXEC_ERROR, None, "infrastructure error"),
         (Outcome.REFUSED, Outcome.REFUSED, False, "nothing listening"),
         (Outcome.TIMEOUT, Outcome.CONNECTED, None, "should block"),

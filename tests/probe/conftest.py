@@ -13,8 +13,15 @@ CAPTURED = Path(__file__).resolve().parent / "captured"
 
 
 def read_capture(name: str) -> tuple[int, str]:
-    """(exit code, output) of ``captured/<name>.txt``, whose last line is ``rc=N``."""
+    """(exit code, output) of ``captured/<name>.txt``.
+
+    Its first lines start with ``#>`` (the command, how the case was set up, the tool's
+    version: see captured/capture.py); its last line is ``rc=N``.
+    """
     lines = (CAPTURED / f"{name}.txt").read_text().splitlines()
+    assert lines and lines[0].startswith("#> command: "), f"{name}: no '#> command:' header"
+    while lines and lines[0].startswith("#>"):
+        lines.pop(0)
     while lines and not lines[-1].strip():
         lines.pop()
     last = lines.pop()

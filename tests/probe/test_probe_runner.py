@@ -5,16 +5,18 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
 
 from netpol_conformance.cluster.base import Backend, ClusterInfo, ExecResult, PodState
+from netpol_conformance.probe.batch import parse_batch_script
 from netpol_conformance.probe.commands import ProbeSettings
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.probe.runner import PROBE_CONTAINER, ProbeRunner
-from netpol_conformance.probe.spec import TCP, Probe, ProbeTarget
+from netpol_conformance.probe.spec import TCP, UDP, Probe, ProbeTarget
 
 
 class LocalExec(Backend):
@@ -152,7 +154,8 @@ def test_control_probe_caches_only_positive_answers(open_port: int, closed_port:
     # The control probe runs in the destination pod, against its own loopback.
     ns, pod, _, argv = backend.calls[-1]
     assert (ns, pod) == ("backend-t", "db")
-    assert argv[0] == "curl" and argv[-1] == f"http://127.0.0.1:{closed_port}/"
+    (probe,) = parse_batch_script(argv[2]).argvs
+    assert probe[0] == "curl" and probe[-1] == f"http://127.0.0.1:{closed_port}/"
 
 
 def test_control_probe_exec_failure_is_not_listening(open_port: int) -> None:
@@ -175,3 +178,66 @@ def test_a_server_that_never_answers_is_connected_not_dropped(silent_port: int) 
     (obs,) = results.values()
     assert obs.outcome is Outcome.CONNECTED, obs
     assert "Operation timed out" in obs.detail
+
+
+@pytest.fixture
+def udp_port() -> Iterator[int]:
+    """A UDP server on loopback that answers every datagram."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                _, peer = sock.recvfrom(512)
+            except TimeoutError:
+                continue
+            sock.sendto(b"netpol-conformance udp\n", peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1]
+    stop.set()
+    thread.join()
+    sock.close()
+
+
+@pytest.fixture
+def closed_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def udp_target(src: str, port: int) -> ProbeTarget:
+    ns, _, pod = src.partition("/")
+    return ProbeTarget(Probe(src, UDP, "backend/db", port, "UDP"), f"{ns}-t", pod, "127.0.0.1")
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="needs socat on this machine")
+def test_udp_and_tcp_probes_share_one_exec(
+    udp_port: int, closed_udp_port: int, open_port: int
+) -> None:
+    backend = LocalExec()
+    targets = [
+        udp_target("frontend/web", udp_port),
+        udp_target("frontend/web", closed_udp_port),
+        target("frontend/web", open_port),
+    ]
+    results = ProbeRunner(backend, ProbeSettings(timeout=1)).run(targets)
+    assert [results[t.probe].outcome for t in targets] == [
+        Outcome.CONNECTED,
+        Outcome.REFUSED,
+        Outcome.CONNECTED,
+    ]
+    assert len(backend.calls) == 1
+    assert "socat" in ProbeRunner(backend, SETTINGS).command(targets[0])
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="needs socat on this machine")
+def test_udp_control_probe(udp_port: int, closed_udp_port: int) -> None:
+    runner = ProbeRunner(LocalExec(), ProbeSettings(timeout=1))
+    assert runner.listening("backend-t", "db", udp_port, "UDP") is True
+    assert runner.listening("backend-t", "db", closed_udp_port, "UDP") is False

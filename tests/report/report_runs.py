@@ -114,6 +114,8 @@ def _detail(outcome: Outcome) -> str:
         Outcome.REFUSED: "curl: (7) Failed to connect to 10.244.1.7 port 80: Connection refused",
         Outcome.DNS_OK: "10.96.0.1",
         Outcome.DNS_FAIL: ";; connection timed out; no servers could be reached",
+        Outcome.DNS_NEGATIVE: "** server can't find kubernetes.default: NXDOMAIN",
+        Outcome.UNREACHABLE: "connect to 10.244.1.7 port 80 failed: Network is unreachable",
         Outcome.EXEC_ERROR: 'error: unable to upgrade connection: container "probe" not found',
     }[outcome]
 

@@ -26,13 +26,14 @@ json_value = st.recursive(
 )
 observations = st.builds(Observation, st.sampled_from(Outcome), text)
 probes = st.builds(
-    Probe,
-    source=text,
-    kind=st.sampled_from(["tcp", "dns"]),
-    target=text,
-    port=st.integers(0, 65535),
-    protocol=st.sampled_from(["TCP", "UDP", "SCTP"]),
-    name=text,
+    lambda kind_protocol, source, target, port, name: Probe(
+        source, kind_protocol[0], target, port, kind_protocol[1], name
+    ),
+    st.sampled_from([("tcp", "TCP"), ("udp", "UDP"), ("dns", "UDP"), ("dns", "TCP")]),
+    text,
+    text,
+    st.integers(0, 65535),
+    text,
 )
 probe_records = st.builds(
     ProbeRecord,

@@ -51,6 +51,13 @@ def test_catalog() -> None:
 def test_the_matrix_covers_every_pod_pair_port_dns_and_external() -> None:
     layout = load_layout()
     n = len(layout.pods)
+    assert {(p.port, p.protocol) for p in layout.server_ports} == {
+        (80, "TCP"),
+        (5432, "TCP"),
+        (53, "TCP"),
+        (53, "UDP"),
+        (5432, "UDP"),
+    }
     per_source = (n - 1) * len(layout.server_ports) + len(layout.external_ports) + 1
     probes = matrix_probes(layout, with_external=True)
     assert len(probes) == n * per_source
@@ -77,7 +84,12 @@ def test_a_wrong_row_is_detected(runner: ScenarioRunner, scenario: Scenario) -> 
     tcp = ("frontend/web", "backend/db", 5432, "TCP")
     dns = ("backend/db", DNS_TARGET, 53, "UDP")
     flipped = tuple(
-        (DENY if scenario.expect_allowed(*cell) else ALLOW, cell[0], cell[1], f"{cell[2]}/*")
+        (
+            DENY if scenario.expect_allowed(*cell) else ALLOW,
+            cell[0],
+            cell[1],
+            f"{cell[2]}/{cell[3]}",
+        )
         for cell in (tcp, dns)
     )
     wrong = dataclasses.replace(scenario, table=(*scenario.table, *flipped))
