@@ -215,7 +215,7 @@ apply_addons() {
 
 # ---------------------------------------------------------------- state
 
-# state.env: KEY=VALUE lines. CNI (the CNI it runs), UP (1 once `up`
+# state.env: KEY=VALUE lines. CNI (the CNI now: `cni switch` changes it), UP (1 once `up`
 # finished), ICMP_RATELIMIT (off or default) and what the node's sysctls were and are.
 state_get() { sed -n "s/^$1=//p" "$STATE_FILE" 2>/dev/null; }
 state_set() { # KEY VALUE

@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -126,6 +127,19 @@ def daemon_pids() -> dict[str, int]:
 
 def in_node(cmd: str) -> str:
     return sh(f"ip netns exec npc-node {cmd}")
+
+
+# ---------------------------------------------------------------- events of `cni` operations
+
+
+def events(stdout: str) -> list[tuple[str, str, datetime]]:
+    """The "AGENT EVENT UTC-TIME" lines that `cni restart` and `cni switch` print."""
+    found = []
+    for line in stdout.splitlines():
+        agent, event, stamp = line.split()
+        assert stamp.endswith("Z"), line
+        found.append((agent, event, datetime.fromisoformat(stamp)))
+    return found
 
 
 # ---------------------------------------------------------------- pods and probes

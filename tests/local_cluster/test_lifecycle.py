@@ -166,6 +166,9 @@ def test_bad_arguments_fail_clearly_and_leave_the_cluster_alone(cluster):
     assert len(icmp.stderr.splitlines()) == 1, icmp.stderr
     unknown = run("frobnicate")
     assert unknown.returncode != 0 and "unknown subcommand" in unknown.stderr
+    for args in (("cni",), ("cni", "switch", "calico"), ("cni", "restart", "now")):
+        proc = run(*args)
+        assert proc.returncode != 0 and "usage: cni restart" in proc.stderr, (args, proc.stderr)
     assert run("status").returncode == 0
     assert daemon_pids() == pids
 

@@ -1,6 +1,6 @@
 """scripts/local-cluster without a cluster: its CNI list matches the project's CNI table, its
-templates render to configuration files that parse, and the scripts pass `bash -n` and
-shellcheck. No root, no network.
+templates render to configuration files that parse, its clean-up of kube-router's rules removes
+exactly those, and the scripts pass `bash -n` and shellcheck. No root, no network.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from local_cluster_helpers import LC_DIR, SCRIPT
 
 from netpol_conformance.cni import PROFILES
 
+CAPTURED = Path(__file__).resolve().parent / "captured"
 SHELL_FILES = [SCRIPT, *sorted(LC_DIR.glob("*.sh"))]
+KUBE_ROUTER = re.compile(r"KUBE-ROUTER-(INPUT|FORWARD|OUTPUT)|KUBE-NWPLCY-|KUBE-POD-FW-")
 
 
 def bash(snippet: str, cache: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run SNIPPET with the local-cluster scripts sourced (nothing is started)."""
-    sources = "; ".join(f"source {f}" for f in ("lib.sh", "daemons.sh", "cluster.sh"))
+    sources = "; ".join(f"source {f}" for f in ("lib.sh", "daemons.sh", "cluster.sh", "cni.sh"))
     proc = subprocess.run(
         ["bash", "-c", f"set -Eeuo pipefail; LC_DIR={LC_DIR}; cd {LC_DIR}; {sources}; {snippet}"],
         capture_output=True,
@@ -148,6 +150,50 @@ def test_the_configuration_files_render_and_parse(tmp_path):
     addons = [d for d in yaml.safe_load_all(texts["addons.yaml"]) if d]
     dns = next(d for d in addons if d["kind"] == "Service")
     assert dns["spec"]["clusterIP"] == "10.96.0.10"
+
+
+# ---------------------------------------------------------------- kube-router's clean-up
+
+
+def apply_restore_script(saved: str, script: str) -> list[str]:
+    """The filter table after `iptables-restore --noflush SCRIPT` on SAVED (the subset of its
+    semantics the script uses: -D of an exact rule, a chain declaration flushes, -X deletes)."""
+    lines = [x for x in saved.splitlines() if x.startswith((":", "-A "))]
+    for cmd in script.splitlines():
+        if cmd.startswith("-D "):
+            rule = "-A " + cmd[3:]
+            assert rule in lines, f"deletes a rule that is not there: {cmd}"
+            lines.remove(rule)
+        elif cmd.startswith(":"):
+            chain = cmd[1:].split()[0]
+            lines = [x for x in lines if not x.startswith(f"-A {chain} ")]
+        elif cmd.startswith("-X "):
+            chain = cmd[3:]
+            assert not any(x.endswith(f"-j {chain}") for x in lines), f"{chain} still used"
+            lines = [x for x in lines if not x.startswith(f":{chain} ")]
+        else:
+            assert cmd in ("*filter", "COMMIT"), cmd
+    return lines
+
+
+def test_cleanup_removes_exactly_kube_routers_rules(tmp_path):
+    saved = (CAPTURED / "iptables-save-filter-kube-router.txt").read_text()
+    assert KUBE_ROUTER.search(saved) and "KUBE-SERVICES" in saved
+    script = bash(
+        f"kube_router_cleanup_script < {CAPTURED}/iptables-save-filter-kube-router.txt", tmp_path
+    ).stdout
+    after = apply_restore_script(saved, script)
+    expected = [
+        x for x in saved.splitlines() if x.startswith((":", "-A ")) and not KUBE_ROUTER.search(x)
+    ]
+    assert after == expected
+
+
+def test_cleanup_of_a_table_without_kube_router_is_empty(tmp_path):
+    saved = (CAPTURED / "iptables-save-filter-kube-router.txt").read_text()
+    clean = "\n".join(x for x in saved.splitlines() if not KUBE_ROUTER.search(x))
+    (tmp_path / "clean.txt").write_text(clean + "\n")
+    assert bash(f"kube_router_cleanup_script < {tmp_path}/clean.txt", tmp_path).stdout == ""
 
 
 # ---------------------------------------------------------------- the scripts themselves
