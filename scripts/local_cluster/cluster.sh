@@ -324,6 +324,20 @@ remove_network() {
     done
 }
 
+# discard DIR...: delete directories of the cache: moved aside at once, then deleted in the
+# background. containerd's root holds ~0.5 GB of unpacked images, and deleting that took 13 s
+# on a disk mounted with `discard`; nothing running uses these files any more.
+discard() {
+    local trash d
+    trash="$LC_CACHE/trash.$(now_ms)"
+    mkdir -p "$trash"
+    for d in "$@"; do
+        if [[ -e "$d" ]]; then mv "$d" "$trash/$(basename "$d")" 2>/dev/null || rm -rf "$d"; fi
+    done
+    # also what an earlier interrupted deletion left
+    (setsid nice rm -rf --one-file-system "$LC_CACHE"/trash.* </dev/null >/dev/null 2>&1 &)
+}
+
 cmd_down() {
     require_root
     local t0 t phases=""
@@ -342,8 +356,9 @@ cmd_down() {
     timed remove_cgroups
     timed remove_host_side_files
     # Bulky runtime state; keep logs, PKI and configs for post-mortems.
-    rm -rf "$SOCK_DIR" "$CTR_ROOT" "$KUBELET_DIR" "$RUN_DIR/etcd" "$RUN_DIR/pod-logs" \
-        "$RUN_DIR/cni-ipam" "$RUN_DIR/cni-cache" "$RUN_DIR/containerd-opt" 2>/dev/null || true
+    rm -rf "$SOCK_DIR" 2>/dev/null || true
+    discard "$CTR_ROOT" "$KUBELET_DIR" "$RUN_DIR/etcd" "$RUN_DIR/pod-logs" \
+        "$RUN_DIR/cni-ipam" "$RUN_DIR/cni-cache" "$RUN_DIR/containerd-opt"
     phases+=" state $(( $(now_ms) - t ))"
     [[ -f "$STATE_FILE" ]] && state_set UP 0
     if ((was_up)); then
@@ -457,7 +472,7 @@ cmd_up() {
     cmd_down >/dev/null 2>&1 || true
     # A failed start-up must not leave half a cluster behind; its logs are kept.
     trap 'rc=$?; if ((rc != 0)); then log "up failed; stopping what was started (logs kept in $LOGS)"; cmd_down >/dev/null 2>&1 || true; fi' EXIT
-    rm -rf "$RUN_DIR"
+    discard "$RUN_DIR"
     mkdir -p "$RUN_DIR" "$LOGS" "$PIDS" "$SOCK_DIR" "$CTR_ROOT" "$CTR_STATE"
     state_set CNI "$CNI"
     state_set UP 0
