@@ -373,6 +373,8 @@ cmd_down() {
 healthy() {
     [[ -f "$STATE_FILE" ]] || { echo "not running (never started: run 'scripts/local-cluster up')"; return 1; }
     [[ "$(state_get UP)" == 1 ]] || { echo "not running (run 'scripts/local-cluster up')"; return 1; }
+    # Nothing below may be sent to the node's address unless its namespace holds it.
+    node_netns_up || { echo "the node's network namespace $NS_NODE is gone (run 'scripts/local-cluster down' and 'up')"; return 1; }
     local d
     for d in $(daemons_of_cni "$(current_cni)"); do
         daemon_alive "$d" || { echo "$d is not running"; return 1; }
@@ -382,6 +384,14 @@ healthy() {
     dns_answers || { echo "CoreDNS does not answer"; return 1; }
     external_answers || { echo "external host does not answer"; return 1; }
     return 0
+}
+
+# node_netns_up: the node's namespace exists and holds the node's address.
+node_netns_up() {
+    mountpoint -q "/run/netns/$NS_NODE" 2>/dev/null || return 1
+    local addrs
+    addrs="$(in_node ip -4 -o addr show dev "$VETH_NODE" 2>/dev/null)" || return 1
+    [[ "$addrs" == *" $NODE_IP/"* ]]
 }
 
 # After a reboot (or anything that removed the node namespace without `down`), the admin

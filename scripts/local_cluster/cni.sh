@@ -10,6 +10,7 @@ event() { printf '%s %s %s\n' "$1" "$2" "$(utc_now)"; }
 # The cluster runs (every daemon but the CNI agent, and the API server answers).
 require_running() {
     [[ "$(state_get UP)" == 1 ]] || die "the local cluster is not up: run 'scripts/local-cluster up' first"
+    node_netns_up || die "the node's network namespace $NS_NODE is gone: run 'scripts/local-cluster down' and 'up'"
     local d
     for d in $(daemons_of_cni "$CNI_NONE"); do
         daemon_alive "$d" || die "the local cluster is not healthy ($d is not running): run 'scripts/local-cluster up'"
@@ -66,14 +67,16 @@ kube_router_cleanup_script() {
 
 # remove_kube_router_rules: prints the "rules-removed" event as soon as the rules are gone.
 remove_kube_router_rules() {
-    local ipt saved set
+    local ipt saved set scripts=()
     for ipt in iptables ip6tables; do
         if ! saved="$(in_node "$ipt-save" -t filter 2>/dev/null)"; then
             [[ "$ipt" == ip6tables ]] && continue
             die "iptables-save failed in the node namespace"
         fi
         kube_router_cleanup_script <<<"$saved" > "$RUN_DIR/kube-router-cleanup.$ipt"
-        [[ -s "$RUN_DIR/kube-router-cleanup.$ipt" ]] || continue
+        [[ -s "$RUN_DIR/kube-router-cleanup.$ipt" ]] && scripts+=("$ipt")
+    done
+    for ipt in "${scripts[@]}"; do
         in_node "$ipt-restore" -w 5 --noflush < "$RUN_DIR/kube-router-cleanup.$ipt" \
             || die "removing kube-router's $ipt rules failed (script: $RUN_DIR/kube-router-cleanup.$ipt)"
     done

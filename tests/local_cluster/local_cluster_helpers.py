@@ -16,6 +16,7 @@ import re
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -293,7 +294,7 @@ class Prober:
         return sorted((s for s in self.samples if s.pair == pair), key=lambda s: s.start)
 
 
-def wait_until(check, timeout: float = 20, what: str = "condition") -> None:
+def wait_until(check: Callable[[], bool], timeout: float = 20, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"

@@ -133,7 +133,7 @@ def test_switch_none_stops_enforcing_and_removes_kube_routers_rules(pairs):
 
     denied = prober.of("denied")
     # rules-removed is stamped just after the iptables-restore that removed them
-    before = [s for s in denied if s.end <= removed - 0.05]
+    before = [s for s in denied if s.end <= removed - 0.1]
     after = [s for s in denied if s.start >= removed]
     assert before and all(s.rc != CURL_OK for s in before), before
     assert after and all(s.rc == CURL_OK for s in after), after
