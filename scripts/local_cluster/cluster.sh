@@ -1,4 +1,4 @@
-# `up`, `down`, `status`, `kubeconfig`, `info` (sourced by scripts/local-cluster).
+# `up`, `down`, `status`, `kubeconfig`, `info`, `logs` (sourced by scripts/local-cluster).
 
 PKI="$RUN_DIR/pki"
 LOGS="$RUN_DIR/logs"
@@ -23,12 +23,14 @@ kc() { kubectl --kubeconfig "$ADMIN_KUBECONFIG" --request-timeout=10s "$@"; }
 # ---------------------------------------------------------------- prerequisites
 
 check_prereqs() {
-    local b
+    local b agent
     for b in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl coredns pause; do
         [[ -x "$BIN/$b" ]] || die "missing $BIN/$b: run 'scripts/local-cluster build' first"
     done
-    [[ "$CNI" != kube-router || -x "$BIN/kube-router" ]] || die "missing $BIN/kube-router: run 'scripts/local-cluster build' first"
-    [[ "$CNI" != flannel || -x "$BIN/flanneld" ]] || die "missing $BIN/flanneld: run 'scripts/local-cluster build' (flanneld needs gcc for cgo; see $LC_CACHE/build-flanneld.log)"
+    agent="$(cni_agent "$CNI")"
+    if [[ -n "$agent" && ! -x "$BIN/$agent" ]]; then
+        die "missing $BIN/$agent for --cni $CNI: run 'scripts/local-cluster build' (see $LC_CACHE/build-$agent.log)"
+    fi
     for b in pause coredns probe; do
         [[ -f "$IMAGES/$b.tar" ]] || die "missing image archive $IMAGES/$b.tar: run 'scripts/local-cluster build' first"
     done
@@ -84,27 +86,15 @@ make_pki() {
     openssl ec -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
 }
 
+# The shell variables that templates/*.yaml|toml|json and manifests/addons.yaml may name as @KEY@.
+# shellcheck disable=SC2034 # read by render (lib.sh)
+TEMPLATE_KEYS=(API_PORT CGROUP_ROOT CLUSTER_DOMAIN CNI_BIN_DIR CNI_NETWORK CONF COREDNS_IMAGE CTR_ROOT
+    CTR_SOCK CTR_STATE DNS_SERVICE_IP NODE_IP NODE_NAME NODE_POD_CIDR PAUSE_IMAGE PKI POD_CIDR POD_GW
+    RUN_DIR SOCK_DIR)
+TEMPLATES="$LC_DIR/templates"
+
 write_kubeconfig() { # FILE USER CERTNAME
-    cat > "$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: netpol-local
-  cluster:
-    server: https://$NODE_IP:$API_PORT
-    certificate-authority: $PKI/ca.crt
-users:
-- name: $2
-  user:
-    client-certificate: $PKI/$3.crt
-    client-key: $PKI/$3.key
-contexts:
-- name: netpol-local
-  context:
-    cluster: netpol-local
-    user: $2
-current-context: netpol-local
-EOF
+    render "$TEMPLATES/kubeconfig.yaml" "$1" KUBE_USER="$2" CERT="$3"
 }
 
 write_configs() {
@@ -116,139 +106,14 @@ write_configs() {
     write_kubeconfig "$CONF/kube-proxy.kubeconfig" system:kube-proxy kube-proxy
     write_kubeconfig "$CONF/kube-router.kubeconfig" system:kube-router kube-router
     write_kubeconfig "$CONF/flannel.kubeconfig" system:netpol-flannel flannel
-    # flanneld (--cni flannel): kube subnet manager over the pod CIDR, host-gw backend, no masquerade.
-    cat > "$CONF/flannel-net.json" <<EOF
-{"Network": "$POD_CIDR", "EnableIPv4": true, "Backend": {"Type": "host-gw"}}
-EOF
-
-    cat > "$CONF/containerd.toml" <<EOF
-version = 2
-root = "$CTR_ROOT"
-state = "$CTR_STATE"
-disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
-[grpc]
-  address = "$CTR_SOCK"
-[ttrpc]
-  address = "$SOCK_DIR/containerd.ttrpc.sock"
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$RUN_DIR/containerd-opt"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$PAUSE_IMAGE"
-  restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
-  enable_selinux = false
-  disable_apparmor = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-        Root = "$SOCK_DIR/runc"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "$CNI_BIN_DIR"
-    conf_dir = "$CONF/cni"
-    max_conf_num = 1
-EOF
-
+    render "$TEMPLATES/flannel-net.json" "$CONF/flannel-net.json"
+    render "$TEMPLATES/containerd.toml" "$CONF/containerd.toml"
     # Pods on a Linux bridge in the node namespace; host-local IPAM over the node's pod CIDR.
     # No masquerade: pods reach the external host with their own addresses.
-    cat > "$CONF/cni/10-$CNI_NETWORK.conflist" <<EOF
-{
-  "cniVersion": "0.4.0",
-  "name": "$CNI_NETWORK",
-  "plugins": [
-    {
-      "type": "bridge",
-      "bridge": "cni0",
-      "isGateway": true,
-      "ipMasq": false,
-      "hairpinMode": true,
-      "ipam": {
-        "type": "host-local",
-        "dataDir": "$RUN_DIR/cni-ipam",
-        "ranges": [[{"subnet": "$NODE_POD_CIDR", "gateway": "$POD_GW"}]],
-        "routes": [{"dst": "0.0.0.0/0"}]
-      }
-    },
-    {"type": "portmap", "capabilities": {"portMappings": true}}
-  ]
-}
-EOF
-
-    cat > "$CONF/kubelet.yaml" <<EOF
-apiVersion: kubelet.config.k8s.io/v1beta1
-kind: KubeletConfiguration
-address: $NODE_IP
-port: 10250
-readOnlyPort: 0
-healthzBindAddress: 127.0.0.1
-healthzPort: 10248
-authentication:
-  anonymous:
-    enabled: false
-  webhook:
-    enabled: true
-  x509:
-    clientCAFile: $PKI/ca.crt
-authorization:
-  mode: Webhook
-tlsCertFile: $PKI/kubelet-server.crt
-tlsPrivateKeyFile: $PKI/kubelet-server.key
-containerRuntimeEndpoint: unix://$CTR_SOCK
-cgroupDriver: cgroupfs
-cgroupRoot: /$CGROUP_ROOT
-failCgroupV1: false
-failSwapOn: false
-clusterDNS: [$DNS_SERVICE_IP]
-clusterDomain: $CLUSTER_DOMAIN
-resolvConf: ""
-podLogsDir: $RUN_DIR/pod-logs
-nodeStatusUpdateFrequency: 4s
-nodeStatusReportFrequency: 1m
-syncFrequency: 10s
-fileCheckFrequency: 5s
-imageGCHighThresholdPercent: 100
-imageGCLowThresholdPercent: 99
-evictionHard:
-  memory.available: 50Mi
-  nodefs.available: 1%
-  imagefs.available: 1%
-  nodefs.inodesFree: 1%
-serializeImagePulls: false
-maxPods: 250
-protectKernelDefaults: false
-EOF
-
-    cat > "$CONF/kube-proxy.yaml" <<EOF
-apiVersion: kubeproxy.config.k8s.io/v1alpha1
-kind: KubeProxyConfiguration
-mode: iptables
-clusterCIDR: $POD_CIDR
-hostnameOverride: $NODE_NAME
-bindAddress: 0.0.0.0
-nodePortAddresses: [primary]
-healthzBindAddress: 127.0.0.1:10256
-metricsBindAddress: 127.0.0.1:10249
-clientConnection:
-  kubeconfig: $CONF/kube-proxy.kubeconfig
-conntrack:
-  maxPerCore: 0
-  min: 0
-  tcpEstablishedTimeout: 0s
-  tcpCloseWaitTimeout: 0s
-iptables:
-  masqueradeAll: false
-  syncPeriod: 30s
-  minSyncPeriod: 0s
-EOF
+    render "$TEMPLATES/cni.conflist" "$CONF/cni/10-$CNI_NETWORK.conflist"
+    render "$TEMPLATES/kubelet.yaml" "$CONF/kubelet.yaml"
+    render "$TEMPLATES/kube-proxy.yaml" "$CONF/kube-proxy.yaml"
+    render "$LC_DIR/manifests/addons.yaml" "$CONF/addons.yaml"
 }
 
 # ---------------------------------------------------------------- network namespaces
@@ -280,13 +145,28 @@ make_network() {
     in_node ip rule add iif cni0 to "$HOST_IP/$LINK_PREFIX" prohibit pref 100
     in_node sysctl -qw net.ipv4.ip_forward=1
     in_node sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || true
-    # kube-router rejects denied connections with ICMP port-unreachable, which the node sends.
-    # The kernel's per-peer ICMP rate limit (a burst of 6, then 1/s) would turn all but the
-    # first rejects of a parallel probe matrix into silent drops: lift it inside the node.
-    in_node sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+    # The namespace's own (kernel default) ICMP rate limits, before set_icmp_ratelimit.
+    state_set ICMP_DEFAULT_V4 "$(in_node sysctl -n net.ipv4.icmp_ratelimit)"
+    state_set ICMP_DEFAULT_V6 "$(in_node sysctl -n net.ipv6.icmp.ratelimit)"
     if ! in_node sysctl -qw net.bridge.bridge-nf-call-iptables=1; then
         die "net.bridge.bridge-nf-call-iptables is not available: the kernel needs br_netfilter"
     fi
+}
+
+# kube-router rejects denied connections with ICMP port-unreachable, which the node sends.
+# The kernel's per-peer ICMP rate limit (a burst of 6, then one per `icmp_ratelimit` ms) turns
+# all but the first rejects of a parallel probe matrix into silent drops, as on a stock node.
+#   set_icmp_ratelimit off      lift it inside the node (the default of `up`)
+#   set_icmp_ratelimit default  the kernel's default, as a new namespace has it
+set_icmp_ratelimit() {
+    local v4=0 v6=0
+    if [[ "$1" == default ]]; then
+        v4="$(state_get ICMP_DEFAULT_V4)" v6="$(state_get ICMP_DEFAULT_V6)"
+        [[ -n "$v4" && -n "$v6" ]] || die "the node's default ICMP rate limit was not recorded: run 'scripts/local-cluster down' and 'up' again"
+    fi
+    in_node sysctl -qw "net.ipv4.icmp_ratelimit=$v4" "net.ipv6.icmp.ratelimit=$v6"
+    state_set ICMP_RATELIMIT "$1"
+    state_set ICMP_RATELIMIT_MS "$(in_node sysctl -n net.ipv4.icmp_ratelimit)"
 }
 
 # ---------------------------------------------------------------- processes
@@ -302,140 +182,12 @@ make_cgroups() {
     done
 }
 
-# start_daemon NAME NETNS CMD...: run CMD detached in NETNS, inside our pids cgroup.
-start_daemon() {
-    local name="$1" ns="$2"; shift 2
-    # shellcheck disable=SC2016 # expanded by the inner bash
-    setsid bash -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' _ "/sys/fs/cgroup/pids/$CGROUP_ROOT" \
-        nsenter --net="/run/netns/$ns" "$@" </dev/null >"$LOGS/$name.log" 2>&1 9>&- &
-    local pid=$!
-    echo "$pid" > "$PIDS/$name.pid"
-    # daemon_alive counts only processes in our cgroup: wait for the child to move itself.
-    local _
-    for _ in $(seq 1 100); do
-        grep -q "pids:/$CGROUP_ROOT" "/proc/$pid/cgroup" 2>/dev/null && return 0
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.01
-    done
-}
-
-daemon_alive() { # NAME
-    local pid
-    pid="$(cat "$PIDS/$1.pid" 2>/dev/null)" || return 1
-    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && \
-        [[ "$(cat /proc/"$pid"/cgroup 2>/dev/null)" == *"pids:/$CGROUP_ROOT"* ]]
-}
-
-need_alive() { # NAME
-    daemon_alive "$1" || { tail -n 20 "$LOGS/$1.log" >&2 || true; die "$1 exited during start-up: see $LOGS/$1.log"; }
-}
-
-# wait_step SECONDS NAME DESCRIPTION COMMAND...: wait, failing with the daemon's log.
-# Fails at once when the daemon NAME has exited.
-wait_step() {
-    local secs="$1" name="$2" what="$3"; shift 3
-    local deadline=$(( $(now_ms) + secs * 1000 ))
-    until "$@" >/dev/null 2>&1; do
-        if [[ -n "$name" && -f "$PIDS/$name.pid" ]] && ! daemon_alive "$name"; then
-            tail -n 20 "$LOGS/$name.log" >&2 || true
-            die "$name exited while waiting for $what: see $LOGS/$name.log"
-        fi
-        if (( $(now_ms) > deadline )); then
-            [[ -n "$name" && -f "$LOGS/$name.log" ]] && tail -n 20 "$LOGS/$name.log" >&2
-            die "timed out after ${secs}s waiting for $what${name:+ (see $LOGS/$name.log)}"
-        fi
-        sleep 0.2
-    done
-}
-
-start_containerd() {
-    mkdir -p "$CTR_ROOT" "$CTR_STATE"
-    start_daemon containerd "$NS_NODE" containerd --config "$CONF/containerd.toml"
-}
-
 import_images() {
     local img
     for img in pause coredns probe; do
         ctr --address "$CTR_SOCK" -n k8s.io images import "$IMAGES/$img.tar" \
             >>"$LOGS/image-import.log" 2>&1 || { tail -n 5 "$LOGS/image-import.log" >&2; die "importing $IMAGES/$img.tar into containerd failed: see $LOGS/image-import.log"; }
     done
-}
-
-start_etcd() {
-    start_daemon etcd "$NS_NODE" etcd --name npc --data-dir "$RUN_DIR/etcd" \
-        --listen-client-urls https://127.0.0.1:2379 --advertise-client-urls https://127.0.0.1:2379 \
-        --listen-peer-urls https://127.0.0.1:2380 --initial-advertise-peer-urls https://127.0.0.1:2380 \
-        --initial-cluster npc=https://127.0.0.1:2380 --initial-cluster-state new \
-        --cert-file "$PKI/etcd-server.crt" --key-file "$PKI/etcd-server.key" \
-        --trusted-ca-file "$PKI/ca.crt" --client-cert-auth \
-        --peer-cert-file "$PKI/etcd-server.crt" --peer-key-file "$PKI/etcd-server.key" \
-        --peer-trusted-ca-file "$PKI/ca.crt" --peer-client-cert-auth \
-        --listen-metrics-urls http://127.0.0.1:2381 --unsafe-no-fsync --log-level warn
-}
-
-start_apiserver() {
-    start_daemon kube-apiserver "$NS_NODE" kube-apiserver \
-        --advertise-address "$NODE_IP" --bind-address 0.0.0.0 --secure-port "$API_PORT" \
-        --etcd-servers https://127.0.0.1:2379 --etcd-cafile "$PKI/ca.crt" \
-        --etcd-certfile "$PKI/etcd-client.crt" --etcd-keyfile "$PKI/etcd-client.key" \
-        --client-ca-file "$PKI/ca.crt" --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
-        --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
-        --kubelet-certificate-authority "$PKI/ca.crt" --kubelet-preferred-address-types InternalIP \
-        --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
-        --service-cluster-ip-range "$SERVICE_CIDR" \
-        --service-account-issuer "https://kubernetes.default.svc.$CLUSTER_DOMAIN" \
-        --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
-        --requestheader-client-ca-file "$PKI/ca.crt" --requestheader-allowed-names front-proxy-client \
-        --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
-        --requestheader-extra-headers-prefix X-Remote-Extra- \
-        --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key" \
-        --allow-privileged=true --profiling=false --event-ttl 1h
-}
-
-start_controllers() {
-    start_daemon kube-controller-manager "$NS_NODE" kube-controller-manager \
-        --kubeconfig "$CONF/controller-manager.kubeconfig" \
-        --authentication-kubeconfig "$CONF/controller-manager.kubeconfig" \
-        --authorization-kubeconfig "$CONF/controller-manager.kubeconfig" \
-        --bind-address 127.0.0.1 --leader-elect=false --use-service-account-credentials=true \
-        --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
-        --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
-        --allocate-node-cidrs=true --cluster-cidr "$POD_CIDR" --node-cidr-mask-size 24 \
-        --service-cluster-ip-range "$SERVICE_CIDR" --profiling=false
-    start_daemon kube-scheduler "$NS_NODE" kube-scheduler \
-        --kubeconfig "$CONF/scheduler.kubeconfig" \
-        --authentication-kubeconfig "$CONF/scheduler.kubeconfig" \
-        --authorization-kubeconfig "$CONF/scheduler.kubeconfig" \
-        --bind-address 127.0.0.1 --leader-elect=false --profiling=false
-}
-
-start_node_agents() {
-    start_daemon kubelet "$NS_NODE" kubelet --config "$CONF/kubelet.yaml" \
-        --kubeconfig "$CONF/kubelet.kubeconfig" --hostname-override "$NODE_NAME" \
-        --node-ip "$NODE_IP" --root-dir "$KUBELET_DIR" --cert-dir "$KUBELET_DIR/pki"
-    start_daemon kube-proxy "$NS_NODE" kube-proxy --config "$CONF/kube-proxy.yaml"
-}
-
-start_kube_router() {
-    start_daemon kube-router "$NS_NODE" env NODE_NAME="$NODE_NAME" kube-router \
-        --kubeconfig "$CONF/kube-router.kubeconfig" --hostname-override "$NODE_NAME" \
-        --run-firewall=true --run-router=false --run-service-proxy=false --run-loadbalancer=false \
-        --enable-cni=false --metrics-port=0 --health-port 20244
-}
-
-start_flannel() {
-    mkdir -p "$RUN_DIR/flannel"
-    start_daemon flanneld "$NS_NODE" env NODE_NAME="$NODE_NAME" flanneld --kube-subnet-mgr \
-        --kubeconfig-file "$CONF/flannel.kubeconfig" --iface "$VETH_NODE" --ip-masq=false \
-        --net-config-path "$CONF/flannel-net.json" --subnet-file "$RUN_DIR/flannel/subnet.env"
-}
-
-flannel_subnet_ok() {
-    grep -qx "FLANNEL_SUBNET=$POD_GW/${NODE_POD_CIDR#*/}" "$RUN_DIR/flannel/subnet.env"
-}
-
-start_external() {
-    start_daemon external-server "$NS_EXT" python3 "$LC_DIR/external_server.py" "${EXT_PORTS[@]}"
 }
 
 api_ready() { curl -sf --max-time 2 --cacert "$PKI/ca.crt" "https://$NODE_IP:$API_PORT/readyz" >/dev/null; }
@@ -457,11 +209,22 @@ external_answers() {
 }
 
 apply_addons() {
-    sed -e "s|@DNS_SERVICE_IP@|$DNS_SERVICE_IP|g" -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" \
-        -e "s|@CLUSTER_DOMAIN@|$CLUSTER_DOMAIN|g" "$LC_DIR/manifests/addons.yaml" > "$CONF/addons.yaml"
     kc apply -f "$CONF/addons.yaml" >"$LOGS/addons.log" 2>&1 || {
         cat "$LOGS/addons.log" >&2; die "applying cluster add-ons (RBAC, CoreDNS) failed: see $LOGS/addons.log"; }
 }
+
+# ---------------------------------------------------------------- state
+
+# state.env: KEY=VALUE lines. CNI (the CNI now: `cni switch` changes it), UP (1 once `up`
+# finished), ICMP_RATELIMIT (off or default) and what the node's sysctls were and are.
+state_get() { sed -n "s/^$1=//p" "$STATE_FILE" 2>/dev/null; }
+state_set() { # KEY VALUE
+    touch "$STATE_FILE"
+    sed -i "/^$1=/d" "$STATE_FILE"
+    printf '%s=%s\n' "$1" "$2" >> "$STATE_FILE"
+}
+
+current_cni() { state_get CNI; }
 
 # ---------------------------------------------------------------- down
 
@@ -478,15 +241,17 @@ kill_cgroup_tree() {
     log "warning: processes still alive in $h after SIGKILL: $pids"
 }
 
-kill_pidfiles() {
-    local f pid
-    for f in "$PIDS"/*.pid; do
-        [[ -f "$f" ]] || continue
-        pid="$(cat "$f")"
-        if [[ -n "$pid" ]] && [[ "$(cat /proc/"$pid"/cgroup 2>/dev/null)" == *"pids:/$CGROUP_ROOT"* ]]; then
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-        rm -f "$f"
+# The daemons in reverse start order, then any pid file left; only processes in our cgroup.
+kill_daemons() {
+    local d pid
+    for d in $(daemons | tac); do
+        if pid="$(daemon_pid "$d")"; then kill -9 "$pid" 2>/dev/null || true; fi
+        rm -f "$PIDS/$d.pid"
+    done
+    for d in "$PIDS"/*.pid; do
+        [[ -f "$d" ]] || continue
+        if pid="$(daemon_pid "$(basename "$d" .pid)")"; then kill -9 "$pid" 2>/dev/null || true; fi
+        rm -f "$d"
     done
 }
 
@@ -511,8 +276,8 @@ our_mounts() {
 }
 
 unmount_all() {
-    local m i
-    for i in 1 2 3; do
+    local m
+    for _ in 1 2 3; do
         local left=0
         while read -r m; do
             [[ -z "$m" ]] && continue
@@ -559,49 +324,74 @@ remove_network() {
     done
 }
 
+# discard DIR...: delete directories of the cache: moved aside at once, then deleted in the
+# background. containerd's root holds ~0.5 GB of unpacked images, and deleting that took 13 s
+# on a disk mounted with `discard`; nothing running uses these files any more.
+discard() {
+    local trash d
+    trash="$LC_CACHE/trash.$(now_ms)"
+    mkdir -p "$trash"
+    for d in "$@"; do
+        if [[ -e "$d" ]]; then mv "$d" "$trash/$(basename "$d")" 2>/dev/null || rm -rf "$d"; fi
+    done
+    # also what an earlier interrupted deletion left
+    (setsid nice rm -rf --one-file-system "$LC_CACHE"/trash.* </dev/null >/dev/null 2>&1 &)
+}
+
 cmd_down() {
     require_root
-    local t0; t0=$(now_ms)
+    local t0 t phases=""
+    t0=$(now_ms) t=$t0
+    # timed STEP: run STEP, note its time for the summary line
+    timed() { "$@"; phases+=" ${1#remove_} $(( $(now_ms) - t ))"; t=$(now_ms); }
     local was_up=0
     [[ -e "/run/netns/$NS_NODE" || -d "/sys/fs/cgroup/pids/$CGROUP_ROOT" ]] && was_up=1
     # Without the node namespace, the API server's address would be looked up on the host's
     # default route: the kubeconfigs go first, so that no client sends anything there.
     rm -f "$ADMIN_KUBECONFIG" "$CONF"/*.kubeconfig
-    kill_pidfiles
-    kill_cgroup_tree
-    unmount_all
-    remove_network
-    remove_cgroups
-    remove_host_side_files
+    timed kill_daemons
+    timed kill_cgroup_tree
+    timed unmount_all
+    timed remove_network
+    timed remove_cgroups
+    timed remove_host_side_files
     # Bulky runtime state; keep logs, PKI and configs for post-mortems.
-    rm -rf "$SOCK_DIR" "$CTR_ROOT" "$KUBELET_DIR" "$RUN_DIR/etcd" "$RUN_DIR/pod-logs" \
-        "$RUN_DIR/cni-ipam" "$RUN_DIR/cni-cache" "$RUN_DIR/containerd-opt" 2>/dev/null || true
-    [[ -f "$STATE_FILE" ]] && sed -i 's/^UP=.*/UP=0/' "$STATE_FILE"
+    rm -rf "$SOCK_DIR" 2>/dev/null || true
+    discard "$CTR_ROOT" "$KUBELET_DIR" "$RUN_DIR/etcd" "$RUN_DIR/pod-logs" \
+        "$RUN_DIR/cni-ipam" "$RUN_DIR/cni-cache" "$RUN_DIR/containerd-opt"
+    phases+=" state $(( $(now_ms) - t ))"
+    [[ -f "$STATE_FILE" ]] && state_set UP 0
     if ((was_up)); then
-        log "down in $(( $(now_ms) - t0 )) ms"
+        log "down in $(( $(now_ms) - t0 )) ms (ms per step:$phases)"
     else
         log "down: nothing was running"
     fi
 }
 
-# ---------------------------------------------------------------- status / info
+# ---------------------------------------------------------------- status / info / logs
 
 healthy() {
     [[ -f "$STATE_FILE" ]] || { echo "not running (never started: run 'scripts/local-cluster up')"; return 1; }
-    local UP CNI_STATE
-    UP="$(sed -n 's/^UP=//p' "$STATE_FILE")"; CNI_STATE="$(sed -n 's/^CNI=//p' "$STATE_FILE")"
-    [[ "$UP" == 1 ]] || { echo "not running (run 'scripts/local-cluster up')"; return 1; }
+    [[ "$(state_get UP)" == 1 ]] || { echo "not running (run 'scripts/local-cluster up')"; return 1; }
+    # Nothing below may be sent to the node's address unless its namespace holds it.
+    node_netns_up || { echo "the node's network namespace $NS_NODE is gone (run 'scripts/local-cluster down' and 'up')"; return 1; }
     local d
-    for d in containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy external-server; do
+    for d in $(daemons_of_cni "$(current_cni)"); do
         daemon_alive "$d" || { echo "$d is not running"; return 1; }
     done
-    if [[ "$CNI_STATE" == kube-router ]]; then daemon_alive kube-router || { echo "kube-router is not running"; return 1; }; fi
-    if [[ "$CNI_STATE" == flannel ]]; then daemon_alive flanneld || { echo "flanneld is not running"; return 1; }; fi
     api_ready || { echo "API server not ready"; return 1; }
     node_ready || { echo "node $NODE_NAME not Ready"; return 1; }
     dns_answers || { echo "CoreDNS does not answer"; return 1; }
     external_answers || { echo "external host does not answer"; return 1; }
     return 0
+}
+
+# node_netns_up: the node's namespace exists and holds the node's address.
+node_netns_up() {
+    mountpoint -q "/run/netns/$NS_NODE" 2>/dev/null || return 1
+    local addrs
+    addrs="$(in_node ip -4 -o addr show dev "$VETH_NODE" 2>/dev/null)" || return 1
+    [[ "$addrs" == *" $NODE_IP/"* ]]
 }
 
 # After a reboot (or anything that removed the node namespace without `down`), the admin
@@ -612,13 +402,12 @@ forget_stale_kubeconfig() {
     fi
 }
 
-current_cni() { sed -n 's/^CNI=//p' "$STATE_FILE" 2>/dev/null; }
-
 cmd_status() {
+    [[ $# -eq 0 ]] || die "status takes no arguments"
     forget_stale_kubeconfig
     local why
     if why="$(healthy)"; then
-        echo "local-cluster: up (cni=$(current_cni), node=$NODE_NAME Ready, api=https://$NODE_IP:$API_PORT, kubeconfig=$ADMIN_KUBECONFIG)"
+        echo "local-cluster: up (cni=$(current_cni), icmp-ratelimit=$(state_get ICMP_RATELIMIT), node=$NODE_NAME Ready, api=https://$NODE_IP:$API_PORT, kubeconfig=$ADMIN_KUBECONFIG)"
         return 0
     fi
     echo "local-cluster: not healthy${why:+: $why}"
@@ -626,43 +415,65 @@ cmd_status() {
 }
 
 cmd_kubeconfig() {
+    [[ $# -eq 0 ]] || die "kubeconfig takes no arguments"
     forget_stale_kubeconfig
     echo "$ADMIN_KUBECONFIG"
 }
 
 cmd_info() {
+    [[ $# -eq 0 ]] || die "info takes no arguments"
     forget_stale_kubeconfig
-    local cni; cni="$(current_cni)"
-    python3 - "$ADMIN_KUBECONFIG" "${cni:-none}" "$NODE_NAME" "$EXT_IP" "$PROBE_IMAGE" "$POD_CIDR" \
-        "$SERVICE_CIDR" "$DNS_SERVICE_IP" "${EXT_PORTS[@]}" <<'EOF'
-import json, sys
-a = sys.argv[1:]
-print(json.dumps({
-    "kubeconfig": a[0], "cni": a[1], "node": a[2],
-    "external": {"ip": a[3], "ports": [int(p) for p in a[8:]]},
-    "images": {"server": a[4], "probe": a[4]},
-    "image_pull_policy": "Never",
-    "pod_cidr": a[5], "service_cidr": a[6], "dns_service_ip": a[7],
-}))
-EOF
+    local cni
+    cni="$(current_cni)"
+    python3 "$LC_DIR/info.py" kubeconfig="$ADMIN_KUBECONFIG" cni="${cni:-none}" node="$NODE_NAME" \
+        external_ip="$EXT_IP" external_ports="${EXT_PORTS[*]}" probe_image="$PROBE_IMAGE" \
+        pod_cidr="$POD_CIDR" service_cidr="$SERVICE_CIDR" dns_service_ip="$DNS_SERVICE_IP" \
+        icmp_ratelimit="$(state_get ICMP_RATELIMIT)" icmp_ratelimit_ms="$(state_get ICMP_RATELIMIT_MS)"
+}
+
+# logs [NAME]: the daemons with their state and log file, or NAME's log.
+cmd_logs() {
+    if [[ $# -eq 1 ]]; then
+        [[ -n "$(daemon_group "$1")" ]] || die "no daemon '$1'; one of: $(daemons | paste -sd' ')"
+        [[ -f "$LOGS/$1.log" ]] || die "no log for $1 yet ($LOGS/$1.log)"
+        cat "$LOGS/$1.log"
+        return
+    fi
+    [[ $# -eq 0 ]] || die "usage: logs [DAEMON]"
+    local d state
+    for d in $(daemons); do
+        if daemon_alive "$d"; then state=running; elif [[ -f "$LOGS/$d.log" ]]; then state=stopped; else continue; fi
+        printf '%-24s %-8s %s\n' "$d" "$state" "$LOGS/$d.log"
+    done
 }
 
 # ---------------------------------------------------------------- up
 
+usage_up() { echo "up [--cni $(local_cnis | paste -sd'|')] [--icmp-ratelimit off|default]"; }
+
 cmd_up() {
     require_root
     CNI=kube-router
+    local icmp=off
     while [[ $# -gt 0 ]]; do
         case "$1" in
-            --cni) CNI="${2:-}"; shift 2 || die "--cni needs a value: kube-router, bridge or flannel" ;;
+            --cni) [[ $# -ge 2 ]] || die "--cni needs a value: $(cni_choices)"; CNI="$2"; shift 2 ;;
             --cni=*) CNI="${1#--cni=}"; shift ;;
-            *) die "unknown option '$1' for up; usage: up --cni kube-router|bridge|flannel" ;;
+            --icmp-ratelimit) [[ $# -ge 2 ]] || die "--icmp-ratelimit needs a value: off or default"; icmp="$2"; shift 2 ;;
+            --icmp-ratelimit=*) icmp="${1#--icmp-ratelimit=}"; shift ;;
+            *) die "unknown option '$1' for up; usage: $(usage_up)" ;;
         esac
     done
-    [[ "$CNI" == kube-router || "$CNI" == bridge || "$CNI" == flannel ]] || die "unknown --cni '$CNI': use kube-router or bridge (or flannel)"
+    cni_known "$CNI" || die "unknown --cni '$CNI': use $(cni_choices)"
+    [[ "$icmp" == off || "$icmp" == default ]] || die "unknown --icmp-ratelimit '$icmp': use off (no ICMP rate limit in the node) or default (the kernel's)"
     check_prereqs
     if [[ "$(current_cni)" == "$CNI" ]] && healthy >/dev/null; then
-        log "already up with --cni $CNI (nothing to do)"
+        if [[ "$(state_get ICMP_RATELIMIT)" == "$icmp" ]]; then
+            log "already up with --cni $CNI --icmp-ratelimit $icmp (nothing to do)"
+        else
+            set_icmp_ratelimit "$icmp"
+            log "already up with --cni $CNI; ICMP rate limit now $icmp ($(state_get ICMP_RATELIMIT_MS) ms)"
+        fi
         return 0
     fi
     local t0; t0=$(now_ms)
@@ -671,40 +482,35 @@ cmd_up() {
     cmd_down >/dev/null 2>&1 || true
     # A failed start-up must not leave half a cluster behind; its logs are kept.
     trap 'rc=$?; if ((rc != 0)); then log "up failed; stopping what was started (logs kept in $LOGS)"; cmd_down >/dev/null 2>&1 || true; fi' EXIT
-    rm -rf "$RUN_DIR"
-    mkdir -p "$RUN_DIR" "$LOGS" "$PIDS" "$SOCK_DIR"
-    printf 'CNI=%s\nUP=0\n' "$CNI" > "$STATE_FILE"
+    discard "$RUN_DIR"
+    mkdir -p "$RUN_DIR" "$LOGS" "$PIDS" "$SOCK_DIR" "$CTR_ROOT" "$CTR_STATE"
+    state_set CNI "$CNI"
+    state_set UP 0
     record_host_dirs
-    log "up --cni $CNI: certificates and configs"
+    log "up --cni $CNI --icmp-ratelimit $icmp: certificates and configs"
     make_pki
     write_configs
     log "network namespaces $NS_NODE ($NODE_IP) and $NS_EXT ($EXT_IP) [$(elapsed)]"
     make_network
+    set_icmp_ratelimit "$icmp"
     make_cgroups
 
-    log "starting containerd, etcd, external test host [$(elapsed)]"
-    start_containerd
-    start_etcd
-    start_external
+    log "starting $(daemons base | paste -sd' ') [$(elapsed)]"
+    start_group base
     wait_step 20 containerd "containerd's socket" test -S "$CTR_SOCK"
     wait_step 20 containerd "containerd" ctr --address "$CTR_SOCK" version
-    log "starting kube-apiserver; importing images into containerd [$(elapsed)]"
-    start_apiserver
+    log "starting $(daemons api | paste -sd' '); importing images into containerd [$(elapsed)]"
+    start_group api
     import_images
     wait_step 60 kube-apiserver "kube-apiserver /readyz" api_ready
-    log "API server ready [$(elapsed)]; starting controller-manager, scheduler, kubelet, kube-proxy"
-    start_controllers
-    start_node_agents
+    log "API server ready [$(elapsed)]; starting $(daemons control | paste -sd' ')"
+    start_group control
     apply_addons
     wait_step 60 kubelet "node $NODE_NAME to register" node_registered
-    if [[ "$CNI" == kube-router ]]; then
-        log "node registered [$(elapsed)]; starting kube-router (firewall only)"
-        start_kube_router
-    elif [[ "$CNI" == flannel ]]; then
-        wait_step 30 kube-controller-manager "the node's pod CIDR" node_pod_cidr_set
-        log "node registered [$(elapsed)]; starting flanneld (kube subnet manager, host-gw)"
-        start_flannel
-        wait_step 30 flanneld "flanneld's subnet file with $NODE_POD_CIDR" flannel_subnet_ok
+    local agent; agent="$(cni_agent "$CNI")"
+    if [[ -n "$agent" ]]; then
+        log "node registered [$(elapsed)]; starting $agent"
+        start_agent "$agent"
     fi
     log "waiting for node Ready [$(elapsed)]"
     wait_step 90 kubelet "node $NODE_NAME Ready" node_ready
@@ -715,12 +521,8 @@ cmd_up() {
     fi
     wait_step 20 external-server "the external test host on ports ${EXT_PORTS[*]}" external_answers
     local d
-    for d in containerd etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy external-server; do
-        need_alive "$d"
-    done
-    [[ "$CNI" == kube-router ]] && need_alive kube-router
-    [[ "$CNI" == flannel ]] && need_alive flanneld
-    sed -i 's/^UP=.*/UP=1/' "$STATE_FILE"
+    for d in $(daemons_of_cni "$CNI"); do need_alive "$d"; done
+    state_set UP 1
     trap - EXIT
-    log "up in $(elapsed): cni=$CNI node=$NODE_NAME kubeconfig=$ADMIN_KUBECONFIG"
+    log "up in $(elapsed): cni=$CNI icmp-ratelimit=$icmp node=$NODE_NAME kubeconfig=$ADMIN_KUBECONFIG"
 }

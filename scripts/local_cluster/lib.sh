@@ -1,3 +1,4 @@
+# shellcheck disable=SC2034 # the settings are read by the files that source this one
 # Shared settings and helpers of scripts/local-cluster (sourced, not run).
 
 K8S_VERSION=v1.34.4
@@ -58,9 +59,9 @@ require_root() {
 # now_ms: milliseconds since the epoch.
 now_ms() { date +%s%3N; }
 
-# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.2 s.
+# wait_for SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.2 s; 1 after SECONDS.
 wait_for() {
-    local timeout="$1" what="$2"; shift 2
+    local timeout="$1"; shift 2
     local deadline=$(( $(now_ms) + timeout * 1000 ))
     until "$@" >/dev/null 2>&1; do
         if (( $(now_ms) > deadline )); then
@@ -74,5 +75,48 @@ wait_for() {
 # so that mounts made by the kubelet are seen by containerd and runc).
 in_node() { nsenter --net="/run/netns/$NS_NODE" "$@"; }
 in_ext() { nsenter --net="/run/netns/$NS_EXT" "$@"; }
+
+# utc_now: the time as 2026-11-25T20:41:03.123Z.
+utc_now() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
+
+# ---------------------------------------------------------------- the CNI table
+
+# cnis.txt is generated from the project's CNI table (netpol_conformance/cni.py) by gen_cnis.py.
+CNI_TABLE="$LC_DIR/cnis.txt"
+
+# local_cnis: the names `up --cni` accepts, one a line.
+local_cnis() { awk '!/^#/ && NF {print $1}' "$CNI_TABLE"; }
+
+# cni_known NAME: exit 0 when NAME is in the table.
+cni_known() { local_cnis | grep -qxF -- "$1"; }
+
+# cni_agent NAME: the node process the CNI needs, empty for none.
+cni_agent() { awk -v n="$1" '!/^#/ && $1 == n && $2 != "-" {print $2}' "$CNI_TABLE"; }
+
+# cni_choices: "bridge, flannel or kube-router", for messages.
+cni_choices() { local_cnis | paste -sd, - | sed 's/,/, /g; s/\(.*\), /\1 or /'; }
+
+# ---------------------------------------------------------------- templates
+
+# render TEMPLATE OUT [KEY=VALUE...]: write TEMPLATE with every @KEY@ replaced, literally, by
+# the value of the shell variable KEY (only the names in TEMPLATE_KEYS) or by a KEY=VALUE
+# argument. A placeholder without a value is an error, never left in or emptied.
+render() {
+    local src="$1" out="$2" text key value pair
+    shift 2
+    text="$(<"$src")" || die "cannot read template $src"
+    for key in "${TEMPLATE_KEYS[@]}"; do
+        [[ -v "$key" ]] || die "template value $key is not set (a bug in scripts/local_cluster)"
+        text="${text//"@$key@"/"${!key}"}"
+    done
+    for pair in "$@"; do
+        key="${pair%%=*}" value="${pair#*=}"
+        text="${text//"@$key@"/"$value"}"
+    done
+    if [[ "$text" =~ @[A-Z][A-Z0-9_]*@ ]]; then
+        die "template $src: no value for ${BASH_REMATCH[0]}"
+    fi
+    printf '%s\n' "$text" > "$out"
+}
 
 netns_exists() { [[ -e "/run/netns/$1" ]] && ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }

@@ -1,129 +1,35 @@
-"""Lifecycle tests of scripts/local-cluster: up, status, info, idempotence, and a clean down.
-
-They start a real cluster (root, network namespaces, a prior `scripts/local-cluster build`),
-so they run only with NETPOL_LOCAL_CLUSTER=1.
+"""Lifecycle tests of scripts/local-cluster: up, status, info, logs, idempotence, and a clean
+down. The last test brings the session's cluster down (see conftest.py).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("NETPOL_LOCAL_CLUSTER") != "1",
-    reason="starts a real local cluster: set NETPOL_LOCAL_CLUSTER=1 (needs root and "
-    "a prior `scripts/local-cluster build`)",
+from local_cluster_helpers import (
+    CACHE,
+    CNI,
+    LC_DIR,
+    daemon_pids,
+    host_snapshot,
+    leftovers,
+    run,
+    sh,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "scripts" / "local-cluster"
-CNI = os.environ.get("NETPOL_LOCAL_CLUSTER_CNI", "kube-router")
-CACHE = (
-    Path(os.environ.get("NETPOL_CACHE", str(Path.home() / ".cache" / "netpol-conformance")))
-    / "local-cluster"
-    / "v1"
-)
-RUN_DIR = CACHE / "run"
-SOCK_DIR = Path("/run/netpol-local-cluster")
-OUR_NETNS = ("npc-node", "npc-ext")
-OUR_LINKS = ("npc-host",)
-CGROUP_ROOT = "netpol-local-cluster"
+pytestmark = pytest.mark.local_cluster
 
-
-def run(*args: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [str(SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"local-cluster {' '.join(args)} exited {proc.returncode}\n"
-            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr[-4000:]}"
-        )
-    return proc
-
-
-def sh(cmd: str) -> str:
-    return subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=30).stdout
-
-
-def host_snapshot() -> dict[str, object]:
-    """What `up` may touch on the host, in a form comparable before and after."""
-    iptables = re.sub(r"\[\d+:\d+\]", "", sh("iptables-save 2>/dev/null | grep -v '^#'"))
-    return {
-        "netns": sorted(sh("ip netns list | awk '{print $1}'").split()),
-        "links": sorted(sh("ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1").split()),
-        "iptables": iptables,
-        "ipsets": sorted(sh("ipset list -n 2>/dev/null").split()),
-        "mounts": sorted(sh("findmnt -rn -o TARGET").splitlines()),
-    }
-
-
-def leftovers() -> list[str]:
-    """Everything made by `up` that is still there."""
-    found: list[str] = []
-    netns = sh("ip netns list | awk '{print $1}'").split()
-    found += [f"netns {n}" for n in netns if n in OUR_NETNS or n.startswith("cni-")]
-    links = sh("ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1").split()
-    found += [f"link {n}" for n in links if n in OUR_LINKS]
-    for m in sh("findmnt -rn -o TARGET").splitlines():
-        if m.startswith((str(RUN_DIR), str(SOCK_DIR))) or m.rsplit("/", 1)[-1] in OUR_NETNS:
-            found.append(f"mount {m}")
-    for hier in Path("/sys/fs/cgroup").iterdir():
-        if (hier / CGROUP_ROOT).exists():
-            found.append(f"cgroup {hier / CGROUP_ROOT}")
-    for p in Path("/proc").iterdir():
-        if not p.name.isdigit():
-            continue
-        try:
-            cg = (p / "cgroup").read_text()
-            cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if f"pids:/{CGROUP_ROOT}" in cg or str(SOCK_DIR) in cmd or str(RUN_DIR) in cmd:
-            found.append(f"process {p.name}: {cmd[:120]}")
-    if SOCK_DIR.exists():
-        found.append(f"dir {SOCK_DIR}")
-    found += [f"file {f}" for f in Path("/var/lib/cni/results").glob("netpol-local-*")]
-    shims = Path("/run/containerd/s")
-    if shims.is_dir() and not Path("/run/containerd/containerd.sock").exists():
-        found += [f"shim socket {f}" for f in shims.iterdir()]
-    return found
-
-
-def daemon_pids() -> dict[str, int]:
-    pids = {}
-    for f in (RUN_DIR / "pids").glob("*.pid"):
-        pids[f.stem] = int(f.read_text().strip())
-    return pids
-
-
-@pytest.fixture(scope="module")
-def host_before():
-    # Start from nothing, remember the host as it was.
-    down = run("down", timeout=60)
-    assert down.returncode == 0, down.stderr
-    assert leftovers() == []
-    return host_snapshot()
-
-
-@pytest.fixture(scope="module")
-def cluster(host_before):
-    t0 = time.monotonic()
-    run("up", "--cni", CNI, timeout=600, check=True)
-    up_seconds = time.monotonic() - t0
-    yield {"up_seconds": up_seconds}
-    run("down", timeout=60)
+LOCAL_CNIS = [
+    line.split()[0]
+    for line in (LC_DIR / "cnis.txt").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+]
 
 
 def test_status_is_healthy_after_up(cluster):
@@ -145,8 +51,11 @@ def test_info_describes_the_cluster(cluster):
         "pod_cidr",
         "service_cidr",
         "dns_service_ip",
+        "icmp_ratelimit",
+        "icmp_ratelimit_ms",
     }
     assert info["cni"] == CNI
+    assert info["icmp_ratelimit"] == "off" and info["icmp_ratelimit_ms"] == 0
     assert Path(info["kubeconfig"]).is_file()
     assert run("kubeconfig", check=True).stdout.strip() == info["kubeconfig"]
     assert info["external"]["ports"] == [80, 5432]
@@ -217,11 +126,28 @@ def test_external_host_answers_on_its_ports(cluster):
         assert code == "200", (port, code)
 
 
+def test_logs_lists_every_running_daemon(cluster):
+    listed = {}
+    for line in run("logs", check=True).stdout.splitlines():
+        name, state, path = line.split()
+        listed[name] = (state, path)
+    assert set(daemon_pids()) <= set(listed)
+    assert all(state == "running" for state, _ in listed.values()), listed
+    for name, (_, path) in listed.items():
+        assert Path(path).is_file() and Path(path).name == f"{name}.log"
+    assert "kube-apiserver" in listed and "kubelet" in listed
+    assert ("kube-router" in listed) == (CNI == "kube-router")
+    shown = run("logs", "kubelet", check=True).stdout
+    assert shown and Path(listed["kubelet"][1]).read_text().startswith(shown)
+    assert run("logs", "no-such-daemon").returncode != 0
+
+
 def test_up_twice_is_idempotent(cluster):
     before = daemon_pids()
     assert "kube-apiserver" in before and "kubelet" in before
     t0 = time.monotonic()
     again = run("up", "--cni", CNI, timeout=300)
+    print(f"\nup on a healthy cluster: {time.monotonic() - t0:.2f} s")
     elapsed = time.monotonic() - t0
     assert again.returncode == 0, again.stderr
     assert elapsed < 20, f"second up took {elapsed:.1f}s: it restarted the cluster"
@@ -230,21 +156,33 @@ def test_up_twice_is_idempotent(cluster):
 
 
 def test_bad_arguments_fail_clearly_and_leave_the_cluster_alone(cluster):
+    pids = daemon_pids()
     bad = run("up", "--cni", "no-such-cni")
     assert bad.returncode != 0
-    assert "kube-router or bridge" in bad.stderr
+    assert len(bad.stderr.splitlines()) == 1, bad.stderr
+    assert "no-such-cni" in bad.stderr and all(c in bad.stderr for c in LOCAL_CNIS), bad.stderr
+    icmp = run("up", "--icmp-ratelimit", "sometimes")
+    assert icmp.returncode != 0 and "off" in icmp.stderr and "default" in icmp.stderr
+    assert len(icmp.stderr.splitlines()) == 1, icmp.stderr
     unknown = run("frobnicate")
     assert unknown.returncode != 0 and "unknown subcommand" in unknown.stderr
+    for args in (("cni",), ("cni", "switch", "calico"), ("cni", "restart", "now")):
+        proc = run(*args)
+        assert proc.returncode != 0 and "usage: cni restart" in proc.stderr, (args, proc.stderr)
     assert run("status").returncode == 0
+    assert daemon_pids() == pids
 
 
 def test_up_with_the_other_cni_restarts_with_it(cluster):
     other = "bridge" if CNI == "kube-router" else "kube-router"
+    t0 = time.monotonic()
     run("up", "--cni", other, timeout=300, check=True)
+    t1 = time.monotonic()
     assert json.loads(run("info", check=True).stdout)["cni"] == other
     assert ("kube-router" in daemon_pids()) == (other == "kube-router")
     # and back, so the remaining tests see the cluster they expect
     run("up", "--cni", CNI, timeout=300, check=True)
+    print(f"\nup --cni {other}: {t1 - t0:.1f} s; up --cni {CNI}: {time.monotonic() - t1:.1f} s")
     assert json.loads(run("info", check=True).stdout)["cni"] == CNI
     assert run("status").returncode == 0
 
@@ -255,6 +193,7 @@ def test_down_removes_everything(cluster, host_before):
     t0 = time.monotonic()
     down = run("down", timeout=60)
     elapsed = time.monotonic() - t0
+    print(f"\n{down.stderr.strip()} (wall {elapsed:.1f} s)")
     assert down.returncode == 0, down.stderr
     assert elapsed <= 10, f"down took {elapsed:.1f}s"
     for name, pid in pids.items():
