@@ -60,7 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cni(*names): run only when --cni is one of these")
     config.addinivalue_line("markers", "netpol_group(name): parametrize tutorial_case over it")
     try:
-        settings = build_settings(config.getoption)
+        settings = build_settings(lambda name: config.getoption(name, default=None))
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
     workerinput = getattr(config, "workerinput", None)

@@ -120,12 +120,7 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write every probe's expected and observed outcome to this JSON file",
     )
-    if not _has_option(parser, "--keep-cluster"):  # pytest-kind-ng provides these normally
-        add("--keep-cluster", action="store_true", help="keep the kind cluster for the next run")
-        add("--cluster-name", default="pytest-kind", help="name of the kind cluster")
-        add("--kubeconfig", default=None, help="kubeconfig for --cluster existing")
-    add_kind_options(add, lambda name: _has_option(parser, name))
-
-
-def _has_option(parser: pytest.Parser, name: str) -> bool:
-    return any(name in opt.names() for group in parser._groups for opt in group.options)
+    # --keep-cluster, --cluster-name, --kubeconfig, --kind-image, --kind-bin and
+    # --kind-kubectl-bin are pytest-kind-ng's own options (a dependency; its plugin registers
+    # them); they are read with a default, so running with `-p no:kind` still works.
+    add_kind_options(add)

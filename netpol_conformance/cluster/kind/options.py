@@ -25,7 +25,7 @@ class KindOptions:
         return node_image(self.k8s_version, self.image)
 
 
-def add_kind_options(add: Callable[..., Any], has_option: Callable[[str], bool]) -> None:
+def add_kind_options(add: Callable[..., Any]) -> None:
     """Register the options on a pytest option group (``group.addoption``)."""
     minors = ", ".join(sorted(NODE_IMAGES))
     add(
@@ -35,12 +35,6 @@ def add_kind_options(add: Callable[..., Any], has_option: Callable[[str], bool])
         metavar="X.Y",
         help=f"--cluster kind: Kubernetes minor of the pinned node image: {minors}",
     )
-    if not has_option("--kind-image"):
-        add("--kind-image", default=None, help="--cluster kind: the node image to run")
-    if not has_option("--kind-bin"):
-        add("--kind-bin", default=None, help="--cluster kind: the kind binary to use")
-    if not has_option("--kind-kubectl-bin"):
-        add("--kind-kubectl-bin", default=None, help="--cluster kind: the kubectl binary to use")
 
 
 def kind_options(opt: Callable[[str], Any]) -> KindOptions:
