@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 from netpol_conformance.cluster.base import ClusterInfo
 from netpol_conformance.cluster.kind.options import KindOptions, kind_options
+from netpol_conformance.cluster.kubeconfig import kubeconfig_path, require_kube_context
 from netpol_conformance.cni import PROFILES, CniProfile, profile
 from netpol_conformance.errors import UsageError
 from netpol_conformance.plan.layout import DEFAULT_MANIFESTS
@@ -40,6 +40,7 @@ class SuiteSettings:
     run: RunOptions = field(default_factory=RunOptions)
     results_path: Path | None = None
     local_script: Path | None = None
+    cni_host_agent: bool = False  # --cni-host-agent
     kind: KindOptions = field(default_factory=KindOptions)  # --k8s-version, --kind-image, ...
 
     def run_options(self, info: ClusterInfo) -> RunOptions:
@@ -74,11 +75,17 @@ def build_settings(opt: Callable[[str], Any]) -> SuiteSettings:
     probe_timeout = _seconds(opt, "netpol_probe_timeout", "--probe-timeout")
     dns_timeout = _seconds(opt, "netpol_dns_timeout", "--dns-timeout")
     enforce_timeout = _seconds(opt, "netpol_enforce_timeout", "--enforce-timeout", zero_ok=True)
+    if opt("netpol_confirm_window") is None:
+        confirm_window = 1.0 if cluster == "simulated" else 3.0
+    else:
+        confirm_window = _seconds(opt, "netpol_confirm_window", "--confirm-window", zero_ok=True)
     simulate_delay = _seconds(opt, "netpol_simulate_delay", "--simulate-delay", zero_ok=True)
     external_ip = _address(opt("netpol_external_ip"))
     overrides = {n: opt(f"netpol_{n}_image") for n in ("server", "probe")}
-    env_kubeconfig = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
-    kubeconfig = opt("kubeconfig") or env_kubeconfig
+    kubeconfig = kubeconfig_path(opt("kubeconfig"))
+    if cluster == "existing":
+        # Before any cluster work: a readable kubeconfig that has the context.
+        require_kube_context(kubeconfig, opt("netpol_kube_context"))
     cluster_name = opt("cluster_name")
     manifests = Path(opt("netpol_manifests") or DEFAULT_MANIFESTS)
     if not (manifests / "topology" / "topology.yaml").is_file():
@@ -89,7 +96,7 @@ def build_settings(opt: Callable[[str], Any]) -> SuiteSettings:
         cluster=cluster,
         profile=prof,
         kube_context=opt("netpol_kube_context"),
-        kubeconfig=kubeconfig or str(Path.home() / ".kube" / "config"),
+        kubeconfig=kubeconfig,
         keep_cluster=bool(opt("keep_cluster")),
         cluster_name="netpol-conformance"
         if cluster_name in (None, "pytest-kind")
@@ -104,9 +111,12 @@ def build_settings(opt: Callable[[str], Any]) -> SuiteSettings:
             probe=ProbeSettings(probe_timeout, dns_timeout=max(1, math.ceil(dns_timeout))),
             enforce_timeout=enforce_timeout,
             poll_interval=0.05 if cluster == "simulated" else 1.0,
+            confirm_window=confirm_window,
+            strict_deny_style=bool(opt("netpol_strict_deny_style")),
         ),
         results_path=Path(results) if results else None,
         local_script=Path(local_script) if local_script else None,
+        cni_host_agent=bool(opt("netpol_cni_host_agent")),
         kind=kind_options(opt),
     )
 

@@ -37,6 +37,15 @@ class PodState:
 
 
 @dataclass(frozen=True)
+class NodeFacts:
+    """What a node shows about itself: enough to recognise a CNI that runs outside pods."""
+
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ClusterInfo:
     """What a worker process needs to attach to a cluster that the controller prepared."""
 
@@ -87,6 +96,10 @@ class Backend(ABC):
     @abstractmethod
     def cni_components(self) -> list[str]:
         """Names of what runs the pod network (kube-system pods, host agents), for preflight."""
+
+    def node_facts(self) -> list[NodeFacts]:
+        """Every node's name, labels and annotations."""
+        return []
 
     def daemonset_images(self) -> dict[str, list[str]]:
         """Every DaemonSet of the cluster (``namespace/name``) with its containers' images."""

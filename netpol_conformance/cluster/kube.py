@@ -22,6 +22,7 @@ from netpol_conformance.cluster.base import (
     Backend,
     ClusterInfo,
     ExecResult,
+    NodeFacts,
     PodState,
 )
 from netpol_conformance.cluster.kubeconfig import require_kube_context
@@ -283,6 +284,18 @@ class KubeBackend(Backend):
             ]
             for d in items
         }
+
+    def node_facts(self) -> list[NodeFacts]:
+        try:
+            items = self.core.list_node(_request_timeout=_API_TIMEOUT).items
+        except (ApiException, HTTPError, OSError):
+            return []  # not allowed to list nodes: nothing to recognise a host agent by
+        return [
+            NodeFacts(
+                n.metadata.name, dict(n.metadata.labels or {}), dict(n.metadata.annotations or {})
+            )
+            for n in items
+        ]
 
     def cni_components(self) -> list[str]:
         pods = self.core.list_pod_for_all_namespaces(_request_timeout=_API_TIMEOUT).items

@@ -106,6 +106,14 @@ MISTAKES: tuple[Scenario, ...] = (
         ((DENY, "*", "backend/db", "*"),),
         group="mistake",
     ),
+    # Ours, not the tutorial's: the except list covers the target, so db reaches nothing.
+    Scenario(
+        "except-covers-the-target",
+        ("mistakes/except-covers-the-target",),
+        ((DENY, "backend/db", "*", "*"),),
+        group="mistake",
+        uses_external=True,
+    ),
 )
 
 ALL: tuple[Scenario, ...] = STEPS + MISTAKES

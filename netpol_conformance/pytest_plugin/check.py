@@ -35,11 +35,17 @@ def failure_lines(
     result: StepResult, record: ProbeRecord, settings: SuiteSettings, converged: bool
 ) -> list[str]:
     observed = record.observed
-    why = (
-        explain_mismatch(record.expected, observed, settings.profile, None)
-        if observed
-        else "no observation"
-    )
+    if converged and record.probe.label in result.flapping:
+        seen = sorted({o.outcome.value for o in record.history} - {record.expected.value})
+        why = (
+            f"flapping: it met its expectation when the matrix converged, then observed "
+            f"{' and '.join(seen) or 'something else'} within the "
+            f"{settings.run.confirm_window:g} s confirmation window: enforcement comes and goes"
+        )
+    elif observed:
+        why = explain_mismatch(record.expected, observed, settings.profile, None)
+    else:
+        why = "no observation"
     history = ", ".join(str(o) for o in record.history)
     path = f" ({record.path} path)" if record.path else ""
     lines = [

@@ -28,6 +28,13 @@ def add_options(parser: pytest.Parser) -> None:
         help=f"the CNI under test; selects its profile: {', '.join(PROFILES)} (default: calico)",
     )
     add(
+        "--cni-host-agent",
+        dest="netpol_cni_host_agent",
+        action="store_true",
+        help="the CNI's policy controller runs on the nodes outside pods (as k3s runs "
+        "kube-router): the preflight then accepts seeing no pod of it",
+    )
+    add(
         "--kube-context",
         dest="netpol_kube_context",
         default=None,
@@ -54,6 +61,22 @@ def add_options(parser: pytest.Parser) -> None:
         default=60.0,
         metavar="S",
         help="how long to poll for policies to take effect (default: 60)",
+    )
+    add(
+        "--confirm-window",
+        dest="netpol_confirm_window",
+        default=None,
+        metavar="S",
+        help="after a matrix converges, keep probing until S seconds have passed since its "
+        "first matching poll; a probe that deviates fails as flapping (default: 3; 1 on the "
+        "simulated cluster, whose polls are 50 ms apart)",
+    )
+    add(
+        "--strict-deny-style",
+        dest="netpol_strict_deny_style",
+        action="store_true",
+        help="a rejecting CNI's deny must be refused (by default a timeout also counts: the "
+        "kernel's ICMP rate limit turns rejects into silence)",
     )
     add(
         "--external-ip",

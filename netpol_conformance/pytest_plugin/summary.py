@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from netpol_conformance.cluster.base import ClusterInfo
+from netpol_conformance.cni import CniProfile
 from netpol_conformance.errors import ConformanceError, UsageError
+from netpol_conformance.plan.judge import deny_style_line, deny_styles
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.pytest_plugin.run_record import build_run_record, now, run_status
 from netpol_conformance.pytest_plugin.state import ProcessState
@@ -19,7 +21,7 @@ from netpol_conformance.run.records import StepResult, TestRecord
 from netpol_conformance.run.scenarios import RESTORE_STEP
 from netpol_conformance.settings import SuiteSettings
 
-PHASES = ("create", "wait", "baseline", "apply", "converge", "restore", "destroy")
+PHASES = ("create", "wait", "baseline", "apply", "converge", "confirm", "restore", "destroy")
 GOT_THROUGH = (Outcome.CONNECTED, Outcome.DNS_OK)
 
 
@@ -63,17 +65,29 @@ def phase_totals(processes: Iterable[ProcessResults]) -> dict[str, float]:
     return dict(totals)
 
 
-def scenario_lines(tests: Iterable[TestRecord], steps: Iterable[StepResult]) -> list[str]:
+def scenario_lines(
+    tests: Iterable[TestRecord], steps: Iterable[StepResult], profile: CniProfile
+) -> list[str]:
     counts: dict[str, Counter[str]] = {}
     for t in tests:
         if t.scenario:
             counts.setdefault(t.scenario, Counter())[t.outcome] += 1
-    enforce = {s.scenario: s.time_to_enforce for s in steps if s.step == s.scenario}
+    own = {s.scenario: s for s in steps if s.step == s.scenario}
     lines = []
     for scenario, c in counts.items():
-        tte = enforce.get(scenario)
+        step = own.get(scenario)
+        tte = step.time_to_enforce if step else None
         when = f", enforced after {tte:.1f}s" if tte is not None else ""
-        lines.append(f"  {scenario}: {c['passed']} passed, {c['failed']} failed{when}")
+        style = ""
+        if step is not None and profile.enforces:
+            seen = deny_style_line(
+                profile, deny_styles((r.expected, r.observed) for r in step.probes)
+            )
+            style = f"; denies seen as {seen}" if seen else ""
+        extra = "".join(f", {c[k]} {k}" for k in ("xfailed", "skipped", "error") if c.get(k))
+        lines.append(
+            f"  {scenario}: {c['passed']} passed, {c['failed']} failed{extra}{when}{style}"
+        )
     return lines
 
 
@@ -115,7 +129,7 @@ def terminal_summary(
         f"cluster {settings.cluster}, cni {p.name}: enforces NetworkPolicy: "
         f"{'yes' if p.enforces else 'no'}, deny style: {p.deny_description}"
     )
-    for line in scenario_lines(tests, steps):
+    for line in scenario_lines(tests, steps, p):
         tr.write_line(line)
     for line in sequence_lines(steps, ("walkthrough", "roundtrip")):
         tr.write_line(line)

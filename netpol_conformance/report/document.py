@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from netpol_conformance.plan.judge import deny_styles
 from netpol_conformance.probe.outcome import Observation
 from netpol_conformance.run.records import (
     ClusterRecord,
@@ -25,7 +26,7 @@ from netpol_conformance.run.records import (
 
 FORMAT = "netpol-conformance/results"
 SCHEMA_MAJOR = 1
-SCHEMA_MINOR = 0
+SCHEMA_MINOR = 1  # 1.1: steps carry deny_style
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}"
 
 
@@ -66,6 +67,7 @@ def step_document(step: StepResult) -> dict[str, Any]:
         "time_to_enforce": _plain(step.time_to_enforce),
         "phases": _plain(step.phases),
         "flapping": list(step.flapping),
+        "deny_style": dict(deny_styles((r.expected, r.observed) for r in step.probes)),
         "policies": [_plain(p) for p in step.policies],
         "probes": [probe_document(p) for p in step.probes],
     }

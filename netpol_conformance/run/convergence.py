@@ -1,8 +1,11 @@
-"""Poll a probe matrix until it matches its expectations, then confirm it once more.
+"""Poll a probe matrix until it matches its expectations, then watch it for a while.
 
 Enforcement takes time after an apply. We poll the whole matrix (bounded by a deadline) until
 every cell meets its expectation in two consecutive polls. A cell is never retried on its own
 into the answer we want: a matrix either converges as a whole, or the report shows every poll.
+Then the matrix is probed on until a confirmation window has passed since the first matching
+poll: a cell that deviates in that window fails as flapping (enforcement that comes and goes
+would otherwise pass on two lucky polls).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ class Convergence(Generic[K]):
     started: float = 0.0
     matched_at: float | None = None  # start of the first poll of the confirmed pair
     poll_started: list[float] = field(default_factory=list)
+    match_index: int | None = None  # index of the first poll of the confirmed pair
+    flapped: set[K] = field(default_factory=set)  # deviated after the matrix had converged
 
     @property
     def time_to_enforce(self) -> float | None:
@@ -37,14 +42,17 @@ class Convergence(Generic[K]):
         return self.polls[-1] if self.polls else {}
 
     def met(self, key: K) -> bool:
-        return bool(self.verdicts and self.verdicts[-1].get(key))
+        return bool(self.verdicts and self.verdicts[-1].get(key)) and key not in self.flapped
 
     def history(self, key: K) -> list[Observation]:
         return [p[key] for p in self.polls if key in p]
 
     @property
     def flapping(self) -> list[K]:
-        """Cells whose outcome changed across the last few polls."""
+        """Cells that deviated after convergence; before it, those whose outcome changed
+        across the last few polls."""
+        if self.match_index is not None:
+            return [k for k in self.polls[-1] if k in self.flapped]
         recent = self.polls[-4:]
         keys = recent[-1].keys() if recent else []
         return [k for k in keys if len({p[k].outcome for p in recent if k in p}) > 1]
@@ -72,6 +80,7 @@ def converge(
         confirmed = len(state.verdicts) >= 2 and all(state.verdicts[-2].values())
         if all(verdict.values()) and confirmed:
             state.matched_at = state.poll_started[-2]
+            state.match_index = len(state.polls) - 2
             return True
         return False
 
@@ -84,3 +93,24 @@ def converge(
     )
     state.converged = bool(retrying(attempt))
     return state
+
+
+def confirm(
+    state: Convergence[K],
+    poll: Callable[[], Mapping[K, Observation]],
+    judge: Callable[[Mapping[K, Observation]], Mapping[K, bool]],
+    window: float,
+    interval: float,
+) -> None:
+    """Probe a converged matrix until ``window`` seconds have passed since its first matching
+    poll; every cell that fails in any of those polls is marked as flapping."""
+    if not state.converged or state.matched_at is None:
+        return
+    while time.monotonic() - state.matched_at < window:
+        time.sleep(interval)
+        state.poll_started.append(time.monotonic())
+        observed = poll()
+        verdict = judge(observed)
+        state.polls.append(observed)
+        state.verdicts.append(verdict)
+        state.flapped.update(k for k, ok in verdict.items() if not ok)

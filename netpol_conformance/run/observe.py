@@ -17,7 +17,7 @@ from netpol_conformance.plan.plan import ScenarioPlan
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.runner import ProbeRunner
 from netpol_conformance.probe.spec import TCP, UDP, Probe
-from netpol_conformance.run.convergence import Convergence, converge
+from netpol_conformance.run.convergence import Convergence, confirm, converge
 from netpol_conformance.run.deploy import Deployment
 from netpol_conformance.run.options import RunOptions
 from netpol_conformance.run.records import ProbeRecord, StepResult
@@ -47,8 +47,10 @@ class Observer:
         started: float,
         phases: Mapping[str, float] | None = None,
         disagreements: tuple[str, ...] = (),
+        confirm_window: float = 0.0,
     ) -> StepResult:
-        """Poll ``plan``'s matrix from ``started`` (the apply) until it converges or times out."""
+        """Poll ``plan``'s matrix from ``started`` (the apply) until it converges or times out,
+        then (with a ``confirm_window``) watch it for flapping."""
         targets = {p: self.deployment.target(p) for p in plan.probes}
         evidence: dict[Probe, bool] = {}
 
@@ -56,7 +58,7 @@ class Observer:
             for p, exp in plan.expected.items():
                 if needs_control(exp, observed[p]) and not evidence.get(p):
                     evidence[p] = self.listening(p)
-            return judge(plan.expected, observed, evidence)
+            return judge(plan.expected, observed, evidence, self.options.strict_deny_style)
 
         def note(state: Convergence[Probe]) -> None:
             bad = sum(1 for ok in state.verdicts[-1].values() if not ok)
@@ -67,14 +69,21 @@ class Observer:
                 )
 
         t0 = time.monotonic()
+
+        def poll() -> Mapping[Probe, Observation]:
+            return self.runner.run(list(targets.values()))
+
         state = converge(
-            lambda: self.runner.run(list(targets.values())),
+            poll,
             verdicts,
             self.options.enforce_timeout,
             self.options.poll_interval,
             started=started,
             on_poll=note,
         )
+        t1 = time.monotonic()
+        if confirm_window:
+            confirm(state, poll, verdicts, confirm_window, self.options.poll_interval)
         records = tuple(
             ProbeRecord(
                 probe=p,
@@ -98,7 +107,11 @@ class Observer:
             polls=len(state.polls),
             time_to_enforce=state.time_to_enforce,
             flapping=tuple(p.label for p in state.flapping),
-            phases={**(phases or {}), "converge": time.monotonic() - t0},
+            phases={
+                **(phases or {}),
+                "converge": t1 - t0,
+                **({"confirm": time.monotonic() - t1} if confirm_window else {}),
+            },
             disagreements=disagreements,
         )
 

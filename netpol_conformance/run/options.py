@@ -13,6 +13,10 @@ class RunOptions:
     probe: ProbeSettings = field(default_factory=ProbeSettings)
     enforce_timeout: float = 60.0  # how long to poll after an apply for the policies to hold
     poll_interval: float = 1.0
+    # After convergence, keep probing until this many seconds have passed since the first
+    # matching poll: a cell that deviates in that window fails as flapping.
+    confirm_window: float = 3.0
+    strict_deny_style: bool = False  # a rejecting CNI's deny must be refused, never a timeout
     pod_ready_timeout: float = 300.0
     images: Mapping[str, str] = field(default_factory=dict)  # container name -> image
     pull_policy: str | None = None

@@ -81,10 +81,20 @@ class Renderer:
                 expr["values"] = [self.namespace(v) for v in expr.get("values") or []]
 
     def _external_cidr(self, cidr: str) -> str:
-        if self.external_ip is None or cidr != self.layout.external_placeholder:
+        """The tutorial's placeholder host (10.0.1.50/32) becomes the external host, and a
+        network around it (10.0.1.0/24) the same-sized network around the external host."""
+        if self.external_ip is None or not isinstance(cidr, str):
+            return cidr
+        try:
+            network = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            return cidr  # left for validation to report
+        placeholder = ipaddress.ip_network(self.layout.external_placeholder)
+        if network.version != placeholder.version or not placeholder.subnet_of(network):
             return cidr
         ip = ipaddress.ip_address(self.external_ip)
-        return f"{ip}/{ip.max_prefixlen}"
+        host_bits = network.max_prefixlen - network.prefixlen
+        return str(ipaddress.ip_network(f"{ip}/{ip.max_prefixlen - host_bits}", strict=False))
 
     def policy(self, doc: Mapping[str, Any]) -> dict[str, Any]:
         out = copy.deepcopy(dict(doc))
@@ -99,6 +109,8 @@ class Renderer:
                     block = peer.get("ipBlock")
                     if isinstance(block, dict) and "cidr" in block:
                         block["cidr"] = self._external_cidr(block["cidr"])
+                        if isinstance(block.get("except"), list):
+                            block["except"] = [self._external_cidr(c) for c in block["except"]]
         return out
 
     def policies(self, folders: Iterable[str]) -> list[dict[str, Any]]:

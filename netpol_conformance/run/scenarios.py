@@ -216,6 +216,8 @@ class ScenarioRunner:
     ) -> StepResult:
         plan = self.plan[scenario_id]
         applied = tuple(self._applied)
+        # Verdict steps are watched for flapping; a return to open is only a transition.
+        window = 0.0 if step == RESTORE_STEP else self.observer.options.confirm_window
         result = self.observer.observe(
             plan,
             scenario=record_as or scenario_id,
@@ -224,6 +226,7 @@ class ScenarioRunner:
             started=started,
             phases=phases,
             disagreements=table_disagreements(plan, self.deployment, applied),
+            confirm_window=window,
         )
         self.results.append(result)
         return result

@@ -62,6 +62,8 @@ class SimulatedCluster(Backend):
         self._pods: dict[tuple[str, str], dict[str, Any]] = {}
         self._policies: dict[tuple[str, str], list[tuple[float, dict[str, Any] | None]]] = {}
         self._next_ip = 10
+        self._generation = 0  # bumped whenever namespaces or pods change
+        self._network_cache: tuple[object, tuple[Topology, Oracle]] | None = None
 
     # --- objects
 
@@ -73,6 +75,7 @@ class SimulatedCluster(Backend):
                 ns, name = meta.get("namespace", ""), meta["name"]
                 if kind == "Namespace":
                     self._namespaces[name] = copy.deepcopy(dict(obj))
+                    self._generation += 1
                 elif kind not in ("Pod", "ConfigMap", "NetworkPolicy"):
                     raise ValueError(f"the simulated cluster does not store {kind}")
                 elif ns not in self._namespaces:
@@ -97,6 +100,7 @@ class SimulatedCluster(Backend):
         # Two nodes, pods placed in turn, so that reports see same-node and cross-node paths.
         node = SIM_NODES[len(self._pods) % len(SIM_NODES)]
         self._pods[key] = {"obj": copy.deepcopy(obj), "ip": ip, "host": host, "node": node}
+        self._generation += 1
 
     def delete(self, objects: Sequence[Mapping[str, Any]]) -> None:
         now = time.monotonic()
@@ -108,11 +112,13 @@ class SimulatedCluster(Backend):
                     self._policies[key].append((now, None))
                 elif obj.get("kind") == "Pod":
                     self._pods.pop(key, None)
+                    self._generation += 1
                 elif obj.get("kind") == "Namespace":
                     self._drop_namespace(meta["name"])
 
     def _drop_namespace(self, name: str) -> None:
         self._namespaces.pop(name, None)
+        self._generation += 1
         for key in [k for k in self._pods if k[0] == name]:
             del self._pods[key]
         for key in [k for k in self._policies if k[0] == name]:
@@ -186,20 +192,32 @@ class SimulatedCluster(Backend):
         ext = External("external-host", ipaddress.ip_address(EXTERNAL_IP), ports)
         return Topology(tuple(namespaces), tuple(pods), (ext,))
 
-    def _policies_in_force(self) -> list:
+    def _network(self) -> tuple[Topology, Oracle]:
+        """The topology and the oracle of the policies in force now (cached while they stay
+        the same: a probe matrix asks many times a second)."""
         now = time.monotonic()
-        out = []
-        for versions in self._policies.values():
-            doc = None
-            for t, d in versions:
+        in_force: list[tuple[tuple[str, str], int]] = []
+        for key, versions in self._policies.items():
+            current = None
+            for i, (t, d) in enumerate(versions):
                 if t + self.delay <= now:
-                    doc = d
-            if doc is not None:
-                policy, _ = parse_policy(doc, "stored")
-                out.append(policy)
-        if not self.profile.enforces:
-            return []
-        return self.faults.apply(out)
+                    current = i if d is not None else None
+            if current is not None:
+                in_force.append((key, current))
+        enforcing = self.profile.enforces and self.faults.enforcing_at(now)
+        cache_key = (self._generation, tuple(in_force), enforcing)
+        if self._network_cache is not None and self._network_cache[0] == cache_key:
+            return self._network_cache[1]
+        policies = []
+        if enforcing:
+            for key, i in in_force:
+                doc = self._policies[key][i][1]
+                assert doc is not None
+                policies.append(parse_policy(doc, "stored")[0])
+        topo = self._topology()
+        network = (topo, Oracle(topo, self.faults.apply(policies)))
+        self._network_cache = (cache_key, network)
+        return network
 
     def _verdict(
         self, oracle: Oracle, topo: Topology, src: Pod, address: str, port: int, protocol: str
@@ -273,8 +291,7 @@ class SimulatedCluster(Backend):
             containers = {c["name"] for c in entry["obj"]["spec"]["containers"]}
             if container not in containers:
                 return ExecResult(1, "", error=f"container {container} is not valid for pod {pod}")
-            topo = self._topology()
-            oracle = Oracle(topo, self._policies_in_force())
+            topo, oracle = self._network()
         src = next(p for p in topo.pods if p.name == pod and str(p.ip) == entry["ip"])
         if argv and argv[0] in ("curl", "nslookup"):
             rc, out = self._tool(src, oracle, topo, list(argv))

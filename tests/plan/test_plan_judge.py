@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from netpol_conformance.cni import PROFILES, profile
-from netpol_conformance.plan.judge import expected_outcome, explain_mismatch, meets
+from netpol_conformance.plan.judge import (
+    deny_style_line,
+    deny_styles,
+    expected_outcome,
+    explain_mismatch,
+    meets,
+)
 from netpol_conformance.probe.outcome import NOT_A_VERDICT, Observation, Outcome
 from netpol_conformance.probe.spec import DNS, TCP
 
@@ -84,8 +90,11 @@ def test_other_outcomes_do_not_need_a_control_probe(listening: bool | None) -> N
 @pytest.mark.parametrize("expected", list(Outcome))
 @pytest.mark.parametrize("observed", list(Outcome))
 def test_only_the_same_outcome_meets(expected: Outcome, observed: Outcome) -> None:
+    """Strictly, only the same outcome meets; tolerantly, a reject may also be a timeout."""
     if expected is not observed:
-        assert not meets(expected, Observation(observed), listening=True)
+        assert not meets(expected, Observation(observed), listening=True, strict_deny_style=True)
+        tolerated = (expected, observed) == (Outcome.REFUSED, Outcome.TIMEOUT)
+        assert meets(expected, Observation(observed), listening=True) is tolerated
 
 
 def test_a_drop_cni_refusing_is_not_a_deny() -> None:
@@ -95,9 +104,9 @@ def test_a_drop_cni_refusing_is_not_a_deny() -> None:
     assert "calico drops" in why
 
 
-def test_a_reject_cni_timing_out_is_not_its_deny() -> None:
+def test_a_reject_cni_timing_out_is_not_its_strict_deny() -> None:
     expected = expected_outcome(TCP, False, KUBE_ROUTER)
-    assert not meets(expected, Observation(Outcome.TIMEOUT))
+    assert not meets(expected, Observation(Outcome.TIMEOUT), strict_deny_style=True)
     assert "kube-router rejects" in explain_mismatch(
         expected, Observation(Outcome.TIMEOUT), KUBE_ROUTER, None
     )
@@ -123,3 +132,51 @@ def test_explain_mismatch(
     expected: Outcome, observed: Outcome, listening: bool | None, phrase: str
 ) -> None:
     assert phrase in explain_mismatch(expected, Observation(observed), KUBE_ROUTER, listening)
+
+
+# --- deny style: a reject may degrade into silence, a drop never into a reject -------------------
+
+
+def test_a_timeout_meets_a_rejecting_deny_unless_strict() -> None:
+    timeout = Observation(Outcome.TIMEOUT)
+    assert meets(Outcome.REFUSED, timeout, listening=None)
+    assert not meets(Outcome.REFUSED, timeout, listening=None, strict_deny_style=True)
+
+
+def test_a_refusal_never_meets_a_dropping_deny() -> None:
+    refused = Observation(Outcome.REFUSED)
+    assert not meets(Outcome.TIMEOUT, refused, listening=True)
+    assert not meets(Outcome.TIMEOUT, refused, listening=True, strict_deny_style=False)
+
+
+def test_a_refusal_meets_a_rejecting_deny_only_with_the_control_probe() -> None:
+    refused = Observation(Outcome.REFUSED)
+    assert meets(Outcome.REFUSED, refused, listening=True, strict_deny_style=True)
+    assert not meets(Outcome.REFUSED, refused, listening=False)
+    assert not meets(Outcome.REFUSED, refused, listening=None)
+
+
+def test_nothing_that_is_not_a_verdict_meets_a_deny_even_tolerantly() -> None:
+    for outcome in NOT_A_VERDICT:
+        assert not meets(Outcome.REFUSED, Observation(outcome), listening=True)
+
+
+def test_deny_styles_count_only_denies_seen_as_denies() -> None:
+    pairs = [
+        (Outcome.REFUSED, Observation(Outcome.REFUSED)),
+        (Outcome.REFUSED, Observation(Outcome.TIMEOUT)),
+        (Outcome.REFUSED, Observation(Outcome.REFUSED)),
+        (Outcome.REFUSED, Observation(Outcome.CONNECTED)),  # a leak, not a style
+        (Outcome.CONNECTED, Observation(Outcome.TIMEOUT)),  # an allowed probe
+        (Outcome.DNS_FAIL, Observation(Outcome.DNS_FAIL)),  # DNS has no style
+        (Outcome.REFUSED, None),
+    ]
+    assert deny_styles(pairs) == {"refused": 2, "timeout": 1}
+
+
+def test_the_deny_style_line_suspects_the_icmp_rate_limit_on_a_rejecting_cni() -> None:
+    line = deny_style_line(profile("kube-router"), {"refused": 92, "timeout": 8})
+    assert line.startswith("refused 92%, timeout 8%: ICMP rate limit suspected")
+    assert deny_style_line(profile("kube-router"), {"refused": 5}) == "refused 100%"
+    assert "should drop" in deny_style_line(profile("calico"), {"timeout": 9, "refused": 1})
+    assert deny_style_line(profile("calico"), {}) == ""

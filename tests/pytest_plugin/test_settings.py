@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "netpol_simulate_delay": 0.05,
     "netpol_results": None,
     "netpol_local_script": None,
+    "netpol_confirm_window": None,
+    "netpol_strict_deny_style": False,
+    "netpol_cni_host_agent": False,
     "keep_cluster": False,
     "cluster_name": "pytest-kind",
     "kubeconfig": None,
@@ -116,18 +119,47 @@ def test_bad_options_are_one_usage_error(options: dict[str, Any], message: str) 
     assert "\n" not in str(exc_info.value)
 
 
-def test_existing_with_a_context() -> None:
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: ci, context: {cluster: c, user: u}}]
+"""
+
+
+def test_existing_with_a_context(tmp_path: Path) -> None:
+    kc = tmp_path / "kc"
+    kc.write_text(KUBECONFIG)
     s = settings(
         netpol_cluster="existing",
         netpol_kube_context="ci",
-        kubeconfig="/tmp/kc",
+        kubeconfig=str(kc),
         netpol_external_ip="192.0.2.7",
     )
     p = make_provider(s, Path("/nonexistent"))
     assert isinstance(p, ExistingProvider)
-    assert (p.context, p.kubeconfig, p.external_ip) == ("ci", "/tmp/kc", "192.0.2.7")
+    assert (p.context, p.kubeconfig, p.external_ip) == ("ci", str(kc), "192.0.2.7")
     assert s.has_external
-    assert not settings(netpol_cluster="existing", netpol_kube_context="ci").has_external
+    without = settings(netpol_cluster="existing", netpol_kube_context="ci", kubeconfig=str(kc))
+    assert not without.has_external
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (KUBECONFIG.encode(), "has no context 'prod'"),
+        (b"\xff\xfe not utf-8", "UTF-8"),
+        (b"just a string", "mapping"),
+    ],
+)
+def test_the_kubeconfig_and_its_context_are_checked_before_any_cluster_work(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    kc = tmp_path / "kc"
+    kc.write_bytes(content)
+    with pytest.raises(UsageError, match=message) as exc_info:
+        settings(netpol_cluster="existing", netpol_kube_context="prod", kubeconfig=str(kc))
+    assert str(kc) in str(exc_info.value) and "\n" not in str(exc_info.value)
 
 
 def test_kind_is_the_default_provider() -> None:
@@ -186,3 +218,16 @@ def test_bad_options_stop_the_run_with_one_message(
     assert len(error_lines) == 1, output
     assert message in error_lines[0]
     assert " passed" not in output and " failed" not in output  # nothing ran
+    assert not list(tmp_path.glob("netpol-conformance-*")), "a state directory was left behind"
+
+
+def test_a_context_the_kubeconfig_lacks_stops_the_run(tmp_path: Path) -> None:
+    kc = tmp_path / "kc"
+    kc.write_text(KUBECONFIG)
+    done = run_suites(
+        tmp_path, "--cluster", "existing", "--kubeconfig", str(kc), "--kube-context", "nosuch"
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 4, output
+    assert "nosuch" in output and "ci" in output and "Traceback" not in output
+    assert not list(tmp_path.glob("netpol-conformance-*"))

@@ -251,12 +251,46 @@ def test_fault_names_parse() -> None:
         or_for_and=True, slow_enforcement=2.5
     )
     assert Faults.parse(["block-dns", "ignore-ports"]) == Faults(block_dns=True, ignore_ports=True)
-    every = Faults.parse(",".join(f if f != "slow-enforcement" else f"{f}:1" for f in FAULTS))
+    args = {"slow-enforcement": "slow-enforcement:1", "flapping": "flapping:3,0.6"}
+    every = Faults.parse(",".join(args.get(f, f) for f in FAULTS))
     assert all(getattr(every, f.replace("-", "_")) for f in FAULTS)
+    assert every.flapping == (3.0, 0.6)
+    assert Faults.parse("flapping:3,0.6,block-dns") == Faults(flapping=(3.0, 0.6), block_dns=True)
     with pytest.raises(UsageError, match="unknown fault 'drop-all'"):
         Faults.parse("drop-all")
     with pytest.raises(UsageError, match="slow-enforcement needs seconds"):
         Faults.parse("slow-enforcement:soon")
+
+
+@pytest.mark.parametrize(
+    "spec", ["flapping", "flapping:3", "flapping:3,3", "flapping:0,0", "flapping:a,b"]
+)
+def test_flapping_needs_a_period_longer_than_its_off_time(spec: str) -> None:
+    with pytest.raises(UsageError, match="flapping needs"):
+        Faults.parse(spec)
+
+
+def test_flapping_turns_enforcement_off_for_the_end_of_every_period() -> None:
+    f = Faults(flapping=(3.0, 0.6))
+    assert f.enforcing_at(0.0) and f.enforcing_at(2.39) and f.enforcing_at(3.1)
+    assert not f.enforcing_at(2.41) and not f.enforcing_at(2.99) and not f.enforcing_at(5.5)
+    assert Faults().enforcing_at(2.5)
+
+
+def test_flapping_cluster_lets_denied_traffic_through_while_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(time, "monotonic", lambda: 3000.0)  # the clock starts a period
+    sim = SimulatedCluster(profile("calico"), Faults(flapping=(3.0, 0.6)), enforcement_delay=0.0)
+    sim.apply([namespace("a"), pod("a", "client", {}), pod("a", "server", {"app": "db"})])
+    deny = {**STEP2, "metadata": {"name": "deny", "namespace": "a"}}
+    deny["spec"] = {"podSelector": {}, "policyTypes": ["Ingress"]}
+    sim.apply([deny])
+    server = next(p for p in sim.pods(["a"]) if p.name == "server")
+    argv = ["curl", "-sS", "-v", "--max-time", "1", f"http://{server.ip}:80/"]
+    for now, expected_rc in ((1.0, 28), (2.7, 0), (4.0, 28)):
+        monkeypatch.setattr(time, "monotonic", lambda now=now: 3000.0 + now)
+        assert sim.exec("a", "client", "probe", argv, 5).returncode == expected_rc, now
 
 
 STEP2 = {
@@ -308,6 +342,33 @@ def test_ignore_egress_drops_egress_only() -> None:
     assert p.policy_types == frozenset({INGRESS})
     assert EGRESS in policies()[0].policy_types and p.egress == ()
     assert p.ingress == policies()[0].ingress
+
+
+def test_ignore_protocol_matches_a_port_rule_for_every_protocol() -> None:
+    (p,) = Faults(ignore_protocol=True).apply(policies())
+    assert {(x.protocol, x.port) for x in p.ingress[0].ports} == {
+        ("TCP", 5432),
+        ("UDP", 5432),
+        ("SCTP", 5432),
+    }
+    assert p.ingress[0].peers == policies()[0].ingress[0].peers
+
+
+def test_ignore_except_drops_the_except_list() -> None:
+    doc = {**STEP2, "spec": {**STEP2["spec"]}}
+    block = {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}
+    doc["spec"]["egress"] = [{"to": [{"ipBlock": block}]}]
+    policy, problems = parse_policy(doc, "test")
+    assert problems == [] and policy.egress[0].peers[0].ip_block.except_
+    (p,) = Faults(ignore_except=True).apply([policy])
+    assert p.egress[0].peers[0].ip_block.except_ == ()
+    assert p.egress[0].peers[0].ip_block.cidr == policy.egress[0].peers[0].ip_block.cidr
+
+
+def test_dns_port_any_destination_opens_port_53_egress_to_every_peer() -> None:
+    (p,) = Faults(dns_port_any_destination=True).apply(policies())
+    assert p.egress[0].peers == () and p.egress[0].ports == policies()[0].egress[0].ports
+    assert p.ingress == policies()[0].ingress  # a rule on another port is left alone
 
 
 def test_no_enforcement_and_no_faults() -> None:

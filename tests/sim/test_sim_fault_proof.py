@@ -39,6 +39,10 @@ def curl_from(namespace: str, pod: str, port: int) -> str:
     )
 
 
+def udp_from(namespace: str, pod: str, port: int) -> str:
+    return rf"kubectl exec -n {namespace}-[a-z0-9]+ {pod} -c probe -- [^\n]*UDP:[0-9.]+:{port}"
+
+
 def nslookup_from(namespace: str, pod: str) -> str:
     return rf"kubectl exec -n {namespace}-[a-z0-9]+ {pod} -c probe -- nslookup [^\n]*"
 
@@ -82,6 +86,34 @@ FAULTS: dict[str, tuple[list[str], Exposure]] = {
     ),
     "reject-instead-of-drop": ([], WEB_TO_DB_80),
     "slow-enforcement:30": ([], WEB_TO_DB_80),
+    # Enforcement off 0.6 s of every 3 s: two good polls in a row are not enough.
+    "flapping:3,0.6": (["--confirm-window", "3"], WEB_TO_DB_80),
+    # Step 3 allows DNS to kube-system only; a CNI that opens 53 everywhere lets db out.
+    "dns-port-any-destination": (
+        [],
+        Exposure(
+            "3-default-deny-egress",
+            "backend/db->frontend/web:53/UDP",
+            udp_from("backend", "db", 53),
+        ),
+    ),
+    # Step 2 allows TCP 5432 only; UDP 5432 must stay closed.
+    "ignore-protocol": (
+        [],
+        Exposure(
+            "2-allow-frontend-to-db",
+            "frontend/web->backend/db:5432/UDP",
+            udp_from("frontend", "web", 5432),
+        ),
+    ),
+    "ignore-except": (
+        [],
+        Exposure(
+            "except-covers-the-target",
+            "backend/db->external-db:5432/TCP",
+            curl_from("backend", "db", 5432),
+        ),
+    ),
 }
 
 
