@@ -163,3 +163,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     info = state.session.known_info()
     state.session.finish()
     reporter.write_results(exitstatus, info)
+    if reporter.write_error and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the run's record is lost

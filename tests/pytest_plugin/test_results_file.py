@@ -1,0 +1,135 @@
+"""The results file of a real run: one document whatever happened, never an earlier run's."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from netpol_conformance.report.load import load_results
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSED_BEFORE = {"format": "netpol-conformance/results", "status": "passed", "note": "old"}
+# A context whose API server is a closed port on loopback: nothing answers, nothing leaves.
+UNREACHABLE = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:9"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: gone, context: {cluster: c, user: u}}]
+"""
+
+
+def suite(tmp_path: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", "-q", *args]
+
+
+def env(tmp_path: Path) -> dict[str, str]:
+    e = {**os.environ, "TMPDIR": str(tmp_path)}
+    e.pop("PYTEST_ADDOPTS", None)
+    return e
+
+
+def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        suite(tmp_path, *args),
+        cwd=ROOT,
+        env=env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_a_run_that_cannot_reach_its_cluster_replaces_an_earlier_file(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps(PASSED_BEFORE))
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(UNREACHABLE)
+    done = run(
+        tmp_path,
+        "--cluster",
+        "existing",
+        "--kube-context",
+        "gone",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--netpol-results",
+        str(results),
+    )
+    assert done.returncode == 1, done.stdout[-3000:]
+    record = load_results(results)
+    assert record.status == "error"
+    assert "127.0.0.1:9" in record.error
+    assert record.steps == () and record.tests  # every test is listed, even if skipped
+    assert not list(tmp_path.glob("netpol-conformance-*"))
+
+
+def test_one_document_for_the_run_under_xdist(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    done = run(tmp_path, "--cluster", "simulated", "-n", "2", "--netpol-results", str(results))
+    assert done.returncode == 0, done.stdout[-3000:]
+    record = load_results(results)
+    assert record.status == "passed"
+    counts = re.findall(r"(\d+) (?:passed|skipped|xfailed|failed)", done.stdout.splitlines()[-1])
+    assert len(record.tests) == sum(map(int, counts))  # every test, from both workers
+    scenarios = {s.scenario for s in record.steps}
+    assert {"walkthrough", "roundtrip", "0-no-policies", "except-covers-the-target"} <= scenarios
+    nodeids = {t.nodeid.split("::")[0] for t in record.tests}
+    assert {
+        "suites/test_walkthrough.py",
+        "suites/test_verify.py",
+        "suites/test_enforcement_roundtrip.py",
+        "suites/test_host_network.py",
+        "suites/test_preflight.py",
+    } <= nodeids
+    assert {n.name for n in record.cluster.nodes} == {"sim-worker", "sim-worker2"}
+    assert record.cni.name == "calico" and record.cni.deny_style == "drop"
+
+
+def test_a_write_error_is_one_line_after_clean_up(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    done = run(
+        tmp_path,
+        "--cluster",
+        "simulated",
+        "-k",
+        "1-default-deny-ingress and test_step",
+        "--netpol-results",
+        str(blocker / "results.json"),
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 1, output[-3000:]
+    assert "cannot write the results file" in output
+    assert "Traceback" not in output and "INTERNALERROR" not in output
+    assert not list(tmp_path.glob("netpol-conformance-*"))
+
+
+def test_an_interrupted_run_writes_its_file_with_that_status(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    proc = subprocess.Popen(
+        suite(tmp_path, "--cluster", "simulated", "--netpol-results", str(results)),
+        cwd=ROOT,
+        env=env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until tests are running
+        line = proc.stdout.readline()
+        if line.startswith(".") or not line:
+            break
+    proc.send_signal(signal.SIGTERM)  # handled as Ctrl-C
+    output = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 2, output[-3000:]
+    record = load_results(results)
+    assert record.status == "interrupted"
+    assert not list(tmp_path.glob("netpol-conformance-*"))
