@@ -101,3 +101,15 @@ class Topology:
     @property
     def endpoints(self) -> tuple[Endpoint, ...]:
         return (*self.pods, *self.externals)
+
+
+def cluster_dns_pod(ip: IPAddress, name: str = "coredns") -> Pod:
+    """The cluster's DNS server as policies see it: a ``k8s-app=kube-dns`` pod in
+    ``kube-system`` answering on 53/UDP and 53/TCP (what the tutorial's DNS rules select)."""
+    return Pod(
+        "kube-system",
+        name,
+        ip,
+        {"k8s-app": "kube-dns"},
+        (Port(53, "UDP", "dns"), Port(53, "TCP", "dns-tcp")),
+    )

@@ -35,7 +35,7 @@ class ServerPort(NamedTuple):
     protocol: str = "TCP"
 
 
-PROTOCOLS = ("TCP", "UDP")
+SERVER_PROTOCOLS = ("TCP", "UDP")  # what the test pods' servers can answer
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,10 @@ def _yaml(path: Path) -> Any:
 
 def _server_port(entry: dict[str, Any], topo_dir: Path) -> ServerPort:
     protocol = entry.get("protocol", "TCP")
-    if protocol not in PROTOCOLS:
+    if protocol not in SERVER_PROTOCOLS:
         raise SetupError(
             f"{topo_dir / 'topology.yaml'}: server_ports entry {entry.get('name')!r} has "
-            f"protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}"
+            f"protocol {protocol!r}; use one of {', '.join(SERVER_PROTOCOLS)}"
         )
     return ServerPort(entry["name"], entry["port"], protocol)
 

@@ -6,8 +6,9 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from netpol_conformance.model.topology import IPAddress
+
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from netpol_conformance.model.names import (
     is_qualified_name,
     is_service_name,
 )
+from netpol_conformance.model.topology import PROTOCOLS
 from netpol_conformance.policy.model import (
     EGRESS,
     INGRESS,
@@ -30,7 +31,6 @@ from netpol_conformance.policy.model import (
 )
 
 API_VERSION = "networking.k8s.io/v1"
-PROTOCOLS = ("TCP", "UDP", "SCTP")
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
 _TOP_FIELDS = {"apiVersion", "kind", "metadata", "spec"}

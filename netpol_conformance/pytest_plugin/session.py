@@ -57,6 +57,7 @@ def make_provider(settings: SuiteSettings, rootdir: Path) -> Provider:
         settings.image_overrides.get("server", layout.images["server"]),
         Path.home() / ".cache" / "netpol-conformance" / "kind",
         settings.kind,
+        external_ports=layout.external_ports,
     )
 
 

@@ -16,7 +16,14 @@ from typing import Any
 
 from netpol_conformance.cluster.base import RUN_LABEL, Backend, PodState, Progress
 from netpol_conformance.errors import SetupError
-from netpol_conformance.model.topology import External, Namespace, Pod, Port, Topology
+from netpol_conformance.model.topology import (
+    External,
+    Namespace,
+    Pod,
+    Port,
+    Topology,
+    cluster_dns_pod,
+)
 from netpol_conformance.plan.layout import DNS_TARGET, Layout
 from netpol_conformance.probe.spec import DNS, Probe, ProbeTarget
 from netpol_conformance.run.options import RunOptions
@@ -25,7 +32,7 @@ from netpol_conformance.run.render import DEPLOYMENT_LABEL, Renderer, new_suffix
 
 # CoreDNS as the oracle sees it: only its namespace and labels matter, never its address.
 DNS_POD = "kube-system/coredns"
-_DNS_POD_IP = "192.0.2.53"
+_DNS_POD_IP = "192.0.2.53"  # never probed: the oracle needs an address for every pod
 
 
 @dataclass
@@ -153,18 +160,10 @@ class Deployment:
             )
             for lp in self.layout.pods
         ]
-        ns, name = DNS_POD.split("/")
-        pods.append(
-            Pod(
-                ns,
-                name,
-                ipaddress.ip_address(_DNS_POD_IP),
-                {"k8s-app": "kube-dns"},
-                (Port(53, "UDP"), Port(53, "TCP")),
-            )
-        )
+        dns = cluster_dns_pod(ipaddress.ip_address(_DNS_POD_IP))
+        pods.append(dns)
         namespaces = [Namespace(n) for n in self.renderer.namespace_map.values()]
-        namespaces.append(Namespace(ns))
+        namespaces.append(Namespace(dns.namespace))
         externals = []
         if self.external_ip is not None:
             ext_ports = tuple(Port(p) for p in self.layout.external_ports)

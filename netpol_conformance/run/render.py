@@ -82,7 +82,8 @@ class Renderer:
 
     def _external_cidr(self, cidr: str) -> str:
         """The tutorial's placeholder host (10.0.1.50/32) becomes the external host, and a
-        network around it (10.0.1.0/24) the same-sized network around the external host."""
+        small network around it (up to 256 addresses: 10.0.1.0/24) the same-sized network
+        around the external host. Anything else is kept."""
         if self.external_ip is None or not isinstance(cidr, str):
             return cidr
         try:
@@ -90,10 +91,12 @@ class Renderer:
         except ValueError:
             return cidr  # left for validation to report
         placeholder = ipaddress.ip_network(self.layout.external_placeholder)
+        host_bits = network.max_prefixlen - network.prefixlen
         if network.version != placeholder.version or not placeholder.subnet_of(network):
             return cidr
+        if host_bits > 8:
+            return cidr
         ip = ipaddress.ip_address(self.external_ip)
-        host_bits = network.max_prefixlen - network.prefixlen
         return str(ipaddress.ip_network(f"{ip}/{ip.max_prefixlen - host_bits}", strict=False))
 
     def policy(self, doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -108,9 +111,10 @@ class Renderer:
                     self._rewrite_selector(peer.get("namespaceSelector"))
                     block = peer.get("ipBlock")
                     if isinstance(block, dict) and "cidr" in block:
-                        block["cidr"] = self._external_cidr(block["cidr"])
-                        if isinstance(block.get("except"), list):
+                        cidr = self._external_cidr(block["cidr"])
+                        if cidr != block["cidr"] and isinstance(block.get("except"), list):
                             block["except"] = [self._external_cidr(c) for c in block["except"]]
+                        block["cidr"] = cidr
         return out
 
     def policies(self, folders: Iterable[str]) -> list[dict[str, Any]]:

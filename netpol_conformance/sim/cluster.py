@@ -19,7 +19,14 @@ from urllib.parse import urlsplit
 from netpol_conformance.cluster.base import Backend, ClusterInfo, ExecResult, PodState
 from netpol_conformance.cni import DROP, REJECT, CniProfile
 from netpol_conformance.errors import ManifestError
-from netpol_conformance.model.topology import External, Namespace, Pod, Port, Topology
+from netpol_conformance.model.topology import (
+    External,
+    Namespace,
+    Pod,
+    Port,
+    Topology,
+    cluster_dns_pod,
+)
 from netpol_conformance.policy.oracle import Oracle
 from netpol_conformance.policy.parse import parse_policy
 from netpol_conformance.probe.batch import parse_batch_script
@@ -169,15 +176,7 @@ class SimulatedCluster(Backend):
             for n, o in self._namespaces.items()
         ]
         namespaces.append(Namespace("kube-system"))
-        pods = [
-            Pod(
-                "kube-system",
-                "coredns-sim01",
-                ipaddress.ip_address(DNS_POD_IP),
-                {"k8s-app": "kube-dns"},
-                (Port(53, "UDP", "dns"), Port(53, "TCP", "dns-tcp")),
-            )
-        ]
+        pods = [cluster_dns_pod(ipaddress.ip_address(DNS_POD_IP), "coredns-sim01")]
         for (ns, name), p in self._pods.items():
             ports = tuple(
                 Port(cp["containerPort"], cp.get("protocol", "TCP"), cp.get("name"))

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from netpol_conformance.errors import UsageError
+from netpol_conformance.model.topology import PROTOCOLS
 from netpol_conformance.policy.model import EGRESS, IPBlock, NetworkPolicy, Peer, PolicyPort, Rule
 
 FAULTS = (
@@ -34,7 +35,6 @@ _USAGE = {
     "e.g. flapping:3,0.6",
 }
 _NUMBER = re.compile(r"^\s*[0-9.]+\s*$")
-PROTOCOLS = ("TCP", "UDP", "SCTP")
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ def make(
         "nginx:1.27.5",
         tmp_path,
         options=options,
+        external_ports=(80, 5432),
         run=run,
         which=which(*tools),
         environ=environ or {},
@@ -515,7 +516,7 @@ def test_the_external_host_joins_the_kind_network(tmp_path: Path, network: str) 
 
 def test_external_host_start_script_writes_a_config_for_both_ports(tmp_path: Path) -> None:
     """Run the container's start command here, with nginx swapped for a no-op."""
-    script = start_script()
+    script = start_script((80, 5432))
     conf = tmp_path / "default.conf"
     local = script.replace("/etc/nginx/conf.d/default.conf", str(conf)).replace(
         "exec nginx -g 'daemon off;'", "true"

@@ -24,7 +24,9 @@ from netpol_conformance.settings import SuiteSettings
 from netpol_conformance.sim.cluster import SimulatedCluster
 
 CALICO = profile("calico")
-FAST = RunOptions(enforce_timeout=2.0, poll_interval=0.01, pod_ready_timeout=2.0)
+FAST = RunOptions(
+    enforce_timeout=2.0, poll_interval=0.01, pod_ready_timeout=2.0, confirm_window=0.1
+)
 PLAN = build_plan(load_layout(), CALICO, has_external=True)
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 import pytest
 
 from netpol_conformance.probe.outcome import Observation, Outcome
-from netpol_conformance.run.convergence import Convergence, converge
+from netpol_conformance.run.convergence import Convergence, confirm, converge
 
 OK = Observation(Outcome.TIMEOUT)  # what the expectation wants: the deny holds
 BAD = Observation(Outcome.CONNECTED)  # the deny is not (yet) enforced
@@ -153,3 +153,37 @@ def test_poll_errors_propagate_instead_of_counting_as_a_result() -> None:
 
     with pytest.raises(RuntimeError, match="exec failed"):
         run(poll, timeout=1)
+
+
+# --- the confirmation window after convergence -------------------------------------------------
+
+
+def test_a_cell_that_deviates_in_the_window_is_flapping_and_not_met() -> None:
+    poll = FakePoll(
+        [{"a": OK, "b": OK}, {"a": OK, "b": OK}, {"a": OK, "b": BAD}, {"a": OK, "b": OK}]
+    )
+    state = run(poll, timeout=5)
+    assert state.converged and state.met("b")
+    confirm(state, poll, judge, window=0.05, interval=0.01)
+    assert poll.calls >= 3  # probed on after the matching pair
+    assert state.flapping == ["b"]
+    assert not state.met("b") and state.met("a")
+    assert state.time_to_enforce is not None  # it did converge; then it flapped
+
+
+def test_a_stable_matrix_passes_the_window_and_it_lasts_as_long_as_asked() -> None:
+    poll = FakePoll([{"a": OK}])
+    state = run(poll, timeout=5)
+    t0 = time.monotonic()
+    confirm(state, poll, judge, window=0.2, interval=0.01)
+    assert time.monotonic() - t0 >= 0.2 - (t0 - (state.matched_at or t0))
+    assert state.flapping == [] and state.met("a")
+    assert poll.calls > 2
+
+
+def test_no_window_after_a_matrix_that_never_converged() -> None:
+    poll = FakePoll([{"a": BAD}])
+    state = run(poll, timeout=0)
+    calls = poll.calls
+    confirm(state, poll, judge, window=1.0, interval=0.01)
+    assert poll.calls == calls and not state.met("a")

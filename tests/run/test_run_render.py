@@ -153,6 +153,30 @@ def test_other_ip_blocks_are_kept(layout: Layout) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("external", "block", "rendered"),
+    [
+        (
+            "172.18.0.100",
+            {"cidr": "10.0.1.0/24", "except": ["10.0.1.50/32"]},
+            {"cidr": "172.18.0.0/24", "except": ["172.18.0.100/32"]},
+        ),
+        ("198.19.0.10", {"cidr": "10.0.1.48/29"}, {"cidr": "198.19.0.8/29"}),
+        ("172.18.0.100", {"cidr": "10.0.2.0/24"}, {"cidr": "10.0.2.0/24"}),  # not around it
+    ],
+)
+def test_a_small_network_around_the_placeholder_follows_the_external_host(
+    layout: Layout, external: str, block: dict[str, Any], rendered: dict[str, Any]
+) -> None:
+    doc = {
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "p", "namespace": "backend"},
+        "spec": {"podSelector": {}, "egress": [{"to": [{"ipBlock": block}]}]},
+    }
+    out = renderer(layout, external_ip=external).policy(doc)
+    assert out["spec"]["egress"][0]["to"][0]["ipBlock"] == rendered
+
+
 def test_every_object_carries_the_managed_labels(layout: Layout) -> None:
     r = renderer(layout)
     objects = [*r.namespaces(), *r.pods(), *r.policies([S2, S3, S4]), r.host_network_pod()]

@@ -18,7 +18,9 @@ from netpol_conformance.run.oracle_check import table_disagreements
 from netpol_conformance.run.scenarios import RESTORE_STEP, ScenarioRunner
 from netpol_conformance.sim.cluster import SimulatedCluster
 
-FAST = RunOptions(enforce_timeout=5.0, poll_interval=0.01, pod_ready_timeout=5.0)
+FAST = RunOptions(
+    enforce_timeout=5.0, poll_interval=0.01, pod_ready_timeout=5.0, confirm_window=0.1
+)
 
 
 def plan(cni: str = "calico") -> SuitePlan:
@@ -42,7 +44,7 @@ def disagreements(runner: ScenarioRunner, applied: Scenario, table: Scenario) ->
 
 def test_catalog() -> None:
     assert STEPS[0].id == "0-no-policies" and STEPS[0].folders == ()
-    assert len(STEPS) == 6 and len(MISTAKES) == 3
+    assert len(STEPS) == 6 and len(MISTAKES) == 4
     assert len(BY_ID) == len(ALL)
     assert [s.marker for s in STEPS] == [f"step{n}" for n in range(6)]
     assert {s.marker for s in MISTAKES} == {"mistake"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from netpol_conformance.cluster.base import MANAGED_LABEL, Progress
 from netpol_conformance.cluster.kind.commands import Runner
@@ -16,21 +16,25 @@ from netpol_conformance.cluster.pull_errors import mentions_rate_limit
 from netpol_conformance.errors import SetupError
 
 NETWORK_VARIABLE = "KIND_EXPERIMENTAL_DOCKER_NETWORK"
-_NGINX_CONF = "server { listen 80; listen 5432; location / { return 200 'external-db'; } }"
 
 
 def kind_network(environ: Mapping[str, str] = os.environ) -> str:
     return environ.get(NETWORK_VARIABLE) or "kind"
 
 
-def start_script() -> str:
-    """The container's command: an nginx answering on both ports the tutorial's step 4 allows."""
-    return f"echo \"{_NGINX_CONF}\" > /etc/nginx/conf.d/default.conf && exec nginx -g 'daemon off;'"
+def start_script(ports: Sequence[int]) -> str:
+    """The container's command: an nginx answering HTTP on the external host's ports."""
+    listen = " ".join(f"listen {int(p)};" for p in ports)
+    conf = f"server {{ {listen} location / {{ return 200 'external-db'; }} }}"
+    return f"echo \"{conf}\" > /etc/nginx/conf.d/default.conf && exec nginx -g 'daemon off;'"
 
 
 class ExternalHostContainer:
-    def __init__(self, run: Runner, name: str, image: str, network: str) -> None:
+    def __init__(
+        self, run: Runner, name: str, image: str, network: str, ports: Sequence[int]
+    ) -> None:
         self.run, self.name, self.image, self.network = run, name, image, network
+        self.ports = tuple(ports)
 
     def _check(self, argv: list[str], what: str) -> str:
         result = self.run(argv, timeout=600)
@@ -65,7 +69,7 @@ class ExternalHostContainer:
                     "sh",
                     self.image,
                     "-c",
-                    start_script(),
+                    start_script(self.ports),
                 ],
                 "starting the external host",
             )

@@ -54,6 +54,7 @@ class KindProvider(Provider):
         server_image: str,
         state_dir: Path,
         options: KindOptions | None = None,
+        external_ports: Sequence[int] = (),
         run: Runner = run_command,
         which: Callable[[str], str | None] = shutil.which,
         tools: ToolFinder | None = None,
@@ -67,6 +68,8 @@ class KindProvider(Provider):
         self.name, self.keep, self.server_image = name, keep, server_image
         self.state_dir = state_dir
         self.options = options or KindOptions()
+        # The step-4 host's ports (topology.yaml's external.ports, passed in by the suite).
+        self.external_ports = tuple(external_ports)
         self.run, self.which = run, which
         self.tool_finder = tools
         self.network = kind_network(environ)
@@ -91,7 +94,11 @@ class KindProvider(Provider):
     @property
     def external(self) -> ExternalHostContainer:
         return ExternalHostContainer(
-            self.run, f"{self.name}-external-db", self.server_image, self.network
+            self.run,
+            f"{self.name}-external-db",
+            self.server_image,
+            self.network,
+            self.external_ports,
         )
 
     @property
