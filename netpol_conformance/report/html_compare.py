@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from netpol_conformance.report.compare import Change, Comparison
+from netpol_conformance.report.compare import GATING, Change, Comparison
 from netpol_conformance.report.compare_rows import (
     DEFAULT_LIMIT,
     HEADER,
@@ -46,16 +46,16 @@ def comparison_html(c: Comparison, before: str, after: str, limit: int = DEFAULT
         shown, more = rows(c, kind, limit)
         if not shown:
             continue
-        out.append(f"<h3>{escape(TITLES[kind])} ({len(c.of(kind))})</h3>")
-        out.append(
-            _table(
-                ["change", *HEADER],
-                [[kind.value, *r.cells] for r in shown],
-                f"change-{kind.value}",
-            )
+        title = f"{escape(TITLES[kind])} ({len(c.of(kind))})"
+        table = _table(
+            ["change", *HEADER], [[kind.value, *r.cells] for r in shown], f"change-{kind.value}"
         )
         if more:
-            out.append(f"<p>... and {more} more (compare --format json lists them all)</p>")
+            table += f"<p>... and {more} more (compare --format json lists them all)</p>"
+        if kind in GATING:
+            out.append(f"<h3>{title}</h3>{table}")
+        else:  # what does not gate is folded: up to `limit` rows would hide the steps below
+            out.append(f"<details class='changes'><summary>{title}</summary>{table}</details>")
     if c.enforcement:
         out.append(f"<h3>Time to enforce, changed by more than {c.threshold:g} s</h3>")
         body = [

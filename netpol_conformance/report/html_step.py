@@ -24,7 +24,7 @@ from netpol_conformance.report.grid import (
 )
 from netpol_conformance.report.marks import DENIED
 from netpol_conformance.report.summary import DEVIATIONS, FAILED, StepSummary
-from netpol_conformance.run.records import ProbeRecord
+from netpol_conformance.run.records import ProbeRecord, StepResult
 
 STATE_SYMBOL = {FAILED: "\u2717", DEVIATIONS: "~", "passed": "\u2713"}  # ✗ ~ ✓
 
@@ -148,8 +148,19 @@ def _facts(s: StepSummary) -> str:
     if step.phases:
         facts.append("phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in step.phases.items()))
     if step.flapping:
-        facts.append("flapping after convergence: " + ", ".join(step.flapping))
+        facts.append(f"{len(step.flapping)} changed after convergence (listed below)")
     return " · ".join(escape(f) for f in facts)
+
+
+def _flapping(step: StepResult) -> str:
+    """The probes that changed after convergence, folded: there can be dozens."""
+    if not step.flapping:
+        return ""
+    labels = ", ".join(f"<code>{escape(label)}</code>" for label in step.flapping)
+    return (
+        f"<details class='flapping'><summary>Probes that changed after convergence "
+        f"({len(step.flapping)})</summary><p>{labels}</p></details>"
+    )
 
 
 def step_section(s: StepSummary, anchor: str) -> str:
@@ -160,6 +171,7 @@ def step_section(s: StepSummary, anchor: str) -> str:
         f'<section class="step {s.state}" id="{anchor}" data-step="{escape(step_id)}">',
         f'<h2><span class="state">{STATE_SYMBOL[s.state]}</span> {name}</h2>',
         f'<p class="facts">{_facts(s)}</p>',
+        _flapping(step),
     ]
     policies = "".join(f"<pre>{escape(policy_text(p))}</pre>" for p in step.policies)
     out.append(

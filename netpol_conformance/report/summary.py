@@ -88,6 +88,10 @@ class RunSummary:
 
 
 def summarize(run: RunRecord) -> RunSummary:
+    """The run's steps, grouped by scenario in name order (the tutorial's are numbered), each
+    scenario's steps in the order they ran: under -n auto the file holds them worker by worker,
+    which would put step 2 after step 5."""
+    by_scenario = sorted(keyed_steps(run), key=lambda keyed: keyed[0].scenario)
     steps = tuple(
         StepSummary(
             key=key,
@@ -96,7 +100,7 @@ def summarize(run: RunRecord) -> RunSummary:
             failed=sum(not p.met and not p.deviation for p in step.probes),
             deviations=sum(not p.met and bool(p.deviation) for p in step.probes),
         )
-        for key, step in keyed_steps(run)
+        for key, step in by_scenario
     )
     return RunSummary(run, steps, Counter(t.outcome for t in run.tests))
 

@@ -2,8 +2,8 @@
 
 The manifests are the repository's copy of the tutorial's, read from manifests/. Steps 1-4
 accumulate in backend; step 5 builds production on its own. Expected outcomes are written by
-hand from the tutorial and DESIGN.md section 2, and every answer is checked in both matrix()
-and explain().
+hand from the tutorial and the NetworkPolicy API reference, and every answer is checked in both
+matrix() and explain().
 """
 
 from __future__ import annotations
@@ -75,7 +75,8 @@ STEP_5 = manifest(
 # Common mistake: the two selectors of step 2 written as two list items (OR).
 STEP_2_OR = edit(STEP_2, "          podSelector:\n", "        - podSelector:\n")
 # Common mistake: no policyTypes. With ingress rules only, egress is untouched; with egress rules
-# only, ingress is isolated as well (DESIGN.md section 2).
+# only, ingress is isolated as well (the API server defaults policyTypes to Ingress, plus
+# Egress when the policy has egress rules).
 INGRESS_RULES_NO_TYPES = edit(STEP_2, "  policyTypes:\n    - Ingress\n", "")
 EGRESS_RULES_NO_TYPES = edit(ALLOW_DNS_EGRESS, "  policyTypes:\n    - Egress\n", "")
 

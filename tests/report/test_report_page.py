@@ -173,3 +173,31 @@ def test_report_command_needs_an_output(tmp_path: Path, capsys: pytest.CaptureFi
     write_results(make_run(scenarios=("0-no-policies",)), tmp_path / "r.json")
     assert main(["report", str(tmp_path / "r.json")]) == 2
     assert "give --html OUT.html and/or --markdown OUT.md" in capsys.readouterr().err
+
+
+def test_steps_are_shown_scenario_by_scenario_whatever_the_workers_order() -> None:
+    """Under -n auto the results file holds each worker's steps in turn (1, 3, then 0, 2)."""
+    run = make_run()
+    by_name = {s.scenario: s for s in run.steps}
+    worker_order = ("1-default-deny-ingress", "3-default-deny-egress", "0-no-policies", S2)
+    shuffled = replace(run, steps=tuple(by_name[name] for name in worker_order))
+    page = Page(render_html(shuffled))
+    shown = [a["data-step"].split("/")[0] for a in page.find("section") if "data-step" in a]
+    assert shown == sorted(worker_order)
+    markdown = render_markdown(shuffled)
+    assert [markdown.index(name) for name in sorted(worker_order)] == sorted(
+        markdown.index(name) for name in worker_order
+    )
+
+
+def test_compare_on_the_page_folds_what_does_not_gate_and_shows_leaks_open() -> None:
+    enforcing, open_cni = make_run(), make_run(cni="bridge", enforces=False)
+    leaks = render_html(open_cni, enforcing, compare(enforcing, open_cni), ("a.json", "b.json"))
+    compare_part = leaks[leaks.index('id="compare"') :]
+    assert re.search(r"<h3>Leaks[^<]*\(\d+\)</h3><table", compare_part)
+    categories = render_html(enforcing, open_cni, compare(open_cni, enforcing), ("b", "a"))
+    compare_part = categories[categories.index('id="compare"') :]
+    assert re.search(
+        r"<details class='changes'><summary>[^<]*\(\d+\)</summary><table", compare_part
+    )
+    assert "<h3>Changed categories" not in compare_part
