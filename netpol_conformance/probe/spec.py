@@ -7,7 +7,6 @@ from dataclasses import dataclass
 TCP = "tcp"
 UDP = "udp"
 DNS = "dns"
-KINDS = (TCP, UDP, DNS)
 _PROTOCOL = {TCP: "TCP", UDP: "UDP"}
 
 
