@@ -53,7 +53,7 @@ DENIED = set(PODS[5:])  # ingress to these is denied: 9 x 4 - 4 self = 32 of 81 
 
 
 PHASES = ("deploy", "baseline", "apply", "converge", "restore", "delete", "destroy")
-POLL_INTERVAL = 1.0  # what --cluster local waits between polls (settings.py)
+POLL_INTERVAL = 0.5  # what --cluster local waits between polls (settings.py)
 
 
 def local_info() -> dict:

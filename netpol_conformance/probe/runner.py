@@ -6,8 +6,8 @@ its own, so a new thread per poll would also mean a new client per exec.
 
 from __future__ import annotations
 
-from collections import defaultdict
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
