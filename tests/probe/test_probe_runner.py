@@ -274,11 +274,11 @@ def test_control_probes_of_many_servers_take_one_exec_per_pod(
 
 def test_threads_are_kept_across_runs(open_port: int) -> None:
     """The cluster client keeps one API client per thread: a poll must not start new ones."""
-    seen: set[int] = set()
+    seen: set[threading.Thread] = set()  # the objects, kept: thread ids can be reused
 
     class Recording(LocalExec):
         def exec(self, *args: Any, **kwargs: Any) -> ExecResult:
-            seen.add(threading.get_ident())
+            seen.add(threading.current_thread())
             return super().exec(*args, **kwargs)
 
     runner = ProbeRunner(Recording(), SETTINGS, max_workers=2)
