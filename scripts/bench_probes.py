@@ -184,7 +184,7 @@ class SuiteRun:
     wall: float
     load: tuple[float, float]  # 1-minute load average before and after
     phases: dict[str, float]  # seconds per phase, summed over the run's processes
-    processes: int
+    busy: tuple[float, ...]  # seconds of phases per process: how balanced the workers were
     floor: Floor
 
 
@@ -276,23 +276,33 @@ def run_suite(workers: str, label: str) -> SuiteRun:
         record = load_results(results)
     m = SUMMARY_DESTROY.search(rc.stdout)
     steps = list(record.steps)
-    processes = sum(1 for s in steps if "create" in s.phases)
     return SuiteRun(
         workers,
         wall,
         (load0, load1),
         breakdown(steps, float(m.group(1)) if m else 0.0),
-        processes,
+        busy_per_process(steps),
         floor_of(steps, POLL_INTERVAL),
     )
 
 
+def busy_per_process(steps: list[StepResult]) -> tuple[float, ...]:
+    """Each process's steps come together in the results, its baseline first."""
+    busy: list[float] = []
+    for step in steps:
+        if "create" in step.phases or not busy:
+            busy.append(0.0)
+        busy[-1] += sum(step.phases.values())
+    return tuple(busy)
+
+
 def show(run: SuiteRun, label: str) -> None:
     parts = ", ".join(f"{k} {v:.1f}" for k, v in run.phases.items())
+    n = len(run.busy)
     print(
         f"{label}: -n {run.workers}: {run.wall:.0f} s (load {run.load[0]:.1f} -> "
-        f"{run.load[1]:.1f}); seconds by phase over {run.processes} process"
-        f"{'es' if run.processes != 1 else ''}: {parts}"
+        f"{run.load[1]:.1f}); seconds by phase over {n} process{'es' if n != 1 else ''}: "
+        f"{parts}; busy per process: {', '.join(f'{b:.0f}' for b in run.busy)} s"
     )
 
 
