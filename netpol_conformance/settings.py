@@ -110,7 +110,7 @@ def build_settings(opt: Callable[[str], Any]) -> SuiteSettings:
         run=RunOptions(
             probe=ProbeSettings(probe_timeout, dns_timeout=max(1, math.ceil(dns_timeout))),
             enforce_timeout=enforce_timeout,
-            poll_interval=0.05 if cluster == "simulated" else 1.0,
+            poll_interval=0.05 if cluster == "simulated" else 0.5,
             confirm_window=confirm_window,
             strict_deny_style=bool(opt("netpol_strict_deny_style")),
         ),

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Probe engine benchmark against the local cluster (scripts/local-cluster up --cni kube-router).
+"""Probe engine and suite benchmark against the local cluster (local-cluster up --cni kube-router).
 
 Prints, measured in one run:
   1. a 9-pod, 81-probe matrix with about half the probes denied, timed
@@ -7,18 +7,30 @@ Prints, measured in one run:
      (b) the suite's engine: one exec per source pod, all pods concurrently,
      under a rejecting deny (kube-router's NetworkPolicy) and under a dropping deny
      (iptables DROP rules in the node's network namespace);
-  2. the wall time of the whole tutorial suite with `-n auto` and with `-n 0`.
-Targets: (b) <= probe timeout + 1.5 s, and (b) at least 10x faster than (a).
+  2. the whole tutorial suite with `-n auto` and with `-n 0`: wall time, load average, and the
+     seconds per phase read from its results file (deploy = create + wait + control probes,
+     baseline, apply, converge, restore-open, delete, destroy), next to its floor: one
+     deployment (the measured deploy + baseline) plus two matrices per scenario activation,
+     one matrix timed from the run's own data (converge time less the waits between polls,
+     over the number of polls);
+  3. with --repeat N, first N consecutive `-n auto` runs on the same cluster.
+Targets: (b) <= probe timeout + 1.5 s and at least 10x faster than (a); the suite with
+`-n auto` in at most 2x its floor and faster than with `-n 0`; repeated runs do not grow.
+A shared machine's neighbours show in the load average: measure when it is low.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,10 +43,17 @@ from netpol_conformance.probe.commands import ProbeSettings, curl_argv  # noqa: 
 from netpol_conformance.probe.outcome import Outcome  # noqa: E402
 from netpol_conformance.probe.runner import ProbeRunner  # noqa: E402
 from netpol_conformance.probe.spec import TCP, Probe, ProbeTarget  # noqa: E402
+from netpol_conformance.report.load import load_results  # noqa: E402
+from netpol_conformance.run.records import StepResult  # noqa: E402
+from netpol_conformance.run.scenarios import RESTORE_STEP  # noqa: E402
 
 NODE_NETNS = "npc-node"
 PODS = [f"p{i}" for i in range(9)]
 DENIED = set(PODS[5:])  # ingress to these is denied: 9 x 4 - 4 self = 32 of 81 probes
+
+
+PHASES = ("deploy", "baseline", "apply", "converge", "restore", "delete", "destroy")
+POLL_INTERVAL = 0.5  # what --cluster local waits between polls (settings.py)
 
 
 def local_info() -> dict:
@@ -156,44 +175,147 @@ def iptables_drop(ips: list[str], add: bool) -> None:
         )
 
 
-def suite_time(workers: str) -> float:
-    start = time.monotonic()
-    rc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites",
-            "--cluster",
-            "local",
-            "--cni",
-            "kube-router",
-            "-n",
-            workers,
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+SUMMARY_DESTROY = re.compile(r"time by phase \(.*\bdestroy ([0-9.]+)s")
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    workers: str
+    wall: float
+    load: tuple[float, float]  # 1-minute load average before and after
+    phases: dict[str, float]  # seconds per phase, summed over the run's processes
+    busy: tuple[float, ...]  # seconds of phases per process: how balanced the workers were
+    floor: Floor
+
+
+@dataclass(frozen=True)
+class Floor:
+    """One deployment (pods Ready, servers proven) plus two matrices per scenario activation."""
+
+    deploy: float  # create + wait + control probes + the open baseline, of one deployment
+    matrices: tuple[tuple[str, float], ...]  # (scenario/step, seconds of one matrix)
+
+    @property
+    def total(self) -> float:
+        return self.deploy + sum(2 * m for _, m in self.matrices)
+
+
+def breakdown(steps: list[StepResult], destroy: float) -> dict[str, float]:
+    """Seconds per phase over all processes: deploy (create + wait + controls), baseline,
+    apply, converge, restore (restore-open: delete + converge), delete, destroy."""
+    out = dict.fromkeys(PHASES, 0.0)
+    for step in steps:
+        ph = step.phases
+        if step.step == RESTORE_STEP:
+            out["restore"] += sum(ph.values())
+        elif "create" in ph:
+            out["deploy"] += ph["create"] + ph.get("wait", 0.0) + ph.get("controls", 0.0)
+            out["baseline"] += ph.get("converge", 0.0)
+        else:
+            for name in ("apply", "converge", "delete"):
+                out[name] += ph.get(name, 0.0)
+    out["destroy"] = destroy
+    return out
+
+
+def floor_of(steps: list[StepResult], poll_interval: float) -> Floor:
+    """The floor from a run's own data: its mean deployment, and for every scenario activation
+    the time of one matrix (the converge time less the waits between polls, over the polls)."""
+    deploys = [
+        s.phases["create"]
+        + s.phases.get("wait", 0.0)
+        + s.phases.get("controls", 0.0)
+        + s.phases.get("converge", 0.0)
+        for s in steps
+        if "create" in s.phases
+    ]
+    matrices = tuple(
+        (
+            f"{s.scenario}/{s.step}",
+            (s.phases["converge"] - (s.polls - 1) * poll_interval) / s.polls,
+        )
+        for s in steps
+        if s.step != RESTORE_STEP and "create" not in s.phases and s.polls
     )
-    elapsed = time.monotonic() - start
-    if rc.returncode != 0:
-        print(rc.stdout[-3000:])
-        raise SystemExit(f"bench: the suite failed with -n {workers}")
-    return elapsed
+    return Floor(sum(deploys) / max(len(deploys), 1), matrices)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip-suite", action="store_true", help="only the 81-probe matrix")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
-    args = parser.parse_args()
-    info = local_info()
-    if info["cni"] != "kube-router":
-        raise SystemExit("bench: needs scripts/local-cluster up --cni kube-router")
+def run_suite(workers: str, label: str) -> SuiteRun:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        results = Path(tmp) / "results.json"
+        load0 = os.getloadavg()[0]
+        start = time.monotonic()
+        rc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "suites",
+                "--cluster",
+                "local",
+                "--cni",
+                "kube-router",
+                "-n",
+                workers,
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--netpol-results",
+                str(results),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.monotonic() - start
+        load1 = os.getloadavg()[0]
+        if rc.returncode != 0:
+            print(rc.stdout[-3000:])
+            raise SystemExit(f"bench: the suite failed with -n {workers} ({label})")
+        record = load_results(results)
+    m = SUMMARY_DESTROY.search(rc.stdout)
+    steps = list(record.steps)
+    return SuiteRun(
+        workers,
+        wall,
+        (load0, load1),
+        breakdown(steps, float(m.group(1)) if m else 0.0),
+        busy_per_process(steps),
+        floor_of(steps, POLL_INTERVAL),
+    )
+
+
+def busy_per_process(steps: list[StepResult]) -> tuple[float, ...]:
+    """Each process's steps come together in the results, its baseline first."""
+    busy: list[float] = []
+    for step in steps:
+        if "create" in step.phases or not busy:
+            busy.append(0.0)
+        busy[-1] += sum(step.phases.values())
+    return tuple(busy)
+
+
+def show(run: SuiteRun, label: str) -> None:
+    parts = ", ".join(f"{k} {v:.1f}" for k, v in run.phases.items())
+    n = len(run.busy)
+    print(
+        f"{label}: -n {run.workers}: {run.wall:.0f} s (load {run.load[0]:.1f} -> "
+        f"{run.load[1]:.1f}); seconds by phase over {n} process{'es' if n != 1 else ''}: "
+        f"{parts}; busy per process: {', '.join(f'{b:.0f}' for b in run.busy)} s"
+    )
+
+
+def show_floor(floor: Floor) -> None:
+    m = [t for _, t in floor.matrices]
+    print(
+        f"floor: one deployment {floor.deploy:.1f} s + {len(m)} activations x 2 matrices "
+        f"(one matrix {min(m):.2f}-{max(m):.2f} s, sum {sum(m):.1f} s) = {floor.total:.0f} s"
+    )
+
+
+def matrix(info: dict) -> bool:
+    """The 81-probe matrix, both ways, under both deny styles; True if on target."""
     backend = KubeBackend(ClusterInfo("local", "kube-router", info["kubeconfig"], "netpol-local"))
     settings = ProbeSettings(timeout=2.0)
     runner = ProbeRunner(backend, settings)
@@ -239,11 +361,59 @@ def main() -> int:
             )
     finally:
         backend.delete_namespaces(f"netpol-conformance.io/run={ns}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-suite", action="store_true", help="no whole-suite runs")
+    parser.add_argument("--skip-matrix", action="store_true", help="no 81-probe matrix")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first run the suite (-n auto) N times in a row: a run's time must not grow with "
+        "the number of runs before it on the same cluster",
+    )
+    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    args = parser.parse_args()
+    info = local_info()
+    if info["cni"] != "kube-router":
+        raise SystemExit("bench: needs scripts/local-cluster up --cni kube-router")
+    ok = True
+    if not args.skip_matrix:
+        ok &= matrix(info)
+    if args.repeat:
+        walls = []
+        for i in range(args.repeat):
+            run = run_suite("auto", f"run {i + 1}")
+            show(run, f"run {i + 1}/{args.repeat}")
+            walls.append(run.wall)
+        growth = walls[-1] / walls[0]
+        steady = growth <= 1.15
+        ok &= steady
+        print(
+            f"{args.repeat} consecutive runs: "
+            + ", ".join(f"{w:.0f}" for w in walls)
+            + f" s (last/first {growth:.2f}: {'ok' if steady else 'GROWS'})"
+        )
     if not args.skip_suite:
-        n_auto = suite_time("auto")
-        n_0 = suite_time("0")
-        print(f"whole suite: -n auto {n_auto:.0f} s, -n 0 {n_0:.0f} s ({n_0 / n_auto:.2f}x)")
-        ok &= n_auto < n_0
+        n_auto = run_suite("auto", "-n auto")
+        show(n_auto, "whole suite")
+        n_0 = run_suite("0", "-n 0")
+        show(n_0, "whole suite")
+        floor = n_0.floor  # one process: its matrices are timed without a neighbour
+        show_floor(floor)
+        within = n_auto.wall <= 2 * floor.total
+        faster = n_auto.wall < n_0.wall
+        print(
+            f"target: -n auto {n_auto.wall:.0f} s <= 2 x floor {2 * floor.total:.0f} s: "
+            f"{'ok' if within else 'MISSED'} ({n_auto.wall / floor.total:.2f}x; -n 0 "
+            f"{n_0.wall / floor.total:.2f}x); -n auto faster than -n 0 "
+            f"({n_0.wall / n_auto.wall:.2f}x): {'ok' if faster else 'MISSED'}"
+        )
+        ok &= within and faster
     return 0 if ok or not args.check else 1
 
 

@@ -6,7 +6,7 @@ at most ``OUTPUT_LIMIT`` bytes) is hex-encoded with ``od``, so nothing a tool or
 prints can end a line or pose as another probe's result, and the random ``nonce`` of the batch
 must match. One exec therefore costs about one probe timeout, whatever the number of probes.
 
-Only POSIX tools are used (``sh``, ``od``, ``tr``, ``printf``): busybox and coreutils have
+Only POSIX tools are used (``sh``, ``od``, ``printf``): busybox and coreutils have
 them, so the script runs in the netshoot (Alpine) and Debian probe images alike.
 """
 
@@ -27,10 +27,12 @@ _NONCE = re.compile(r"[0-9a-f]{16}")
 
 
 def _prelude(nonce: str) -> str:
+    # od's words become the positional parameters, joined with an empty IFS: no `tr` process
+    # per probe (the function runs in a background subshell, so IFS changes only there).
     return (
         f'{_FUNCTION}() {{ i=$1; shift; o=$("$@" 2>&1); rc=$?; '
-        f"h=$(printf '%s' \"$o\" | od -An -v -tx1 -N{OUTPUT_LIMIT} | tr -d ' \\n'); "
-        f'printf \'{MARKER} {nonce} %s %s %s\\n\' "$i" "$rc" "$h"; }}'
+        f"set -- $(printf '%s' \"$o\" | od -An -v -tx1 -N{OUTPUT_LIMIT}); IFS=; "
+        f'printf \'{MARKER} {nonce} %s %s %s\\n\' "$i" "$rc" "$*"; }}'
     )
 
 

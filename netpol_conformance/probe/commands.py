@@ -6,7 +6,9 @@
   is unreachable"), and says "Connected to" when a handshake completed before a timeout.
 - udp: one datagram with ``socat`` on a connected UDP socket, waiting ``timeout`` seconds for
   a reply. An ICMP port-unreachable makes the next read fail with ECONNREFUSED, which socat
-  logs as "E read(...): Connection refused".
+  logs as "E read(...): Connection refused". ``readbytes=1`` ends socat at the first byte of
+  a reply (it prints that byte) instead of ``timeout`` seconds after it: without it, every
+  UDP probe, answered or not, took the whole timeout.
 - dns: ``nslookup`` (bind's or busybox's) through the pod's resolver.
 """
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from netpol_conformance.probe.spec import DNS, TCP, UDP, ProbeTarget
 
 UDP_PAYLOAD = "netpol-conformance"
+_FIRST_BYTE = ",readbytes=1"
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,10 @@ def curl_argv(address: str, port: int, settings: ProbeSettings) -> list[str]:
 
 
 def udp_argv(address: str, port: int, settings: ProbeSettings) -> list[str]:
-    """``echo PAYLOAD | socat -T T -t T - UDP:HOST:PORT``: prints the reply, if any."""
+    """``echo PAYLOAD | socat -T T -t T - UDP:HOST:PORT,readbytes=1``: prints the first byte
+    of the reply, if any, and returns as soon as it comes."""
     t = f"{settings.timeout:g}"
-    socat = ["socat", "-T", t, "-t", t, "-", f"UDP:{_host(address)}:{port}"]
+    socat = ["socat", "-T", t, "-t", t, "-", f"UDP:{_host(address)}:{port}{_FIRST_BYTE}"]
     return ["sh", "-c", f"echo {UDP_PAYLOAD} | {shlex.join(socat)}"]
 
 
@@ -62,8 +66,9 @@ def udp_destination(argv: Sequence[str]) -> tuple[str, int] | None:
     words = shlex.split(argv[2])
     if len(words) < 5 or words[:4] != ["echo", UDP_PAYLOAD, "|", "socat"]:
         return None
-    host, _, port = words[-1].removeprefix("UDP:").rpartition(":")
-    if not words[-1].startswith("UDP:") or not port.isdigit():
+    address = words[-1].removesuffix(_FIRST_BYTE)
+    host, _, port = address.removeprefix("UDP:").rpartition(":")
+    if not address.startswith("UDP:") or not port.isdigit():
         return None
     return host.removeprefix("[").removesuffix("]"), int(port)
 

@@ -1,9 +1,14 @@
-"""Run many probes at once: one exec per source pod, every source pod concurrently."""
+"""Run many probes at once: one exec per source pod, every source pod concurrently.
+
+The threads are kept for the runner's life: the cluster client gives each thread a client of
+its own, so a new thread per poll would also mean a new client per exec.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from netpol_conformance.cluster.base import Backend
@@ -33,6 +38,14 @@ class ProbeRunner:
         self.settings = settings
         self.max_workers = max_workers
         self._listening: dict[tuple[str, str, int, str], bool] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="probe")
+            return self._pool
 
     @property
     def exec_timeout(self) -> float:
@@ -77,12 +90,8 @@ class ProbeRunner:
         for t in targets:
             by_source[(t.namespace, t.pod)].append(t)
         results: dict[Probe, Observation] = {}
-        if not by_source:
-            return results
-        workers = min(self.max_workers, len(by_source))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
-            for part in pool.map(self._run_source, by_source.values()):
-                results.update(part)
+        for part in self._executor().map(self._run_source, by_source.values()):
+            results.update(part)
         return results
 
     def listening(self, namespace: str, pod: str, port: int, protocol: str = "TCP") -> bool:
@@ -92,12 +101,25 @@ class ProbeRunner:
         no policy is on the path. Only positive answers are cached.
         """
         key = (namespace, pod, port, protocol)
-        if self._listening.get(key):
-            return True
-        kind = UDP if protocol == "UDP" else TCP
-        build = udp_argv if kind == UDP else curl_argv
-        argv = build("127.0.0.1", port, self.settings)
-        (obs,) = self._run_batch(namespace, pod, [argv], [kind])
-        ok = obs.outcome is Outcome.CONNECTED
-        self._listening[key] = ok
-        return ok
+        if not self._listening.get(key):
+            self._control(namespace, pod, [(port, protocol)])
+        return self._listening[key]
+
+    def prove_listening(self, servers: Iterable[tuple[str, str, int, str]]) -> None:
+        """Run the control probes of many (namespace, pod, port, protocol) at once: one exec
+        per pod, every pod concurrently. What answers is remembered as ``listening`` does."""
+        by_pod: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+        for namespace, pod, port, protocol in servers:
+            if not self._listening.get((namespace, pod, port, protocol)):
+                by_pod[(namespace, pod)].append((port, protocol))
+        list(self._executor().map(lambda kv: self._control(*kv[0], kv[1]), by_pod.items()))
+
+    def _control(self, namespace: str, pod: str, ports: Sequence[tuple[int, str]]) -> None:
+        kinds = [UDP if protocol == "UDP" else TCP for _, protocol in ports]
+        argvs = [
+            (udp_argv if kind == UDP else curl_argv)("127.0.0.1", port, self.settings)
+            for (port, _), kind in zip(ports, kinds, strict=True)
+        ]
+        observed = self._run_batch(namespace, pod, argvs, kinds)
+        for (port, protocol), obs in zip(ports, observed, strict=True):
+            self._listening[(namespace, pod, port, protocol)] = obs.outcome is Outcome.CONNECTED

@@ -5,6 +5,11 @@ would build them several times. Tests name their scenario first in their id
 (``test_step[2-allow-frontend-to-db][...]``); tests without one are grouped by module.
 (xdist's own ``loadgroup`` relies on rewriting node ids, which current pytest no longer
 allows.)
+
+Scopes are handed out in the collection's order (see ``cases.order_and_select``: the longest
+sequences first), not xdist's default of the most tests first: a scope's cost is the scenario
+activations it needs, not its number of tests, and the walkthrough (one test, six activations)
+left for last kept one worker busy long after the other had finished.
 """
 
 from __future__ import annotations
@@ -32,3 +37,8 @@ def scenario_scope(nodeid: str) -> str:
 class ScenarioScheduling(LoadScopeScheduling):
     def _split_scope(self, nodeid: str) -> str:
         return scenario_scope(nodeid)
+
+    def schedule(self) -> None:
+        if self.collection is None:  # the first, initial distribution
+            self.config.option.loadscopereorder = False
+        super().schedule()

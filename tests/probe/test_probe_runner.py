@@ -241,3 +241,47 @@ def test_udp_control_probe(udp_port: int, closed_udp_port: int) -> None:
     runner = ProbeRunner(LocalExec(), ProbeSettings(timeout=1))
     assert runner.listening("backend-t", "db", udp_port, "UDP") is True
     assert runner.listening("backend-t", "db", closed_udp_port, "UDP") is False
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="needs socat on this machine")
+def test_control_probes_of_many_servers_take_one_exec_per_pod(
+    open_port: int, closed_port: int, udp_port: int
+) -> None:
+    backend = LocalExec()
+    runner = ProbeRunner(backend, ProbeSettings(timeout=1))
+    runner.prove_listening(
+        [
+            ("backend-t", "db", open_port, "TCP"),
+            ("backend-t", "db", closed_port, "TCP"),
+            ("backend-t", "db", udp_port, "UDP"),
+            ("frontend-t", "web", open_port, "TCP"),
+        ]
+    )
+    assert sorted((ns, pod) for ns, pod, _, _ in backend.calls) == [
+        ("backend-t", "db"),
+        ("frontend-t", "web"),
+    ]
+    # What answered is remembered; what did not is asked again when a refusal needs it.
+    assert runner.listening("backend-t", "db", open_port) is True
+    assert runner.listening("backend-t", "db", udp_port, "UDP") is True
+    assert runner.listening("frontend-t", "web", open_port) is True
+    assert len(backend.calls) == 2
+    assert runner.listening("backend-t", "db", closed_port) is False
+    assert len(backend.calls) == 3
+    runner.prove_listening([("backend-t", "db", open_port, "TCP")])
+    assert len(backend.calls) == 3  # known to answer: not asked again
+
+
+def test_threads_are_kept_across_runs(open_port: int) -> None:
+    """The cluster client keeps one API client per thread: a poll must not start new ones."""
+    seen: set[threading.Thread] = set()  # the objects, kept: thread ids can be reused
+
+    class Recording(LocalExec):
+        def exec(self, *args: Any, **kwargs: Any) -> ExecResult:
+            seen.add(threading.current_thread())
+            return super().exec(*args, **kwargs)
+
+    runner = ProbeRunner(Recording(), SETTINGS, max_workers=2)
+    for _ in range(5):
+        runner.run([target("frontend/web", open_port), target("frontend/admin", open_port)])
+    assert len(seen) <= 2
