@@ -3,12 +3,13 @@
 Each runs in the source pod's probe container with the tools every probe image has (``sh``
 and ``socat``): ``socat`` opens one TCP connection to the destination's server (nginx) and
 runs a small ``sh`` loop on it that sends ``GET /`` over that same connection once per beat
-(HTTP/1.1 keep-alive), reads the answer, and appends ``ok N UPTIME`` to a log file after each
-answer (``UPTIME`` from ``/proc/uptime``, the node's clock since boot). When the connection
-ends (end of stream, a reset, a write error) the loop appends ``closed N UPTIME``; a
-connection that stalls simply logs nothing until its answers come again. Reading the log back
-after the upgrade tells when every answer came, and the uptime printed by the same exec that
-started it maps those times onto the host's clock (to about half an exec's round trip).
+(HTTP/1.1 keep-alive) and reads the answer. Around each request it appends ``sent N T`` and
+``ok N T T2`` to a log file (``T`` and ``T2`` from ``/proc/uptime``, the node's boot clock,
+read without a fork): so the network's part of every round trip is known, apart from the
+loop's own sleeping and scheduling. When the connection ends (end of stream, a reset, a write
+error) the loop appends ``closed N T``; a request that stalls leaves its ``sent`` line alone
+until its answer comes. Reading the log back after the upgrade tells when every request went
+and came back; ``clock.PodClock`` maps those times onto the host's clock.
 
 Three scripts, each one exec per source pod: ``start_script`` (write the loops, start the
 socat processes in the background, print the uptime), ``read_script`` (print the uptime,
@@ -21,9 +22,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from netpol_conformance.upgrade.clock import READ_UPTIME
 from netpol_conformance.upgrade.timeline import HeldLog
 
 DIRECTORY = "/tmp/netpol-conformance-held"
@@ -55,6 +57,8 @@ def _loop(hold: Hold, directory: str) -> str:
             f"trap 'read -r up rest </proc/uptime; echo \"closed $n $up\" >>{log}; exit 0' TERM",
             "while :; do",
             "  n=$((n+1))",
+            "  read -r sent rest </proc/uptime",
+            f'  echo "sent $n $sent" >>{log}',
             "  printf 'GET /held/%s HTTP/1.1\\r\\nHost: netpol-conformance\\r\\n\\r\\n' \"$n\""
             " || break",
             "  got=",
@@ -63,7 +67,7 @@ def _loop(hold: Hold, directory: str) -> str:
             "  done",
             '  [ -n "$got" ] || break',
             "  read -r up rest </proc/uptime",
-            f'  echo "ok $n $up" >>{log}',
+            f'  echo "ok $n $sent $up" >>{log}',
             f"  sleep {hold.beat:g}",
             "done",
             "read -r up rest </proc/uptime",
@@ -78,7 +82,7 @@ def _host(address: str) -> str:
 
 def start_script(holds: Sequence[Hold], directory: str = DIRECTORY) -> str:
     """Start every hold of one source pod in the background; print the uptime first."""
-    lines = [START_MARK, *(h.comment for h in holds), f"mkdir -p {directory}", "cat /proc/uptime"]
+    lines = [START_MARK, *(h.comment for h in holds), READ_UPTIME, f"mkdir -p {directory}"]
     for h in holds:
         base = f"{directory}/{h.id}"
         target = f"TCP:{_host(h.address)}:{h.port},connect-timeout=5"
@@ -95,7 +99,7 @@ def start_script(holds: Sequence[Hold], directory: str = DIRECTORY) -> str:
 
 def read_script(holds: Sequence[Hold], directory: str = DIRECTORY) -> str:
     """Print the uptime, then for every hold: ``== ID``, its log, and ``alive`` or ``gone``."""
-    lines = [READ_MARK, *(h.comment for h in holds), "cat /proc/uptime"]
+    lines = [READ_MARK, *(h.comment for h in holds), READ_UPTIME]
     for h in holds:
         base = f"{directory}/{h.id}"
         lines += [
@@ -132,39 +136,35 @@ def holds_of(script: str) -> tuple[str, tuple[Hold, ...]] | None:
     return lines[0], tuple(holds)
 
 
-def parse_uptime(text: str) -> float | None:
-    """The first line's uptime in seconds (``/proc/uptime``: ``12345.67 23456.78``)."""
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    try:
-        return float(first.split()[0])
-    except (IndexError, ValueError):
-        return None
-
-
-def parse_read(text: str, offset: float) -> dict[str, HeldLog]:
-    """Every hold's log from ``read_script``'s output; ``offset`` maps uptime to the epoch."""
+def parse_read(text: str) -> dict[str, HeldLog]:
+    """Every hold's log from ``read_script``'s output (after its uptime line), in pod time."""
     logs: dict[str, HeldLog] = {}
     current: str | None = None
-    trips: list[float] = []
+    trips: list[tuple[float, float]] = []
+    pending: float | None = None
     closed: float | None = None
     alive = False
     errors: list[str] = []
 
     def flush() -> None:
         if current is not None:
-            logs[current] = HeldLog(tuple(trips), closed, alive, " ".join(errors))
+            logs[current] = HeldLog(tuple(trips), closed, alive, " ".join(errors), pending)
 
     for line in text.splitlines():
         words = line.split()
         if line.startswith("== "):
             flush()
-            current, trips, closed, alive, errors = line[3:].strip(), [], None, False, []
+            current, trips, pending, closed = line[3:].strip(), [], None, None
+            alive, errors = False, []
         elif current is None or not words:
             continue
-        elif words[0] == "ok" and len(words) == 3 and _number(words[2]):
-            trips.append(float(words[2]) + offset)
+        elif words[0] == "sent" and len(words) == 3 and _number(words[2]):
+            pending = float(words[2])
+        elif words[0] == "ok" and len(words) == 4 and _number(words[2]) and _number(words[3]):
+            trips.append((float(words[2]), float(words[3])))
+            pending = None
         elif words[0] == "closed" and len(words) == 3 and _number(words[2]):
-            closed = float(words[2]) + offset
+            closed = float(words[2])
         elif words == ["alive"]:
             alive = True
         elif words[0] == "error":
@@ -179,12 +179,3 @@ def _number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def clock_offset(uptime: float, sent: float, returned: float) -> float:
-    """Seconds to add to an uptime to get the epoch: the exec read it between two host times."""
-    return (sent + returned) / 2 - uptime
-
-
-def by_id(holds: Sequence[Hold]) -> Mapping[str, Hold]:
-    return {h.id: h for h in holds}

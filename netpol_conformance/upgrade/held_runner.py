@@ -5,18 +5,17 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from netpol_conformance.cluster.base import Backend
 from netpol_conformance.errors import SetupError
 from netpol_conformance.probe.runner import PROBE_CONTAINER
 from netpol_conformance.probe.spec import Probe, ProbeTarget
+from netpol_conformance.upgrade.clock import PodClock, split_uptime
 from netpol_conformance.upgrade.held import (
     Hold,
-    clock_offset,
     parse_read,
-    parse_uptime,
     read_script,
     start_script,
     stop_script,
@@ -24,6 +23,7 @@ from netpol_conformance.upgrade.held import (
 from netpol_conformance.upgrade.timeline import HeldLog
 
 EXEC_TIMEOUT = 30.0
+Source = tuple[str, str]
 
 
 class HeldConnections:
@@ -32,31 +32,36 @@ class HeldConnections:
         backend: Backend,
         paths: Sequence[ProbeTarget],
         beat: float,
+        clocks: MutableMapping[Source, PodClock] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.backend = backend
         self.beat = beat
         self.clock = clock
-        self._by_source: dict[tuple[str, str], list[tuple[Hold, Probe]]] = defaultdict(list)
+        self.clocks: MutableMapping[Source, PodClock] = {} if clocks is None else clocks
+        self._by_source: dict[Source, list[tuple[Hold, Probe]]] = defaultdict(list)
         for i, t in enumerate(paths):
             hold = Hold(f"h{i}", t.address, t.probe.port, beat)
             self._by_source[(t.namespace, t.pod)].append((hold, t.probe))
-        self._offsets: dict[tuple[str, str], float] = {}
 
-    @property
-    def probes(self) -> list[Probe]:
-        return [p for holds in self._by_source.values() for _, p in holds]
-
-    def _exec(self, source: tuple[str, str], script: str) -> tuple[str, float, float]:
+    def _exec(self, source: Source, script: str) -> tuple[float, str]:
+        """Run a script that prints its uptime first; (that uptime as epoch seconds, the rest)."""
         sent = self.clock()
         result = self.backend.exec(*source, PROBE_CONTAINER, ["sh", "-c", script], EXEC_TIMEOUT)
         returned = self.clock()
         if result.error or result.returncode != 0:
             detail = result.error or (result.stderr or result.stdout).strip()[-300:]
             raise SetupError(f"held connections in {source[0]}/{source[1]}: {detail}")
-        return result.stdout, sent, returned
+        uptime, rest = split_uptime(result.stdout)
+        if uptime is None:
+            raise SetupError(
+                f"held connections in {source[0]}/{source[1]}: no uptime in {result.stdout[:200]!r}"
+            )
+        pod_clock = self.clocks.setdefault(source, PodClock())
+        pod_clock.observe(uptime, sent, returned)
+        return pod_clock.epoch(uptime), rest
 
-    def _each(self, work: Callable[[tuple[str, str]], object]) -> list[object]:
+    def _each(self, work: Callable[[Source], object]) -> list[object]:
         sources = list(self._by_source)
         if not sources:
             return []
@@ -64,32 +69,27 @@ class HeldConnections:
             return list(pool.map(work, sources))
 
     def open(self) -> None:
-        """Start every held connection; remember each source pod's clock offset."""
+        """Start every held connection."""
+        self._each(lambda source: self._exec(source, start_script(self._holds(source))))
 
-        def start(source: tuple[str, str]) -> None:
-            holds = [h for h, _ in self._by_source[source]]
-            out, sent, returned = self._exec(source, start_script(holds))
-            uptime = parse_uptime(out)
-            if uptime is None:
-                raise SetupError(
-                    f"held connections in {source[0]}/{source[1]}: no /proc/uptime in {out!r}"
-                )
-            self._offsets[source] = clock_offset(uptime, sent, returned)
-
-        self._each(start)
+    def _holds(self, source: Source) -> list[Hold]:
+        return [h for h, _ in self._by_source[source]]
 
     def read(self) -> dict[Probe, HeldLog]:
         """Every held connection's log so far, in seconds since the epoch."""
 
-        def read_one(source: tuple[str, str]) -> dict[Probe, HeldLog]:
-            pairs = self._by_source[source]
-            out, _, _ = self._exec(source, read_script([h for h, _ in pairs]))
-            logs = parse_read(out, self._offsets.get(source, 0.0))
-            return {p: logs.get(h.id, HeldLog((), error="no log")) for h, p in pairs}
+        def read_one(source: Source) -> tuple[float, dict[Probe, HeldLog]]:
+            at, out = self._exec(source, read_script(self._holds(source)))
+            offset = self.clocks[source].offset()
+            logs = parse_read(out)
+            missing = HeldLog((), error="no log")
+            return at, {
+                p: logs.get(h.id, missing).shifted(offset) for h, p in self._by_source[source]
+            }
 
         merged: dict[Probe, HeldLog] = {}
-        for part in self._each(read_one):
-            merged.update(part)  # type: ignore[arg-type]
+        for _, part in self._each(read_one):  # type: ignore[misc]
+            merged.update(part)
         return merged
 
     def wait_established(self, timeout: float) -> dict[Probe, HeldLog]:
@@ -112,11 +112,9 @@ class HeldConnections:
     def stop(self) -> None:
         """End every held connection; never raises (the namespaces go next anyway)."""
 
-        def stop_one(source: tuple[str, str]) -> None:
-            holds = [h for h, _ in self._by_source[source]]
-            self.backend.exec(
-                *source, PROBE_CONTAINER, ["sh", "-c", stop_script(holds)], EXEC_TIMEOUT
-            )
+        def stop_one(source: Source) -> None:
+            script = stop_script(self._holds(source))
+            self.backend.exec(*source, PROBE_CONTAINER, ["sh", "-c", script], EXEC_TIMEOUT)
 
         with contextlib.suppress(Exception):  # deleting the namespaces ends them too
             self._each(stop_one)

@@ -21,10 +21,10 @@ from netpol_conformance.cluster.providers import Provider
 from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.plan.plan import SuitePlan, build_plan
 from netpol_conformance.probe.commands import ProbeSettings
-from netpol_conformance.probe.runner import ProbeRunner
 from netpol_conformance.probe.spec import Probe
 from netpol_conformance.run.scenarios import ScenarioRunner
 from netpol_conformance.settings import SuiteSettings
+from netpol_conformance.upgrade.clock import PodClock
 from netpol_conformance.upgrade.cni_watch import CniWatch
 from netpol_conformance.upgrade.command import run_upgrade
 from netpol_conformance.upgrade.events import utc_text
@@ -87,12 +87,11 @@ class LiveCheck:
         runner = self.runner
         assert runner is not None
         targets = [runner.deployment.target(lp.probe) for lp in live]
-        self.prober = ContinuousProber(
-            ProbeRunner(backend, self.live_settings()), targets, o.interval
-        )
+        clocks: dict[tuple[str, str], PodClock] = {}  # every source pod's clock, shared
+        self.prober = ContinuousProber(backend, self.live_settings(), targets, o.interval, clocks)
         paths = held_paths(plan[FINAL_STATE], runner.deployment.pods)
         self.held = HeldConnections(
-            backend, [runner.deployment.target(p) for p in paths], o.interval
+            backend, [runner.deployment.target(p) for p in paths], o.interval, clocks
         )
         self.watch = self.make_watch(backend, self.info)
         self.say(
@@ -151,7 +150,7 @@ class LiveCheck:
             PROBING_STARTED: started - t0,
             UPGRADE_STARTED: 0.0,
             UPGRADE_FINISHED: command.finished - t0,
-            PROBING_STOPPED: read_at - t0,
+            PROBING_STOPPED: (self.prober.stopped or read_at) - t0,
         }
         if ready_at is not None:
             phases[CNI_READY] = ready_at - t0
@@ -199,10 +198,10 @@ class LiveCheck:
         deadline = time.time() + self.options.ready_timeout
         last_note = time.time()
         while True:
-            if self.watch.ready():
-                now = time.time()
+            asked = time.time()
+            if self.watch.ready():  # Ready when the check that said so began
                 self.say(f"the CNI is Ready ({self.watch.description})")
-                return now
+                return asked
             now = time.time()
             if now > deadline:
                 self.say(f"the CNI is not Ready after {self.options.ready_timeout:g} s")

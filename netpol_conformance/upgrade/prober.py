@@ -3,8 +3,11 @@
 Every source pod has a thread of its own that starts a round every ``interval`` seconds (or
 as soon as the previous round returned, when a round takes longer): the pod's probes go in
 one exec, all at once, as the suite's ProbeRunner runs them. A slow or failing pod therefore
-never holds up the others, and the load on the cluster is one exec per pod per round. Each
-observation is stamped with the middle of its exec.
+never holds up the others, and the load on the cluster is one exec per pod per round.
+
+Each round's script first reads the pod's boot clock (``clock.READ_UPTIME``), so a sample is
+stamped with the moment its probes started in the pod, mapped onto the host's clock by the
+pod's ``PodClock``; a round whose exec failed is stamped with the middle of the exec.
 """
 
 from __future__ import annotations
@@ -12,29 +15,94 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from netpol_conformance.cluster.base import Backend, ExecResult, PodState
+from netpol_conformance.probe.commands import ProbeSettings
+from netpol_conformance.probe.outcome import Observation
 from netpol_conformance.probe.runner import ProbeRunner
 from netpol_conformance.probe.spec import Probe, ProbeTarget
+from netpol_conformance.upgrade.clock import READ_UPTIME, PodClock, split_uptime
 from netpol_conformance.upgrade.timeline import Sample
+
+Source = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class ExecTiming:
+    sent: float
+    returned: float
+    uptime: float | None  # the pod's boot clock when the script started
+
+
+class TimedBackend(Backend):
+    """A backend whose ``sh -c`` scripts read the pod's clock first: the time of each exec."""
+
+    def __init__(self, inner: Backend, clock: Callable[[], float] = time.time) -> None:
+        self.inner = inner
+        self.info = inner.info
+        self.clock = clock
+        self.last: dict[Source, ExecTiming] = {}
+
+    def exec(
+        self, namespace: str, pod: str, container: str, argv: Sequence[str], timeout: float
+    ) -> ExecResult:
+        if len(argv) != 3 or list(argv[:2]) != ["sh", "-c"]:
+            return self.inner.exec(namespace, pod, container, argv, timeout)
+        sent = self.clock()
+        result = self.inner.exec(
+            namespace, pod, container, ["sh", "-c", f"{READ_UPTIME}\n{argv[2]}"], timeout
+        )
+        uptime, stdout = split_uptime(result.stdout)
+        self.last[(namespace, pod)] = ExecTiming(sent, self.clock(), uptime)
+        return ExecResult(result.returncode, stdout, result.stderr, result.error)
+
+    def apply(self, objects: Sequence[Any]) -> None:
+        self.inner.apply(objects)
+
+    def delete(self, objects: Sequence[Any]) -> None:
+        self.inner.delete(objects)
+
+    def pods(self, namespaces: Sequence[str]) -> list[PodState]:
+        return self.inner.pods(namespaces)
+
+    def delete_namespaces(self, label_selector: str) -> list[str]:
+        return self.inner.delete_namespaces(label_selector)
+
+    def network_policies(self, namespace: str) -> list[dict[str, Any]]:
+        return self.inner.network_policies(namespace)
+
+    def cni_components(self) -> list[str]:
+        return self.inner.cni_components()
+
+
+@dataclass(frozen=True)
+class Round:
+    timing: ExecTiming
+    observed: Mapping[Probe, Observation]
 
 
 class ContinuousProber:
     def __init__(
         self,
-        runner: ProbeRunner,
+        backend: Backend,
+        settings: ProbeSettings,
         targets: Sequence[ProbeTarget],
         interval: float,
+        clocks: MutableMapping[Source, PodClock] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.runner = runner
+        self.backend = TimedBackend(backend, clock)
+        self.runner = ProbeRunner(self.backend, settings)
         self.interval = interval
         self.clock = clock
-        self._by_source: dict[tuple[str, str], list[ProbeTarget]] = defaultdict(list)
+        self.clocks: MutableMapping[Source, PodClock] = {} if clocks is None else clocks
+        self._by_source: dict[Source, list[ProbeTarget]] = defaultdict(list)
         for t in targets:
             self._by_source[(t.namespace, t.pod)].append(t)
-        self._samples: dict[Probe, list[Sample]] = {t.probe: [] for t in targets}
-        self._rounds: dict[tuple[str, str], int] = dict.fromkeys(self._by_source, 0)
+        self._rounds: dict[Source, list[Round]] = {s: [] for s in self._by_source}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -46,24 +114,24 @@ class ContinuousProber:
         for source, targets in self._by_source.items():
             thread = threading.Thread(
                 target=self._loop,
-                args=(targets,),
+                args=(source, targets),
                 name=f"live-{source[0]}/{source[1]}",
                 daemon=True,
             )
             self._threads.append(thread)
             thread.start()
 
-    def _loop(self, targets: list[ProbeTarget]) -> None:
-        source = (targets[0].namespace, targets[0].pod)
+    def _loop(self, source: Source, targets: list[ProbeTarget]) -> None:
         while not self._stop.is_set():
-            sent = self.clock()
+            began = self.clock()
             observed = self.runner.run(targets)
-            at = (sent + self.clock()) / 2
+            timing = self.backend.last.get(source, ExecTiming(began, self.clock(), None))
             with self._lock:
-                for probe, observation in observed.items():
-                    self._samples[probe].append(Sample(at, observation))
-                self._rounds[source] += 1
-            self._stop.wait(max(0.0, sent + self.interval - self.clock()))
+                if timing.uptime is not None:
+                    pod_clock = self.clocks.setdefault(source, PodClock())
+                    pod_clock.observe(timing.uptime, timing.sent, timing.returned)
+                self._rounds[source].append(Round(timing, observed))
+            self._stop.wait(max(0.0, began + self.interval - self.clock()))
 
     def stop(self, timeout: float = 60.0) -> None:
         """Stop after the rounds in flight; wait for them (an exec is bounded by its timeout)."""
@@ -72,11 +140,25 @@ class ContinuousProber:
             thread.join(timeout)
         self.stopped = self.clock()
 
-    def samples(self) -> Mapping[Probe, list[Sample]]:
+    def samples(self) -> dict[Probe, list[Sample]]:
+        """Every probe's samples, oldest first, each at its round's start in the pod."""
+        out: dict[Probe, list[Sample]] = {
+            t.probe: [] for ts in self._by_source.values() for t in ts
+        }
         with self._lock:
-            return {p: list(s) for p, s in self._samples.items()}
+            for source, rounds in self._rounds.items():
+                pod_clock = self.clocks.get(source)
+                for r in rounds:
+                    t = r.timing
+                    if t.uptime is not None and pod_clock is not None and pod_clock.known:
+                        at = pod_clock.epoch(t.uptime)
+                    else:
+                        at = (t.sent + t.returned) / 2
+                    for probe, observation in r.observed.items():
+                        out[probe].append(Sample(at, observation))
+        return out
 
     def rounds(self) -> int:
         """Rounds completed by the slowest source pod."""
         with self._lock:
-            return min(self._rounds.values(), default=0)
+            return min((len(r) for r in self._rounds.values()), default=0)

@@ -34,6 +34,7 @@ from netpol_conformance.probe.commands import ProbeSettings, curl_argv, udp_dest
 from netpol_conformance.probe.runner import PROBE_CONTAINER
 from netpol_conformance.sim.cluster import SimulatedCluster
 from netpol_conformance.sim.faults import Faults
+from netpol_conformance.upgrade.clock import READ_UPTIME, UPTIME_MARK
 from netpol_conformance.upgrade.held import READ_MARK, START_MARK, Hold, holds_of
 from netpol_conformance.upgrade.timeline import RawEvent
 
@@ -176,16 +177,21 @@ class SimulatedUpgrade(Backend):
     ) -> ExecResult:
         self._update()
         script = argv[2] if len(argv) == 3 and list(argv[:2]) == ["sh", "-c"] else ""
+        timed = script.startswith(READ_UPTIME + "\n")
+        if timed:  # a script that reads the pod's clock first: the simulated node's answers
+            script = script[len(READ_UPTIME) + 1 :]
+            argv = ["sh", "-c", script]
         held = holds_of(script)
         if held is not None:
-            return self._held(namespace, pod, *held)
-        if self._in(self.upgrade.outage, self.clock()) and script:
-            try:
-                return _dropped(parse_batch_script(script))
-            except ValueError:
-                pass  # not a probe batch: the cluster answers it
-
-        return self.cluster.exec(namespace, pod, container, argv, timeout)
+            result = self._held(namespace, pod, *held)
+        elif self._in(self.upgrade.outage, self.clock()) and _is_batch(script):
+            result = _dropped(parse_batch_script(script))
+        else:
+            result = self.cluster.exec(namespace, pod, container, argv, timeout)
+        if timed:
+            stdout = f"{UPTIME_MARK} {self._uptime()}\n{result.stdout}"
+            result = ExecResult(result.returncode, stdout, result.stderr, result.error)
+        return result
 
     # --- held connections
 
@@ -199,21 +205,25 @@ class SimulatedUpgrade(Backend):
                 now = self.clock()
                 for h in holds:
                     self._holds[(namespace, pod, h.id)] = _HeldState(h, now)
-                return ExecResult(0, f"{self._uptime()} 0.00\n")
+                return ExecResult(0, f"{UPTIME_MARK} {self._uptime()}\n")
             if mark != READ_MARK:  # stop
                 for h in holds:
                     self._holds.pop((namespace, pod, h.id), None)
                 return ExecResult(0, "")
-            lines = [f"{self._uptime()} 0.00"]
+            lines = [f"{UPTIME_MARK} {self._uptime()}"]
             for h in holds:
                 state = self._holds.get((namespace, pod, h.id))
                 lines.append(f"== {h.id}")
                 if state is None:
                     lines.append("gone")
                     continue
-                lines += [f"ok {n} {self._uptime(at)}" for n, at in enumerate(state.answers, 1)]
+                for n, (sent, answered) in enumerate(state.answers, 1):
+                    lines.append(f"sent {n} {self._uptime(sent)}")
+                    lines.append(f"ok {n} {self._uptime(sent)} {self._uptime(answered)}")
                 if state.closed is not None:
                     lines += [f"closed {len(state.answers) + 1} {self._uptime(state.closed)}"]
+                elif state.waiting is not None:
+                    lines.append(f"sent {len(state.answers) + 1} {self._uptime(state.waiting)}")
                 lines.append("gone" if state.closed is not None else "alive")
             return ExecResult(0, "\n".join(lines) + "\n")
 
@@ -227,10 +237,12 @@ class SimulatedUpgrade(Backend):
             for (namespace, pod, _), state in due:
                 if self.upgrade.reset and self.began is not None and state.opened < self.began:
                     state.closed = self.began
-                elif not self._in(self.upgrade.outage, now) and self._through(
-                    namespace, pod, state
-                ):
-                    state.answers.append(now)
+                    continue
+                if state.waiting is None:
+                    state.waiting = now  # the request goes out
+                if not self._in(self.upgrade.outage, now) and self._through(namespace, pod, state):
+                    state.answers.append((state.waiting, now))
+                    state.waiting = None
                     state.due = now + state.hold.beat
 
     def _through(self, namespace: str, pod: str, state: _HeldState) -> bool:
@@ -244,10 +256,19 @@ class _HeldState:
     hold: Hold
     opened: float
     closed: float | None = None
-    answers: list[float] = field(default_factory=list)
+    waiting: float | None = None  # when the request not answered yet went out
+    answers: list[tuple[float, float]] = field(default_factory=list)  # (sent, answered)
 
     def __post_init__(self) -> None:
         self.due = self.opened
+
+
+def _is_batch(script: str) -> bool:
+    try:
+        parse_batch_script(script)
+    except ValueError:
+        return False
+    return True
 
 
 def _dropped(batch: Batch) -> ExecResult:

@@ -8,15 +8,15 @@ observed it, so a window is known to about one probe round either way.
   through to the first sample after that did; a probe that must not (DOWN) *leaks* in every
   sample that got through, and consecutive leaks make one leak window. Samples that are no
   verdict (an exec error) neither open nor close a window.
-- A held connection answers one request per beat (``interval``). A gap between two answers
-  longer than two beats is a *stall*, from when the next answer was due to when it came. The
-  connection is *broken* when it was closed, or when it had not answered for longer than a
-  stall allows when probing stopped.
+- A held connection sends one request per beat (``interval``) and logs when each went and
+  came back. A request answered more than one beat after it went is a *stall*, from its
+  sending to its answer (the loop's own sleeping and scheduling are not the network's). The
+  connection is *broken* when it was closed, when its process ended, or when a request was
+  still unanswered after ``silent_after`` seconds when its log was read.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,7 +37,6 @@ UNOBSERVED = frozenset({Outcome.EXEC_ERROR})
 # What counts as getting through for a probe that must not: a DNS server that answered no
 # was reached all the same.
 LEAKED = THROUGH | {Outcome.DNS_NEGATIVE}
-STALL_BEATS = 2.0  # a gap longer than this many beats is a stall
 
 
 @dataclass(frozen=True)
@@ -52,12 +51,25 @@ class Sample:
 
 @dataclass(frozen=True)
 class HeldLog:
-    """What a held connection's log says, times in seconds since the epoch."""
+    """What a held connection's log says (pod time or, once mapped, seconds since the epoch)."""
 
-    round_trips: tuple[float, ...]  # every answered request
+    round_trips: tuple[tuple[float, float], ...]  # (sent, answered) of every answered request
     closed_at: float | None = None  # it logged its own end (EOF, reset, write error)
     alive: bool = True  # its process still ran when the log was read
     error: str = ""  # what its process printed, when it did not start
+    in_flight: float | None = None  # when the request still unanswered at the read was sent
+    read_at: float | None = None  # when the log was read
+
+    def shifted(self, offset: float, read_at: float | None = None) -> HeldLog:
+        """The same log with every time moved by ``offset`` (pod time to the epoch)."""
+        return HeldLog(
+            tuple((s + offset, a + offset) for s, a in self.round_trips),
+            None if self.closed_at is None else self.closed_at + offset,
+            self.alive,
+            self.error,
+            None if self.in_flight is None else self.in_flight + offset,
+            read_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -161,41 +173,54 @@ def held_record(
     stopped: float,
     t0: float,
 ) -> HeldConnectionRecord:
-    """A held connection's record; ``stopped`` is when probing stopped (epoch seconds)."""
-    times = sorted(log.round_trips)
-    if not times:
+    """A held connection's record; ``stopped`` is when probing stopped (epoch seconds), the
+    log's own ``read_at`` when it has one.
+
+    A request answered more than one beat after it was sent is a stall, from its sending to
+    its answer. The connection broke when it logged its end, when its process ended, or when
+    a request was still unanswered at the read after ``silent_after(interval)`` seconds.
+    """
+    stopped = log.read_at if log.read_at is not None else stopped
+    if not log.round_trips:
         why = log.error or "it never answered a request"
         return HeldConnectionRecord(
             label, source, target, port, stopped - t0, 0, None, True, why, (), path
         )
-    allowance = STALL_BEATS * interval
     stalls = [
-        Window(a + interval - t0, b - t0, 1, "no answer")
-        for a, b in itertools.pairwise(times)
-        if b - a > allowance
+        Window(sent - t0, answered - t0, 1, "no answer")
+        for sent, answered in log.round_trips
+        if answered - sent > interval
     ]
-    last = times[-1]
     reason = ""
     if log.closed_at is not None:
         reason = f"closed at {log.closed_at - t0:+.2f} s (end of stream, reset or write error)"
     elif not log.alive:
         reason = "its process ended without closing it"
-    if stopped - last > allowance:
-        stalls.append(Window(last + interval - t0, stopped - t0, 1, "no answer", ended=False))
-        reason = reason or f"no answer for the last {stopped - last:.1f} s of probing"
+    if log.in_flight is not None and stopped - log.in_flight > interval:
+        stalls.append(Window(log.in_flight - t0, stopped - t0, 1, "no answer", ended=False))
+        if stopped - log.in_flight > silent_after(interval):
+            reason = reason or (
+                f"no answer to the request sent at {log.in_flight - t0:+.2f} s "
+                f"({stopped - log.in_flight:.1f} s before its log was read)"
+            )
     return HeldConnectionRecord(
         label=label,
         source=source,
         target=target,
         port=port,
-        opened=times[0] - t0,
-        round_trips=len(times),
-        last=last - t0,
+        opened=log.round_trips[0][0] - t0,
+        round_trips=len(log.round_trips),
+        last=log.round_trips[-1][1] - t0,
         broken=bool(reason),
         reason=reason,
         stalls=tuple(stalls),
         path=path,
     )
+
+
+def silent_after(interval: float) -> float:
+    """Seconds a request may stay unanswered at the end before the connection counts as gone."""
+    return max(2.0, 4 * interval)
 
 
 def agent_events(events: Iterable[RawEvent], t0: float) -> tuple[AgentEvent, ...]:

@@ -1,0 +1,50 @@
+"""A pod's boot clock mapped onto the host's: bounded by every exec, exact on this kernel."""
+
+from __future__ import annotations
+
+import pytest
+
+from netpol_conformance.upgrade.clock import PodClock, host_boot_offset, split_uptime
+
+
+def test_every_reading_narrows_the_offset() -> None:
+    clock = PodClock(host_offset=lambda: None)
+    assert not clock.known
+    clock.observe(100.0, sent=1_000.0, returned=1_000.4)  # offset in [900.0, 900.4]
+    assert clock.offset() == pytest.approx(900.2)
+    clock.observe(200.3, sent=1_100.1, returned=1_100.9)  # offset in [899.8, 900.6]
+    assert (clock.low, clock.high) == (900.0, 900.4)
+    clock.observe(300.35, sent=1_200.3, returned=1_200.45)  # offset in [899.95, 900.1]
+    assert clock.offset() == pytest.approx(900.05)
+    assert clock.epoch(150.0) == pytest.approx(1_050.05)
+    assert clock.same_kernel is False
+
+
+def test_a_reading_that_contradicts_the_others_starts_again() -> None:
+    clock = PodClock(host_offset=lambda: None)
+    clock.observe(100.0, 1_000.0, 1_000.1)
+    clock.observe(100.0, 2_000.0, 2_000.1)  # the pod's node rebooted, or its clock jumped
+    assert clock.offset() == pytest.approx(1_900.05)
+
+
+def test_a_pod_on_this_kernel_maps_exactly() -> None:
+    clock = PodClock(host_offset=lambda: 900.123)
+    clock.observe(100.0, sent=1_000.0, returned=1_000.4)
+    assert clock.same_kernel is True and clock.offset() == 900.123
+    clock.observe(500.0, sent=1_000.0, returned=1_000.4)  # not this kernel after all
+    assert clock.same_kernel is False and clock.offset() != 900.123
+
+
+def test_this_host_has_a_boot_clock() -> None:
+    offset = host_boot_offset()
+    assert offset is not None
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    import time
+
+    assert abs(time.time() - (uptime + offset)) < 0.5
+
+
+def test_the_uptime_line_is_split_from_the_scripts_output() -> None:
+    assert split_uptime("NPC-UPTIME 123.45\nNPC abc 0 0 00\n") == (123.45, "NPC abc 0 0 00\n")
+    assert split_uptime("NPC abc 0 0 00\n") == (None, "NPC abc 0 0 00\n")
