@@ -20,5 +20,5 @@ def test_a_policy_controller_switched_off_in_place_may_still_be_tested() -> None
 
 @pytest.mark.parametrize("data", [{"cni": "bridge"}, {"cni": "flannel", "switched_off": None}])
 def test_another_cni_is_refused_with_the_remedy(data: dict[str, object]) -> None:
-    with pytest.raises(SetupError, match="runs --cni .*, not kube-router: run down && up"):
+    with pytest.raises(SetupError, match=r"runs --cni .*, not kube-router: run down && up"):
         local_cni_check(data, "kube-router", "down && up")
