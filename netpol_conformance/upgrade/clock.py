@@ -2,8 +2,9 @@
 
 Every exec the upgrade check makes into a source pod reads the pod's uptime, between two
 host times (sent, returned). Each such reading bounds the offset between the two clocks:
-``sent - uptime <= offset <= returned - uptime``. The bounds of all readings are intersected,
-so the offset gets sharper with every exec; the middle of the intersection is used. When the
+``sent - uptime - 0.01 <= offset <= returned - uptime`` (the uptime is cut to hundredths).
+The bounds of all readings are intersected, so the offset gets sharper with every exec; the
+middle of the intersection is used. When the
 pod runs on this very kernel (the local cluster, kind), its uptime is the host's
 CLOCK_BOOTTIME: that is recognised (every reading lies within its exec on the host's boot
 clock) and the offset is then exact. Times read in a pod are therefore known to about ten
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 
 UPTIME_MARK = "NPC-UPTIME"
+RESOLUTION = 0.01  # /proc/uptime shows hundredths, cut off: the true time is up to this later
 # Read the pod's boot clock first thing in a script, without forking (dash, bash, busybox ash).
 READ_UPTIME = f'read -r npc_up npc_rest </proc/uptime; echo "{UPTIME_MARK} $npc_up"'
 
@@ -49,9 +51,9 @@ class PodClock:
         self._exact: float | None = None
 
     def observe(self, uptime: float, sent: float, returned: float) -> None:
-        low, high = sent - uptime, returned - uptime
+        low, high = sent - uptime - RESOLUTION, returned - uptime
         host = self._host_offset()
-        on_host = host is not None and low - 0.01 <= host <= high + 0.01
+        on_host = host is not None and low <= host <= high
         if self.same_kernel is None:
             self.same_kernel = on_host
         elif not on_host:

@@ -21,6 +21,7 @@ path would get through, stalls while it would not, and closes when reset.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -196,8 +197,9 @@ class SimulatedUpgrade(Backend):
     # --- held connections
 
     def _uptime(self, at: float | None = None) -> str:
+        """As /proc/uptime shows it: hundredths, cut off."""
         now = self.clock() if at is None else at
-        return f"{now - self._boot:.2f}"
+        return f"{math.floor((now - self._boot) * 100) / 100:.2f}"
 
     def _held(self, namespace: str, pod: str, mark: str, holds: tuple[Hold, ...]) -> ExecResult:
         with self._lock:

@@ -10,13 +10,13 @@ from netpol_conformance.upgrade.clock import PodClock, host_boot_offset, split_u
 def test_every_reading_narrows_the_offset() -> None:
     clock = PodClock(host_offset=lambda: None)
     assert not clock.known
-    clock.observe(100.0, sent=1_000.0, returned=1_000.4)  # offset in [900.0, 900.4]
-    assert clock.offset() == pytest.approx(900.2)
-    clock.observe(200.3, sent=1_100.1, returned=1_100.9)  # offset in [899.8, 900.6]
-    assert (clock.low, clock.high) == (900.0, 900.4)
-    clock.observe(300.35, sent=1_200.3, returned=1_200.45)  # offset in [899.95, 900.1]
-    assert clock.offset() == pytest.approx(900.05)
-    assert clock.epoch(150.0) == pytest.approx(1_050.05)
+    clock.observe(100.0, sent=1_000.0, returned=1_000.4)  # offset in [899.99, 900.4]
+    assert clock.offset() == pytest.approx(900.195)
+    clock.observe(200.3, sent=1_100.1, returned=1_100.9)  # offset in [899.79, 900.6]
+    assert (clock.low, clock.high) == (pytest.approx(899.99), pytest.approx(900.4))
+    clock.observe(300.35, sent=1_200.3, returned=1_200.45)  # offset in [899.94, 900.1]
+    assert clock.offset() == pytest.approx(900.045)
+    assert clock.epoch(150.0) == pytest.approx(1_050.045)
     assert clock.same_kernel is False
 
 
@@ -24,7 +24,7 @@ def test_a_reading_that_contradicts_the_others_starts_again() -> None:
     clock = PodClock(host_offset=lambda: None)
     clock.observe(100.0, 1_000.0, 1_000.1)
     clock.observe(100.0, 2_000.0, 2_000.1)  # the pod's node rebooted, or its clock jumped
-    assert clock.offset() == pytest.approx(1_900.05)
+    assert clock.offset() == pytest.approx(1_900.045)
 
 
 def test_a_pod_on_this_kernel_maps_exactly() -> None:
