@@ -33,8 +33,12 @@ def run_upgrade(
     timeout: float,
     say: Callable[[str], None],
     clock: Callable[[], float] = time.time,
+    on_start: Callable[[], None] = lambda: None,
 ) -> CommandRun:
-    """Run ``sh -c COMMAND``; on Ctrl-C or at the timeout stop its whole process group."""
+    """Run ``sh -c COMMAND``; on Ctrl-C or at the timeout stop its whole process group.
+
+    ``on_start`` is called as soon as it runs (the simulated cluster's schedule starts there).
+    """
     run = CommandRun(started=clock())
     proc = subprocess.Popen(
         ["sh", "-c", command],
@@ -46,6 +50,7 @@ def run_upgrade(
         errors="replace",
         start_new_session=True,  # its own group: stopped as a whole
     )
+    on_start()
     timer = threading.Timer(timeout, _stop, (proc,))
     timer.daemon = True
     timer.start()

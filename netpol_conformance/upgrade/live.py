@@ -111,14 +111,20 @@ class LiveCheck:
 
         self.phase = f"running the upgrade command ({o.upgrade_command})"
         self.say(f"upgrade: {o.upgrade_command}")
-        if isinstance(backend, SimulatedUpgrade):
-            backend.begin()
         env = {"NETPOL_KUBE_CONTEXT": self.info.context}
         if self.info.kubeconfig:
             env["KUBECONFIG"] = self.info.kubeconfig
-        command = run_upgrade(o.upgrade_command, self.root, env, o.upgrade_timeout, self.say)
-        if isinstance(backend, SimulatedUpgrade):
-            backend.end()
+        simulated = backend if isinstance(backend, SimulatedUpgrade) else None
+        command = run_upgrade(
+            o.upgrade_command,
+            self.root,
+            env,
+            o.upgrade_timeout,
+            self.say,
+            on_start=simulated.begin if simulated else lambda: None,
+        )
+        if simulated is not None:
+            simulated.end()
         t0 = command.started
         self.say(
             f"upgrade command exited {command.exit_code} after "

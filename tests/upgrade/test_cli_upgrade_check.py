@@ -74,7 +74,8 @@ def test_a_three_second_leak_fails_and_the_timeline_puts_it_in_the_right_seconds
     denied = [p for p in upgrade.probes if p.role == DOWN]
     assert len(denied) == 43 and all(p.leaks for p in denied)
     leaks = [t for p in denied for t in p.leaks]
-    assert 0.0 <= min(leaks) < 1.0  # the first leak in the upgrade's first second
+    # the first leak in the upgrade's first second (a pod's clock shows hundredths, cut off)
+    assert -0.01 <= min(leaks) < 1.0
     assert 2.0 <= max(leaks) <= 3.0  # the last one in its third: the window is 3 s
     assert all(w.ended and 2.5 <= w.end - w.start <= 3.5 for p in denied for w in p.windows)
     assert not any(p.windows for p in upgrade.probes if p.role == UP)
