@@ -72,11 +72,11 @@ def timeline_chart(
     x0 = label_width + 10
     lines: list[tuple[str, Row | None]] = []
     group = None
-    for row in rows:
-        if row.group != group:
-            lines.append((row.group, None))
-            group = row.group
-        lines.append((row.label, row))
+    for each in rows:
+        if each.group != group:
+            lines.append((each.group, None))
+            group = each.group
+        lines.append((each.label, each))
     height = TOP + ROW * len(lines) + AXIS
     width = x0 + PLOT + 20
 

@@ -26,6 +26,7 @@ from netpol_conformance.report.html_report import render_html
 from netpol_conformance.report.summary import run_title
 from netpol_conformance.report.write import write_atomically, write_results
 from netpol_conformance.settings import SuiteSettings, build_settings
+from netpol_conformance.sim.cluster import SimulatedCluster
 from netpol_conformance.sim.faults import Faults
 from netpol_conformance.upgrade.cni_watch import (
     CniWatch,
@@ -210,7 +211,12 @@ def _wrapper(plan: Plan) -> Callable[[Backend], Backend]:
     if plan.settings.cluster != "simulated":
         return lambda b: b
     after = Faults.parse(plan.after_faults)
-    return lambda b: SimulatedUpgrade(b, plan.upgrade_faults, after)
+
+    def wrap(backend: Backend) -> Backend:
+        assert isinstance(backend, SimulatedCluster)  # what the simulated provider connects to
+        return SimulatedUpgrade(backend, plan.upgrade_faults, after)
+
+    return wrap
 
 
 def _finish_kind(plan: Plan, live: LiveCheck | None) -> None:

@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from netpol_conformance.cluster.base import Backend
 from netpol_conformance.errors import SetupError
@@ -23,6 +24,7 @@ from netpol_conformance.upgrade.held import (
 from netpol_conformance.upgrade.timeline import HeldLog
 
 EXEC_TIMEOUT = 30.0
+T = TypeVar("T")
 Source = tuple[str, str]
 
 
@@ -61,7 +63,7 @@ class HeldConnections:
         pod_clock.observe(uptime, sent, returned)
         return pod_clock.epoch(uptime), rest
 
-    def _each(self, work: Callable[[Source], object]) -> list[object]:
+    def _each(self, work: Callable[[Source], T]) -> list[T]:
         sources = list(self._by_source)
         if not sources:
             return []
@@ -78,17 +80,17 @@ class HeldConnections:
     def read(self) -> dict[Probe, HeldLog]:
         """Every held connection's log so far, in seconds since the epoch."""
 
-        def read_one(source: Source) -> tuple[float, dict[Probe, HeldLog]]:
+        def read_one(source: Source) -> dict[Probe, HeldLog]:
             at, out = self._exec(source, read_script(self._holds(source)))
             offset = self.clocks[source].offset()
             logs = parse_read(out)
             missing = HeldLog((), error="no log")
-            return at, {
-                p: logs.get(h.id, missing).shifted(offset) for h, p in self._by_source[source]
+            return {
+                p: logs.get(h.id, missing).shifted(offset, at) for h, p in self._by_source[source]
             }
 
         merged: dict[Probe, HeldLog] = {}
-        for _, part in self._each(read_one):  # type: ignore[misc]
+        for part in self._each(read_one):
             merged.update(part)
         return merged
 
