@@ -13,6 +13,7 @@ milliseconds (/proc/uptime's resolution), not to the length of an exec.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -20,6 +21,51 @@ UPTIME_MARK = "NPC-UPTIME"
 RESOLUTION = 0.01  # /proc/uptime shows hundredths, cut off: the true time is up to this later
 # Read the pod's boot clock first thing in a script, without forking (dash, bash, busybox ash).
 READ_UPTIME = f'read -r npc_up npc_rest </proc/uptime; echo "{UPTIME_MARK} $npc_up"'
+
+
+AT_MARK = "NPC-AT"
+_LAUNCH = re.compile(r"^npc (\d+) .*&$")  # a probe batch's line that starts probe N
+_AT_READ = re.compile(r"^read -r npc_at\d+ npc_rest </proc/uptime$")
+
+
+def timed_script(batch: str) -> str:
+    """A probe batch that also says when it started (first line) and when it launched each
+    probe (last line, ``NPC-AT T0 T1 ...``): the boot clock read just before each launch."""
+    lines = [READ_UPTIME]
+    launched = []
+    for line in batch.split("\n"):
+        m = _LAUNCH.match(line)
+        if m:
+            lines.append(f"read -r npc_at{m.group(1)} npc_rest </proc/uptime")
+            launched.append(m.group(1))
+        lines.append(line)
+    lines.append(f'echo "{AT_MARK} ' + " ".join(f"$npc_at{i}" for i in launched) + '"')
+    return "\n".join(lines)
+
+
+def untimed_script(script: str) -> str | None:
+    """The batch a ``timed_script`` was made from; None when ``script`` is not one."""
+    lines = script.split("\n")
+    if len(lines) < 3 or lines[0] != READ_UPTIME or not lines[-1].startswith(f'echo "{AT_MARK}'):
+        return None
+    return "\n".join(line for line in lines[1:-1] if not _AT_READ.match(line))
+
+
+def split_timing(stdout: str) -> tuple[float | None, tuple[float, ...], str]:
+    """(start, launches, the rest) of a ``timed_script``'s output."""
+    start, rest = split_uptime(stdout)
+    launches: tuple[float, ...] = ()
+    kept = []
+    for line in rest.split("\n"):
+        words = line.split()
+        if words and words[0] == AT_MARK:
+            try:
+                launches = tuple(float(w) for w in words[1:])
+            except ValueError:
+                launches = ()
+        else:
+            kept.append(line)
+    return start, launches, "\n".join(kept)
 
 
 def host_boot_offset() -> float | None:

@@ -5,9 +5,11 @@ as soon as the previous round returned, when a round takes longer): the pod's pr
 one exec, all at once, as the suite's ProbeRunner runs them. A slow or failing pod therefore
 never holds up the others, and the load on the cluster is one exec per pod per round.
 
-Each round's script first reads the pod's boot clock (``clock.READ_UPTIME``), so a sample is
-stamped with the moment its probes started in the pod, mapped onto the host's clock by the
-pod's ``PodClock``; a round whose exec failed is stamped with the middle of the exec.
+Each round's script also reads the pod's boot clock at its start and just before it launches
+each probe (``clock.timed_script``), so a sample is stamped with the moment its probe was
+launched in the pod, mapped onto the host's clock by the pod's ``PodClock``: under load a
+round's probes may start a second or more after its exec began. A round whose exec failed is
+stamped with the middle of the exec.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from netpol_conformance.probe.commands import ProbeSettings
 from netpol_conformance.probe.outcome import Observation
 from netpol_conformance.probe.runner import ProbeRunner
 from netpol_conformance.probe.spec import Probe, ProbeTarget
-from netpol_conformance.upgrade.clock import READ_UPTIME, PodClock, split_uptime
+from netpol_conformance.upgrade.clock import PodClock, split_timing, timed_script
 from netpol_conformance.upgrade.timeline import Sample
 
 Source = tuple[str, str]
@@ -35,10 +37,12 @@ class ExecTiming:
     sent: float
     returned: float
     uptime: float | None  # the pod's boot clock when the script started
+    launches: tuple[float, ...] = ()  # ... and when it launched each probe, in batch order
 
 
 class TimedBackend(Backend):
-    """A backend whose ``sh -c`` scripts read the pod's clock first: the time of each exec."""
+    """A backend whose probe batches also read the pod's clock: at their start and just before
+    each probe is launched (``clock.timed_script``)."""
 
     def __init__(self, inner: Backend, clock: Callable[[], float] = time.time) -> None:
         self.inner = inner
@@ -53,10 +57,10 @@ class TimedBackend(Backend):
             return self.inner.exec(namespace, pod, container, argv, timeout)
         sent = self.clock()
         result = self.inner.exec(
-            namespace, pod, container, ["sh", "-c", f"{READ_UPTIME}\n{argv[2]}"], timeout
+            namespace, pod, container, ["sh", "-c", timed_script(argv[2])], timeout
         )
-        uptime, stdout = split_uptime(result.stdout)
-        self.last[(namespace, pod)] = ExecTiming(sent, self.clock(), uptime)
+        uptime, launches, stdout = split_timing(result.stdout)
+        self.last[(namespace, pod)] = ExecTiming(sent, self.clock(), uptime, launches)
         return ExecResult(result.returncode, stdout, result.stderr, result.error)
 
     def apply(self, objects: Sequence[Any]) -> None:
@@ -148,17 +152,24 @@ class ContinuousProber:
         with self._lock:
             for source, rounds in self._rounds.items():
                 pod_clock = self.clocks.get(source)
+                order = [t.probe for t in self._by_source[source]]  # the batch's order
                 for r in rounds:
-                    t = r.timing
-                    if t.uptime is not None and pod_clock is not None and pod_clock.known:
-                        at = pod_clock.epoch(t.uptime)
-                    else:
-                        at = (t.sent + t.returned) / 2
-                    for probe, observation in r.observed.items():
-                        out[probe].append(Sample(at, observation))
+                    for i, probe in enumerate(order):
+                        at = _when(r.timing, i, pod_clock)
+                        out[probe].append(Sample(at, r.observed[probe]))
         return out
 
     def rounds(self) -> int:
         """Rounds completed by the slowest source pod."""
         with self._lock:
             return min((len(r) for r in self._rounds.values()), default=0)
+
+
+def _when(timing: ExecTiming, index: int, pod_clock: PodClock | None) -> float:
+    """When probe ``index`` of a round was launched, as well as it is known."""
+    if pod_clock is not None and pod_clock.known:
+        if index < len(timing.launches):
+            return pod_clock.epoch(timing.launches[index])
+        if timing.uptime is not None:
+            return pod_clock.epoch(timing.uptime)
+    return (timing.sent + timing.returned) / 2

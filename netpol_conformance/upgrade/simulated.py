@@ -35,7 +35,7 @@ from netpol_conformance.probe.commands import ProbeSettings, curl_argv, udp_dest
 from netpol_conformance.probe.runner import PROBE_CONTAINER
 from netpol_conformance.sim.cluster import SimulatedCluster
 from netpol_conformance.sim.faults import Faults
-from netpol_conformance.upgrade.clock import READ_UPTIME, UPTIME_MARK
+from netpol_conformance.upgrade.clock import AT_MARK, UPTIME_MARK, untimed_script
 from netpol_conformance.upgrade.held import READ_MARK, START_MARK, Hold, holds_of
 from netpol_conformance.upgrade.timeline import RawEvent
 
@@ -178,9 +178,10 @@ class SimulatedUpgrade(Backend):
     ) -> ExecResult:
         self._update()
         script = argv[2] if len(argv) == 3 and list(argv[:2]) == ["sh", "-c"] else ""
-        timed = script.startswith(READ_UPTIME + "\n")
-        if timed:  # a script that reads the pod's clock first: the simulated node's answers
-            script = script[len(READ_UPTIME) + 1 :]
+        batch = untimed_script(script)
+        timed = batch is not None
+        if batch is not None:  # a batch that reads the pod's clock: the simulated node answers
+            script = batch
             argv = ["sh", "-c", script]
         held = holds_of(script)
         if held is not None:
@@ -190,7 +191,9 @@ class SimulatedUpgrade(Backend):
         else:
             result = self.cluster.exec(namespace, pod, container, argv, timeout)
         if timed:
-            stdout = f"{UPTIME_MARK} {self._uptime()}\n{result.stdout}"
+            now = self._uptime()
+            launches = " ".join(now for _ in parse_batch_script(script).argvs)
+            stdout = f"{UPTIME_MARK} {now}\n{result.stdout}{AT_MARK} {launches}\n"
             result = ExecResult(result.returncode, stdout, result.stderr, result.error)
         return result
 

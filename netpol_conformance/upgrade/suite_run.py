@@ -1,6 +1,7 @@
 """Run the suite as pytest does, in a process of its own, and keep its results file.
 
-``python -m pytest SUITES -n auto --netpol-results FILE [suite options] [pytest args]`` from the
+``python -m pytest SUITES -n auto --tb=no --netpol-results FILE [suite options] [pytest args]``
+from the
 checkout's root; its output is shown line by line with a prefix. On Ctrl-C the run gets its own
 SIGINT (it deletes its namespaces then) and is waited for.
 """
@@ -57,6 +58,7 @@ class SuiteCommand:
             str(self.suites),
             "-n",
             "auto",
+            "--tb=no",  # the comparison says what changed; tracebacks of failures only bury it
             "--netpol-results",
             str(results),
             *self.options,

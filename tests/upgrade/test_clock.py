@@ -48,3 +48,21 @@ def test_this_host_has_a_boot_clock() -> None:
 def test_the_uptime_line_is_split_from_the_scripts_output() -> None:
     assert split_uptime("NPC-UPTIME 123.45\nNPC abc 0 0 00\n") == (123.45, "NPC abc 0 0 00\n")
     assert split_uptime("NPC abc 0 0 00\n") == (None, "NPC abc 0 0 00\n")
+
+
+def test_a_timed_batch_runs_as_the_batch_and_says_when_each_probe_was_launched() -> None:
+    import subprocess
+
+    from netpol_conformance.probe.batch import Batch
+    from netpol_conformance.upgrade.clock import split_timing, timed_script, untimed_script
+
+    batch = Batch.of([["echo", "a"], ["sh", "-c", "echo b"], ["echo", "c"]])
+    timed = timed_script(batch.script)
+    assert untimed_script(timed) == batch.script
+    assert untimed_script(batch.script) is None
+    out = subprocess.run(["sh", "-c", timed], capture_output=True, text=True, check=True).stdout
+    start, launches, rest = split_timing(out)
+    assert start is not None and len(launches) == 3
+    assert start <= launches[0] <= launches[1] <= launches[2]
+    assert batch.results(rest) == {0: (0, "a"), 1: (0, "b"), 2: (0, "c")}
+    assert "NPC-AT" not in rest and "NPC-UPTIME" not in rest
