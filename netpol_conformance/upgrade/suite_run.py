@@ -1,9 +1,8 @@
 """Run the suite as pytest does, in a process of its own, and keep its results file.
 
 ``python -m pytest SUITES -n auto --tb=no --netpol-results FILE [suite options] [pytest args]``
-from the
-checkout's root; its output is shown line by line with a prefix. On Ctrl-C the run gets its own
-SIGINT (it deletes its namespaces then) and is waited for.
+from the checkout's root; its output is shown line by line with a prefix. On Ctrl-C the run
+gets its own SIGINT (it deletes its namespaces then) and is waited for.
 """
 
 from __future__ import annotations
