@@ -107,6 +107,13 @@ def _troubled(r: UpgradeRecord) -> tuple[list[LiveProbeRecord], list[HeldConnect
     return probes, held
 
 
+def _as_expected_at_end(p: LiveProbeRecord) -> bool:
+    if not p.segments:
+        return False
+    last = p.segments[-1].category
+    return last not in LEAKED and last not in UNOBSERVED if p.role == DOWN else last in THROUGH
+
+
 def headline(r: UpgradeRecord) -> list[str]:
     up = [p for p in r.probes if p.gated and p.role == UP]
     down = [p for p in r.probes if p.gated and p.role == DOWN]
@@ -116,7 +123,7 @@ def headline(r: UpgradeRecord) -> list[str]:
     stall = max((c.longest for c in r.connections), default=0.0)
     broken = sum(c.broken for c in r.connections)
     ready = r.phases.get(CNI_READY)
-    return [
+    lines = [
         f"t = 0 at {r.epoch} (the upgrade command's start); probe rounds every {r.interval:g} s "
         f"from {r.phases.get(PROBING_STARTED, 0.0):+.2f} s to "
         f"{r.phases.get(PROBING_STOPPED, 0.0):+.2f} s",
@@ -130,6 +137,14 @@ def headline(r: UpgradeRecord) -> list[str]:
         f"held connections: {len(r.connections)}, {broken} broken, longest stall {stall:.2f} s "
         f"(limit {r.limits.established:g} s)",
     ]
+    ungated = [p for p in r.probes if not p.gated]
+    if ungated:
+        fixed = sum(_as_expected_at_end(p) for p in ungated)
+        lines.append(
+            f"not as expected before the upgrade (followed, not gated): {len(ungated)} probes, "
+            f"{fixed} of them as expected at the end"
+        )
+    return lines
 
 
 def strip_lines(r: UpgradeRecord, limit: int = 30) -> list[str]:
