@@ -170,7 +170,7 @@ def strip_lines(r: UpgradeRecord, limit: int = 30) -> list[str]:
     lines.append(f"{'':{width}} {start:<+{STRIP // 2}.1f}{stop:>+{STRIP - STRIP // 2}.1f} s")
     lines.append(
         f"{'':{width}} . as expected  X disrupted/stalled  ! leaked  ? no verdict  "
-        "U upgrade started  u upgrade command done  R CNI Ready"
+        "U/u upgrade command start/end  R CNI Ready"
     )
     return lines
 
