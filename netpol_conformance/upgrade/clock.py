@@ -14,6 +14,7 @@ milliseconds (/proc/uptime's resolution), not to the length of an exec.
 from __future__ import annotations
 
 import re
+import shlex
 import time
 from collections.abc import Callable
 
@@ -24,48 +25,68 @@ READ_UPTIME = f'read -r npc_up npc_rest </proc/uptime; echo "{UPTIME_MARK} $npc_
 
 
 AT_MARK = "NPC-AT"
-_LAUNCH = re.compile(r"^npc (\d+) .*&$")  # a probe batch's line that starts probe N
-_AT_READ = re.compile(r"^read -r npc_at\d+ npc_rest </proc/uptime$")
+_LAUNCH = re.compile(r"^npc (\d+) (.*) &$")  # a probe batch's line that starts probe N
+# Run a probe's tool between two readings of the boot clock, written to the file "$0" (the
+# probe's own output and exit code stay the tool's).
+WRAP = (
+    'read -r b r </proc/uptime; "$@"; c=$?; read -r a r </proc/uptime; echo "$b $a" >"$0"; exit $c'
+)
+_WRAPPED = re.compile(rf"^npc (\d+) sh -c {re.escape(shlex.quote(WRAP))} \S+ (.*) &$")
+_AT_FILES = "/tmp/netpol-conformance-at"
 
 
 def timed_script(batch: str) -> str:
-    """A probe batch that also says when it started (first line) and when it launched each
-    probe (last line, ``NPC-AT T0 T1 ...``): the boot clock read just before each launch."""
+    """A probe batch that also says when it started (first line) and when each probe's tool
+    started and ended (last line, ``NPC-AT B0 A0 B1 A1 ...``, from the pod's boot clock)."""
+    m = re.search(r"'NPC ([0-9a-f]+) ", batch)
+    files = f"{_AT_FILES}-{m.group(1) if m else 'x'}"
     lines = [READ_UPTIME]
-    launched = []
+    reads = []
     for line in batch.split("\n"):
-        m = _LAUNCH.match(line)
-        if m:
-            lines.append(f"read -r npc_at{m.group(1)} npc_rest </proc/uptime")
-            launched.append(m.group(1))
+        launch = _LAUNCH.match(line)
+        if launch:
+            n = launch.group(1)
+            line = f"npc {n} sh -c {shlex.quote(WRAP)} {files}-{n} {launch.group(2)} &"
+            reads.append(f"read -r npc_b{n} npc_a{n} <{files}-{n}")
         lines.append(line)
-    lines.append(f'echo "{AT_MARK} ' + " ".join(f"$npc_at{i}" for i in launched) + '"')
+    values = " ".join(f"$npc_b{n} $npc_a{n}" for n in range(len(reads)))
+    lines += [*reads, f'echo "{AT_MARK} {values}"', f"rm -f {files}-*"]
     return "\n".join(lines)
 
 
 def untimed_script(script: str) -> str | None:
     """The batch a ``timed_script`` was made from; None when ``script`` is not one."""
     lines = script.split("\n")
-    if len(lines) < 3 or lines[0] != READ_UPTIME or not lines[-1].startswith(f'echo "{AT_MARK}'):
+    if len(lines) < 4 or lines[0] != READ_UPTIME or not lines[-2].startswith(f'echo "{AT_MARK}'):
         return None
-    return "\n".join(line for line in lines[1:-1] if not _AT_READ.match(line))
+    out = []
+    for line in lines[1:]:
+        if line.startswith("wait"):
+            out.append(line)
+            break
+        wrapped = _WRAPPED.match(line)
+        out.append(f"npc {wrapped.group(1)} {wrapped.group(2)} &" if wrapped else line)
+    return "\n".join(out)
 
 
-def split_timing(stdout: str) -> tuple[float | None, tuple[float, ...], str]:
-    """(start, launches, the rest) of a ``timed_script``'s output."""
+def split_timing(stdout: str) -> tuple[float | None, tuple[tuple[float, float], ...], str]:
+    """(start, every probe's (tool started, tool ended), the rest) of a ``timed_script``'s
+    output; no pairs when any probe's are missing."""
     start, rest = split_uptime(stdout)
-    launches: tuple[float, ...] = ()
+    pairs: tuple[tuple[float, float], ...] = ()
     kept = []
     for line in rest.split("\n"):
         words = line.split()
         if words and words[0] == AT_MARK:
             try:
-                launches = tuple(float(w) for w in words[1:])
+                values = [float(w) for w in words[1:]]
             except ValueError:
-                launches = ()
+                values = []
+            if len(values) % 2 == 0:
+                pairs = tuple(zip(values[::2], values[1::2], strict=True))
         else:
             kept.append(line)
-    return start, launches, "\n".join(kept)
+    return start, pairs, "\n".join(kept)
 
 
 def host_boot_offset() -> float | None:

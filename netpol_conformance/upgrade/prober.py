@@ -5,11 +5,11 @@ as soon as the previous round returned, when a round takes longer): the pod's pr
 one exec, all at once, as the suite's ProbeRunner runs them. A slow or failing pod therefore
 never holds up the others, and the load on the cluster is one exec per pod per round.
 
-Each round's script also reads the pod's boot clock at its start and just before it launches
-each probe (``clock.timed_script``), so a sample is stamped with the moment its probe was
-launched in the pod, mapped onto the host's clock by the pod's ``PodClock``: under load a
-round's probes may start a second or more after its exec began. A round whose exec failed is
-stamped with the middle of the exec.
+Each round's script also reads the pod's boot clock at its start and around each probe's tool
+(``clock.timed_script``), so a sample is stamped with the moment the network answered it in
+the pod, mapped onto the host's clock by the pod's ``PodClock``: under load a round's tools
+may start a second or more after its exec began. A round whose exec failed is stamped with
+the middle of the exec.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from typing import Any
 
 from netpol_conformance.cluster.base import Backend, ExecResult, PodState
 from netpol_conformance.probe.commands import ProbeSettings
-from netpol_conformance.probe.outcome import Observation
+from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.runner import ProbeRunner
 from netpol_conformance.probe.spec import Probe, ProbeTarget
 from netpol_conformance.upgrade.clock import PodClock, split_timing, timed_script
 from netpol_conformance.upgrade.timeline import Sample
 
 Source = tuple[str, str]
+SILENCE = frozenset({Outcome.TIMEOUT, Outcome.DNS_FAIL})  # nothing came back: it took the timeout
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class ExecTiming:
     sent: float
     returned: float
     uptime: float | None  # the pod's boot clock when the script started
-    launches: tuple[float, ...] = ()  # ... and when it launched each probe, in batch order
+    tools: tuple[tuple[float, float], ...] = ()  # when each probe's tool started and ended
 
 
 class TimedBackend(Backend):
@@ -59,8 +60,8 @@ class TimedBackend(Backend):
         result = self.inner.exec(
             namespace, pod, container, ["sh", "-c", timed_script(argv[2])], timeout
         )
-        uptime, launches, stdout = split_timing(result.stdout)
-        self.last[(namespace, pod)] = ExecTiming(sent, self.clock(), uptime, launches)
+        uptime, tools, stdout = split_timing(result.stdout)
+        self.last[(namespace, pod)] = ExecTiming(sent, self.clock(), uptime, tools)
         return ExecResult(result.returncode, stdout, result.stderr, result.error)
 
     def apply(self, objects: Sequence[Any]) -> None:
@@ -155,8 +156,9 @@ class ContinuousProber:
                 order = [t.probe for t in self._by_source[source]]  # the batch's order
                 for r in rounds:
                     for i, probe in enumerate(order):
-                        at = _when(r.timing, i, pod_clock)
-                        out[probe].append(Sample(at, r.observed[probe]))
+                        observation = r.observed[probe]
+                        at = _when(r.timing, i, observation.outcome, pod_clock)
+                        out[probe].append(Sample(at, observation))
         return out
 
     def rounds(self) -> int:
@@ -165,11 +167,14 @@ class ContinuousProber:
             return min((len(r) for r in self._rounds.values()), default=0)
 
 
-def _when(timing: ExecTiming, index: int, pod_clock: PodClock | None) -> float:
-    """When probe ``index`` of a round was launched, as well as it is known."""
+def _when(timing: ExecTiming, index: int, outcome: Outcome, pod_clock: PodClock | None) -> float:
+    """When the network gave probe ``index`` of a round its answer, as well as it is known:
+    the end of its tool for an answer that comes back at once (connected, refused, resolved),
+    the start of its tool for silence (a timeout: its first packet went out then)."""
     if pod_clock is not None and pod_clock.known:
-        if index < len(timing.launches):
-            return pod_clock.epoch(timing.launches[index])
+        if index < len(timing.tools):
+            started, ended = timing.tools[index]
+            return pod_clock.epoch(started if outcome in SILENCE else ended)
         if timing.uptime is not None:
             return pod_clock.epoch(timing.uptime)
     return (timing.sent + timing.returned) / 2

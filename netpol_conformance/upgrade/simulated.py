@@ -192,7 +192,7 @@ class SimulatedUpgrade(Backend):
             result = self.cluster.exec(namespace, pod, container, argv, timeout)
         if timed:
             now = self._uptime()
-            launches = " ".join(now for _ in parse_batch_script(script).argvs)
+            launches = " ".join(f"{now} {now}" for _ in parse_batch_script(script).argvs)
             stdout = f"{UPTIME_MARK} {now}\n{result.stdout}{AT_MARK} {launches}\n"
             result = ExecResult(result.returncode, stdout, result.stderr, result.error)
         return result

@@ -50,19 +50,33 @@ def test_the_uptime_line_is_split_from_the_scripts_output() -> None:
     assert split_uptime("NPC abc 0 0 00\n") == (None, "NPC abc 0 0 00\n")
 
 
-def test_a_timed_batch_runs_as_the_batch_and_says_when_each_probe_was_launched() -> None:
+def test_a_timed_batch_runs_as_the_batch_and_says_when_each_tool_ran() -> None:
     import subprocess
 
     from netpol_conformance.probe.batch import Batch
     from netpol_conformance.upgrade.clock import split_timing, timed_script, untimed_script
 
-    batch = Batch.of([["echo", "a"], ["sh", "-c", "echo b"], ["echo", "c"]])
+    batch = Batch.of([["echo", "a"], ["sh", "-c", "sleep 0.1; echo b; exit 3"], ["echo", "c"]])
     timed = timed_script(batch.script)
     assert untimed_script(timed) == batch.script
     assert untimed_script(batch.script) is None
     out = subprocess.run(["sh", "-c", timed], capture_output=True, text=True, check=True).stdout
-    start, launches, rest = split_timing(out)
-    assert start is not None and len(launches) == 3
-    assert start <= launches[0] <= launches[1] <= launches[2]
-    assert batch.results(rest) == {0: (0, "a"), 1: (0, "b"), 2: (0, "c")}
+    start, tools, rest = split_timing(out)
+    assert start is not None and len(tools) == 3
+    assert all(start <= began <= ended for began, ended in tools)
+    assert tools[1][1] > tools[1][0]  # its tool slept
+    assert batch.results(rest) == {0: (0, "a"), 1: (3, "b"), 2: (0, "c")}
     assert "NPC-AT" not in rest and "NPC-UPTIME" not in rest
+
+
+def test_a_sample_is_when_the_network_answered() -> None:
+    from netpol_conformance.probe.outcome import Outcome
+    from netpol_conformance.upgrade.prober import ExecTiming, _when
+
+    clock = PodClock(host_offset=lambda: None)
+    clock.observe(100.0, sent=1_000.0, returned=1_000.0)
+    timing = ExecTiming(1_000.0, 1_003.0, 100.0, ((100.5, 100.6), (100.7, 102.7)))
+    assert _when(timing, 0, Outcome.CONNECTED, clock) == pytest.approx(1_000.6)  # at its end
+    assert _when(timing, 1, Outcome.TIMEOUT, clock) == pytest.approx(1_000.7)  # at its start
+    assert _when(timing, 2, Outcome.REFUSED, clock) == pytest.approx(1_000.0)  # the round's
+    assert _when(timing, 0, Outcome.CONNECTED, None) == pytest.approx(1_001.5)  # the exec's
