@@ -79,6 +79,17 @@ class ExistingProvider(Provider):
         return connect_kube(info)
 
 
+def local_cni_check(data: dict[str, Any], cni: str, remedy: str) -> bool:
+    """Whether the local cluster (its ``info``) can run ``--cni cni``: True when it can only
+    because that CNI's policy controller was switched off in place (``cni switch none``);
+    SetupError when it runs another CNI."""
+    if data["cni"] == cni:
+        return False
+    if data.get("switched_off") == cni:
+        return True
+    raise SetupError(f"the local cluster runs --cni {data['cni']}, not {cni}: run {remedy}")
+
+
 class LocalProvider(Provider):
     """The single-node cluster that scripts/local-cluster runs on this machine."""
 
@@ -103,13 +114,15 @@ class LocalProvider(Provider):
         if status.returncode != 0:
             raise SetupError(f"the local cluster is not up ({status.stdout.strip()}): run {up}")
         data = json.loads(self._run("info").stdout)
-        if data["cni"] != self.profile.name:
-            raise SetupError(
-                f"the local cluster runs --cni {data['cni']}, not {self.profile.name}: run "
-                f"{self.script} down && {up}"
+        switched_off = local_cni_check(data, self.profile.name, f"{self.script} down && {up}")
+        if switched_off:
+            progress(
+                f"the local cluster's {self.profile.name} is switched off (`cni switch none`): "
+                "its profile is tested against a cluster that enforces nothing; "
+                f"`{self.script} cni switch {self.profile.name}` turns it on again"
             )
         ext = data.get("external")
-        agents = [self.profile.local_agent] if self.profile.local_agent else []
+        agents = [self.profile.local_agent] if self.profile.local_agent and not switched_off else []
         info = ClusterInfo(
             backend="local",
             cni=data["cni"],

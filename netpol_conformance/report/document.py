@@ -15,6 +15,7 @@ from typing import Any
 
 from netpol_conformance.plan.judge import deny_styles
 from netpol_conformance.probe.outcome import Observation
+from netpol_conformance.report.upgrade_document import upgrade_document
 from netpol_conformance.run.records import (
     ClusterRecord,
     CniRecord,
@@ -26,7 +27,7 @@ from netpol_conformance.run.records import (
 
 FORMAT = "netpol-conformance/results"
 SCHEMA_MAJOR = 1
-SCHEMA_MINOR = 1  # 1.1: steps carry deny_style
+SCHEMA_MINOR = 2  # 1.1: steps carry deny_style; 1.2: the optional upgrade section
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}"
 
 
@@ -118,7 +119,7 @@ def summary_document(run: RunRecord) -> dict[str, Any]:
 
 def to_document(run: RunRecord) -> dict[str, Any]:
     """The results document of a run, as JSON-ready values (``json.dumps`` takes it as is)."""
-    return {
+    document: dict[str, Any] = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
         "suite_version": run.suite_version,
@@ -134,6 +135,9 @@ def to_document(run: RunRecord) -> dict[str, Any]:
         "setup_errors": [{"scenario": k, "error": v} for k, v in run.setup_errors.items()],
         "tests": [test_document(t) for t in run.tests],
     }
+    if run.upgrade is not None:
+        document["upgrade"] = upgrade_document(run.upgrade)
+    return document
 
 
 def _plain(value: Any) -> Any:

@@ -1,6 +1,7 @@
 """The report page: one self-contained HTML file, no script, no network asset.
 
-A header with the run's metadata and verdict, a summary of the steps with their time to
+A header with the run's metadata and verdict, the upgrade's timeline when the run is the one
+after an upgrade-check, a summary of the steps with their time to
 enforce as an inline SVG chart, the comparison with an earlier run when given, then every step
 with its policies and truth tables.
 """
@@ -14,6 +15,7 @@ from importlib import resources
 from netpol_conformance.report.compare import Comparison, keyed_steps
 from netpol_conformance.report.html_compare import comparison_html
 from netpol_conformance.report.html_step import STATE_SYMBOL, step_section
+from netpol_conformance.report.html_upgrade import upgrade_section
 from netpol_conformance.report.summary import PASSED, RunSummary, run_title, summarize
 from netpol_conformance.report.svg_chart import EnforceBar, enforce_chart
 from netpol_conformance.run.records import RunRecord
@@ -80,8 +82,13 @@ def _header(summary: RunSummary) -> str:
     return (
         f'<header class="page {v}"><h1>NetworkPolicy conformance: {escape(run_title(run))}</h1>'
         f'<p class="verdict"><span class="badge {v}">{VERDICT_BADGE[v]}</span>'
-        f"{escape(summary.headline)}</p>{_meta(run)}</header>"
+        f"{escape(_suite(run) + summary.headline)}</p>{_meta(run)}</header>"
     )
+
+
+def _suite(run: RunRecord) -> str:
+    """Whose verdict the header gives, when the page also holds an upgrade's."""
+    return "the suite after the upgrade: " if run.upgrade is not None else ""
 
 
 def _steps_table(summary: RunSummary, anchors: list[str]) -> str:
@@ -167,6 +174,7 @@ def render_html(
         f"{escape(VERDICT_BADGE[summary.verdict][2:].lower())}</title>",
         f"<style>\n{stylesheet()}</style></head><body>",
         _header(summary),
+        upgrade_section(run.upgrade) if run.upgrade is not None else "",
         "<h2>Steps</h2>",
         _steps_table(summary, anchors),
         _chart(summary, before) if summary.steps else "",

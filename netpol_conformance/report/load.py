@@ -1,7 +1,7 @@
 """Read a results document back into typed values, or refuse it with one line naming the file.
 
 A reader accepts every minor version of its own schema major (a minor version only adds
-optional fields, which are ignored here) and refuses any other major.
+optional fields: those of a later minor are ignored here) and refuses any other major.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import Probe
 from netpol_conformance.report.document import FORMAT, SCHEMA_MAJOR, SCHEMA_VERSION
 from netpol_conformance.report.schema import schema_problem
+from netpol_conformance.report.upgrade_document import upgrade_from_document
 from netpol_conformance.run.records import (
     ClusterRecord,
     CniRecord,
@@ -154,4 +155,5 @@ def _run(doc: Mapping[str, Any]) -> RunRecord:
             )
             for t in doc["tests"]
         ),
+        upgrade=upgrade_from_document(doc["upgrade"]) if "upgrade" in doc else None,
     )

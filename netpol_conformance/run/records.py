@@ -3,7 +3,8 @@
 Nothing here talks to a cluster. A ``StepResult`` is one applied state of a scenario (one
 step of the tutorial, one mistake, one half of a round trip) with every probe's expectation,
 observation and history; a ``RunRecord`` is the whole run: its metadata, every step result,
-every scenario that could not be set up, and every test's outcome.
+every scenario that could not be set up, and every test's outcome; the run after an upgrade
+made by ``upgrade-check`` also holds the upgrade's timeline (``upgrade.records``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import Probe
+from netpol_conformance.upgrade.records import UpgradeRecord
 
 # The kinds of path a probe takes, for failure messages and reports.
 SAME_NODE = "same-node"
@@ -119,3 +121,4 @@ class RunRecord:
     setup_errors: Mapping[str, str] = field(default_factory=dict)  # scenario id -> error text
     tests: tuple[TestRecord, ...] = ()
     error: str = ""  # why the run could not run, when status is error
+    upgrade: UpgradeRecord | None = None  # upgrade-check's live timeline, on its after-run

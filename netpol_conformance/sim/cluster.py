@@ -204,7 +204,7 @@ class SimulatedCluster(Backend):
             if current is not None:
                 in_force.append((key, current))
         enforcing = self.profile.enforces and self.faults.enforcing_at(now)
-        cache_key = (self._generation, tuple(in_force), enforcing)
+        cache_key = (self._generation, tuple(in_force), enforcing, self.faults)  # faults may change
         if self._network_cache is not None and self._network_cache[0] == cache_key:
             return self._network_cache[1]
         policies = []

@@ -428,7 +428,8 @@ cmd_info() {
     python3 "$LC_DIR/info.py" kubeconfig="$ADMIN_KUBECONFIG" cni="${cni:-none}" node="$NODE_NAME" \
         external_ip="$EXT_IP" external_ports="${EXT_PORTS[*]}" probe_image="$PROBE_IMAGE" \
         pod_cidr="$POD_CIDR" service_cidr="$SERVICE_CIDR" dns_service_ip="$DNS_SERVICE_IP" \
-        icmp_ratelimit="$(state_get ICMP_RATELIMIT)" icmp_ratelimit_ms="$(state_get ICMP_RATELIMIT_MS)"
+        icmp_ratelimit="$(state_get ICMP_RATELIMIT)" icmp_ratelimit_ms="$(state_get ICMP_RATELIMIT_MS)" \
+        switched_off="$(state_get SWITCHED_OFF)"
 }
 
 # logs [NAME]: the daemons with their state and log file, or NAME's log.

@@ -141,9 +141,11 @@ cni_switch() {
         stop_agent_events kube-router
         remove_kube_router_rules
         state_set CNI "$CNI_NONE"
+        state_set SWITCHED_OFF kube-router   # `info` says so: the suite may test it switched off
     else
         [[ -x "$BIN/kube-router" ]] || die "missing $BIN/kube-router: run 'scripts/local-cluster build' first"
         state_set CNI kube-router
+        state_set SWITCHED_OFF ""
         start_agent_events kube-router
     fi
     log "cni switch: now --cni $(current_cni) (took $(( $(now_ms) - t0 )) ms)"

@@ -24,6 +24,8 @@ def main(argv: list[str]) -> None:
         # off: no ICMP rate limit in the node (every reject is seen); default: the kernel's.
         "icmp_ratelimit": a["icmp_ratelimit"] or None,
         "icmp_ratelimit_ms": int(a["icmp_ratelimit_ms"]) if a["icmp_ratelimit_ms"] else None,
+        # the policy controller `cni switch none` turned off (cni is then bridge), if any
+        "switched_off": a.get("switched_off") or None,
     }
     print(json.dumps(info))
 

@@ -612,3 +612,22 @@ def test_the_kind_backend_never_reaches_into_the_checkout() -> None:
 def test_pytest_kind_ngs_working_directory_is_ignored_by_git() -> None:
     root = Path(__file__).resolve().parents[2]
     assert ".pytest-kind/" in (root / ".gitignore").read_text().splitlines()
+
+
+# --- another release to upgrade from -----------------------------------------------------------
+
+OLD_CALICO = "https://raw.githubusercontent.com/projectcalico/calico/v3.29.3/manifests/calico.yaml"
+
+
+def test_cni_manifest_installs_another_release_and_says_so(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies())
+    info, notes = prepare(make(tmp_path, run, options=KindOptions(cni_manifest=OLD_CALICO)))
+    (apply,) = run.commands("/usr/bin/kubectl")
+    assert apply[-2:] == ["-f", OLD_CALICO]
+    assert any(f"calico from {OLD_CALICO} (--cni-manifest)" in n for n in notes)
+    assert info.cni_version == ""  # not the pinned release: the running DaemonSet tells
+
+
+def test_cni_manifest_is_refused_for_a_cni_from_a_chart(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="--cni-manifest works for CNIs kind installs"):
+        make(tmp_path, FakeRun(fresh_replies()), "cilium", options=KindOptions(cni_manifest="x"))

@@ -9,6 +9,7 @@ import pytest
 from report_runs import blocks, make_run, no_enforcement_on
 
 from netpol_conformance.cli import main
+from netpol_conformance.report.document import SCHEMA_VERSION
 from netpol_conformance.report.write import write_results
 
 S1 = "1-default-deny-ingress"
@@ -93,7 +94,9 @@ def test_bad_input_exits_2_with_one_line_naming_the_file(
     elif broken == "foreign":
         bad.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": []}))
     elif broken == "major":
-        bad.write_text(text.replace('"schema_version": "1.0"', '"schema_version": "2.0"'))
+        version = f'"schema_version": "{SCHEMA_VERSION}"'
+        assert version in text
+        bad.write_text(text.replace(version, '"schema_version": "2.0"'))
     code, out, err = _run(capsys, str(files["good"]), str(bad))
     assert code == 2 and out == ""
     assert err.startswith(f"netpol-conformance: error: {bad}: ") and err.count("\n") == 1

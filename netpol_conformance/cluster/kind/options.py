@@ -19,6 +19,9 @@ class KindOptions:
     image: str | None = None
     kind_bin: str | None = None
     kubectl_bin: str | None = None
+    cni_manifest: str | None = (
+        None  # another release of a manifest-installed CNI (an upgrade's start)
+    )
 
     def node_image(self) -> NodeImage:
         """The chosen node image; a UsageError for an unknown version or both options."""
@@ -34,6 +37,14 @@ def add_kind_options(add: Callable[..., Any]) -> None:
         default=None,
         metavar="X.Y",
         help=f"--cluster kind: Kubernetes minor of the pinned node image: {minors}",
+    )
+    add(
+        "--cni-manifest",
+        dest="netpol_cni_manifest",
+        default=None,
+        metavar="URL",
+        help="--cluster kind: install the CNI from this manifest instead of its pinned release "
+        "(calico, weave, flannel), e.g. an older release to upgrade from",
     )
 
 
@@ -52,6 +63,7 @@ def kind_options(opt: Callable[[str], Any]) -> KindOptions:
         image=get("kind_image"),
         kind_bin=get("kind_bin"),
         kubectl_bin=get("kind_kubectl_bin"),
+        cni_manifest=get("netpol_cni_manifest"),
     )
     options.node_image()  # validate now: a bad value is a usage error before anything runs
     return options

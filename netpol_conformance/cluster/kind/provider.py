@@ -41,7 +41,7 @@ from netpol_conformance.cluster.kind.versions import NodeImage, cni_support_note
 from netpol_conformance.cluster.kube import KubeBackend
 from netpol_conformance.cluster.providers import Provider, connect_kube
 from netpol_conformance.cluster.pull_errors import pull_rate_limit_hint
-from netpol_conformance.cni import PROFILES, CniProfile, KindInstall
+from netpol_conformance.cni import PROFILES, CniProfile, KindInstall, detect_version
 from netpol_conformance.errors import ConformanceError, SetupError, UsageError
 
 
@@ -70,6 +70,11 @@ class KindProvider(Provider):
         self.options = options or KindOptions()
         # The step-4 host's ports (topology.yaml's external.ports, passed in by the suite).
         self.external_ports = tuple(external_ports)
+        if self.options.cni_manifest and profile.kind.manifest is None:
+            raise UsageError(
+                f"--cni-manifest works for CNIs kind installs from a manifest; {profile.name} "
+                "comes from a Helm chart or the node image"
+            )
         self.run, self.which = run, which
         self.tool_finder = tools
         self.network = kind_network(environ)
@@ -82,6 +87,11 @@ class KindProvider(Provider):
     def install(self) -> KindInstall:
         assert self.profile.kind is not None  # checked in __init__
         return self.profile.kind
+
+    @property
+    def manifest(self) -> str | None:
+        """The CNI's manifest: --cni-manifest, or the pinned release's."""
+        return self.options.cni_manifest or self.install.manifest
 
     @property
     def context(self) -> str:
@@ -134,9 +144,12 @@ class KindProvider(Provider):
     def _announce(self, tools: Tools, image: NodeImage, progress: Progress) -> None:
         install = self.install
         cni = f"{self.profile.name} {install.version}" if install.version else "kindnet (kind's)"
+        source = install.source
+        if self.options.cni_manifest:
+            cni, source = self.profile.name, f"{self.options.cni_manifest} (--cni-manifest)"
         progress(
             f"kind {tools.kind_version} ({tools.kind}), Kubernetes {image.kubernetes} "
-            f"({image.ref}), {cni} from {install.source}"
+            f"({image.ref}), {cni} from {source}"
         )
         note = cni_support_note(self.profile.name, install, image.kubernetes)
         if note:
@@ -152,12 +165,16 @@ class KindProvider(Provider):
             str(self.kubeconfig),
             self.context,
             kubernetes_version=image.kubernetes,
-            cni_version=self.install.version or f"kind {state.kind_version}",
+            cni_version=""
+            if self.options.cni_manifest  # as its DaemonSet's image shows it, once it runs
+            else self.install.version or f"kind {state.kind_version}",
             extra={"kind": tools.kind, "kind_version": tools.kind_version, "node_image": image.ref},
         )
         if state.status != READY:
             self._install_cni(tools, heartbeat)
         self._wait_ready(info, heartbeat)
+        if self.options.cni_manifest:
+            info = replace(info, cni_version=self._running_version(info))
         external = self.external.ensure(heartbeat.say)
         placement = self._placement(tools)
         self.state.save(replace(state, status=READY))
@@ -325,9 +342,11 @@ class KindProvider(Provider):
                         f"installing the bridge plugin on {node}",
                     )
         what = f"installing {self.profile.name} {install.version}"
+        if self.options.cni_manifest:
+            what = f"installing {self.profile.name} from {self.options.cni_manifest}"
         kubeconfig = str(self.kubeconfig)
-        if install.manifest is not None:
-            argv = kubectl_apply(tools.kubectl, kubeconfig, self.context, install.manifest)
+        if self.manifest is not None:
+            argv = kubectl_apply(tools.kubectl, kubeconfig, self.context, self.manifest)
             self._check(argv, what, heartbeat)
         elif install.helm is not None:
             argv = helm_install(tools.helm or "helm", install.helm, kubeconfig, self.context)
@@ -361,6 +380,13 @@ class KindProvider(Provider):
             self.wait_timeout,
             explain=lambda: self._explain(backend),
         )
+
+    def _running_version(self, info: ClusterInfo) -> str:
+        """The CNI's version as its DaemonSet's image shows it; "" when it does not."""
+        try:
+            return detect_version(self.profile, self.connect(info).daemonset_images())
+        except ConformanceError:
+            return ""
 
     def _explain(self, backend: Backend) -> str:
         """The CNI and system pods that are not Ready, and a pull-limit hint if that is why."""

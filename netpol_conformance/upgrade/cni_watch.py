@@ -1,0 +1,280 @@
+"""Is the CNI Ready again, and what did its agents do: a DaemonSet, a command, or a schedule.
+
+- On Kubernetes backends the CNI is a DaemonSet: it is Ready when its rollout is complete
+  (the controller saw the latest spec, every scheduled pod is updated, Ready and available)
+  and every pod of it is Ready. A thread reads it once a second and turns what changed into
+  events on the timeline: pods created, terminating, deleted, Ready, not Ready, restarted.
+- ``--ready-command``: Ready when it exits 0 (it is run once a second); its ``AGENT EVENT
+  UTC-TIME`` lines go on the timeline too. The local cluster's agent is a node process, not a
+  pod: its readiness is ``scripts/local-cluster status``.
+
+The decisions (``rollout_state``, ``pod_changes``) are pure; only the readers talk to a cluster.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from netpol_conformance.upgrade.events import parse_event
+from netpol_conformance.upgrade.timeline import RawEvent
+
+POLL_SECONDS = 1.0
+READ_TIMEOUT = 10
+
+
+class CniWatch(ABC):
+    description: str  # how readiness is decided, for people
+
+    def start(self) -> None:  # noqa: B027 - optional
+        """Begin recording events."""
+
+    def stop(self) -> None:  # noqa: B027 - optional
+        """Stop recording events."""
+
+    @abstractmethod
+    def ready(self) -> bool:
+        """Whether the CNI is Ready now."""
+
+    def events(self) -> list[RawEvent]:
+        return []
+
+    def version(self) -> str:
+        return ""
+
+
+# --- DaemonSets: pure decisions
+
+
+@dataclass(frozen=True)
+class DaemonSetView:
+    generation: int
+    observed_generation: int
+    desired: int
+    updated: int
+    ready: int
+    available: int
+    image: str = ""
+
+
+@dataclass(frozen=True)
+class PodView:
+    name: str
+    ready: bool
+    restarts: int
+    terminating: bool = False
+    image: str = ""
+
+
+def rollout_state(ds: DaemonSetView | None, pods: Sequence[PodView]) -> tuple[bool, str]:
+    """(done, how it stands) for a DaemonSet and its pods."""
+    if ds is None:
+        return False, "the DaemonSet does not exist"
+    text = (
+        f"{ds.updated}/{ds.desired} updated, {ds.ready}/{ds.desired} ready, "
+        f"{ds.available}/{ds.desired} available"
+    )
+    if ds.observed_generation < ds.generation:
+        return False, f"the controller has not seen generation {ds.generation} yet; {text}"
+    if ds.desired == 0 or not ds.updated == ds.ready == ds.available == ds.desired:
+        return False, text
+    live = [p for p in pods if not p.terminating]
+    waiting = [p.name for p in live if not p.ready]
+    if len(pods) != len(live) or len(live) != ds.desired or waiting:
+        gone = len(pods) - len(live)
+        return False, f"{text}; pods: {len(live)} running, {gone} terminating, not Ready: " + (
+            ", ".join(waiting) or "none"
+        )
+    return True, text
+
+
+def pod_changes(
+    before: Mapping[str, PodView], after: Mapping[str, PodView], at: float, origin: str
+) -> list[RawEvent]:
+    """What happened to the DaemonSet's pods between two reads, as events at ``at``."""
+    out: list[RawEvent] = []
+    for name, pod in after.items():
+        old = before.get(name)
+        if old is None:
+            out.append(RawEvent(at, name, "created", origin))
+            if pod.ready:
+                out.append(RawEvent(at, name, "ready", origin))
+            continue
+        if pod.terminating and not old.terminating:
+            out.append(RawEvent(at, name, "terminating", origin))
+        if pod.restarts > old.restarts:
+            out.append(RawEvent(at, name, "restarted", origin))
+        if pod.ready != old.ready:
+            out.append(RawEvent(at, name, "ready" if pod.ready else "not-ready", origin))
+    out += [RawEvent(at, name, "deleted", origin) for name in before if name not in after]
+    return out
+
+
+def image_tag(image: str) -> str:
+    image = image.split("@", 1)[0]
+    last = image.rpartition("/")[2]
+    return last.rpartition(":")[2] if ":" in last else ""
+
+
+# --- DaemonSets: the reader
+
+
+class DaemonSetWatch(CniWatch):
+    def __init__(
+        self,
+        read: Callable[[], tuple[DaemonSetView | None, list[PodView]]],
+        what: str,
+        clock: Callable[[], float] = time.time,
+        interval: float = POLL_SECONDS,
+    ) -> None:
+        self.read = read
+        self.what = what
+        self.description = f"DaemonSet {what} rolled out and every pod of it Ready"
+        self.clock = clock
+        self.interval = interval
+        self._events: list[RawEvent] = []
+        self._pods: dict[str, PodView] | None = None
+        self._ds: DaemonSetView | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_state = ""
+
+    def poll(self) -> tuple[bool, str]:
+        """Read once: record what changed; (rolled out, how it stands)."""
+        try:
+            ds, pods = self.read()
+        except Exception as exc:  # the API server may be restarting too: not Ready, not fatal
+            self.last_state = f"cannot read it: {exc}"
+            return False, self.last_state
+        now = self.clock()
+        current = {p.name: p for p in pods}
+        with self._lock:
+            origin = f"DaemonSet {self.what}"
+            if self._pods is not None:
+                self._events += pod_changes(self._pods, current, now, origin)
+            if self._ds is not None and ds is not None and ds.image != self._ds.image:
+                self._events.append(RawEvent(now, self.what, f"image {ds.image}", origin))
+            self._pods, self._ds = current, ds
+        done, self.last_state = rollout_state(ds, pods)
+        return done, self.last_state
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.poll()
+
+    def start(self) -> None:
+        self.poll()
+        self._thread = threading.Thread(target=self._loop, name="cni-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(READ_TIMEOUT + 5)
+
+    def ready(self) -> bool:
+        return self.poll()[0]
+
+    def events(self) -> list[RawEvent]:
+        with self._lock:
+            return list(self._events)
+
+    def version(self) -> str:
+        with self._lock:
+            return image_tag(self._ds.image) if self._ds else ""
+
+
+def kube_daemonset_reader(
+    api_client: Any, namespace: str, name: str
+) -> Callable[[], tuple[DaemonSetView | None, list[PodView]]]:
+    """Read a DaemonSet and its pods through the Kubernetes client (an ``ApiClient``)."""
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+
+    apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+
+    def read() -> tuple[DaemonSetView | None, list[PodView]]:
+        try:
+            ds = apps.read_namespaced_daemon_set(name, namespace, _request_timeout=READ_TIMEOUT)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None, []
+            raise
+        labels = (ds.spec.selector.match_labels or {}) if ds.spec.selector else {}
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        items = core.list_namespaced_pod(
+            namespace, label_selector=selector, _request_timeout=READ_TIMEOUT
+        ).items
+        return daemonset_view(ds), [pod_view(p) for p in items]
+
+    return read
+
+
+def daemonset_view(ds: Any) -> DaemonSetView:
+    s = ds.status
+    containers = ds.spec.template.spec.containers or []
+    return DaemonSetView(
+        generation=ds.metadata.generation or 0,
+        observed_generation=s.observed_generation or 0,
+        desired=s.desired_number_scheduled or 0,
+        updated=s.updated_number_scheduled or 0,
+        ready=s.number_ready or 0,
+        available=s.number_available or 0,
+        image=containers[0].image if containers else "",
+    )
+
+
+def pod_view(pod: Any) -> PodView:
+    statuses = pod.status.container_statuses or []
+    containers = pod.spec.containers or []
+    return PodView(
+        name=pod.metadata.name,
+        ready=bool(statuses) and all(s.ready for s in statuses),
+        restarts=sum(s.restart_count or 0 for s in statuses),
+        terminating=pod.metadata.deletion_timestamp is not None,
+        image=containers[0].image if containers else "",
+    )
+
+
+# --- a command
+
+
+class CommandWatch(CniWatch):
+    """Ready when a shell command exits 0; its agent event lines are recorded."""
+
+    def __init__(self, command: str, cwd: str | None = None, timeout: float = 60.0) -> None:
+        self.command = command
+        self.cwd = cwd
+        self.timeout = timeout
+        self.description = f"`{command}` exits 0"
+        self._events: list[RawEvent] = []
+        self.last_output = ""
+
+    def ready(self) -> bool:
+        try:
+            done = subprocess.run(
+                ["sh", "-c", self.command],
+                cwd=self.cwd,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            self.last_output = f"timed out after {self.timeout:g} s"
+            return False
+        self.last_output = (done.stdout + done.stderr).strip()
+        for line in done.stdout.splitlines():
+            event = parse_event(line, "ready command")
+            if event is not None:
+                self._events.append(event)
+        return done.returncode == 0
+
+    def events(self) -> list[RawEvent]:
+        return list(self._events)

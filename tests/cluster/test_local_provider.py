@@ -1,0 +1,24 @@
+"""Which local cluster a --cni may use: its own, or its own switched off in place."""
+
+from __future__ import annotations
+
+import pytest
+
+from netpol_conformance.cluster.providers import local_cni_check
+from netpol_conformance.errors import SetupError
+
+
+def test_the_cni_the_local_cluster_runs_is_used_as_it_is() -> None:
+    assert local_cni_check({"cni": "kube-router"}, "kube-router", "up") is False
+
+
+def test_a_policy_controller_switched_off_in_place_may_still_be_tested() -> None:
+    data = {"cni": "bridge", "switched_off": "kube-router"}
+    assert local_cni_check(data, "kube-router", "up") is True
+    assert local_cni_check(data, "bridge", "up") is False
+
+
+@pytest.mark.parametrize("data", [{"cni": "bridge"}, {"cni": "flannel", "switched_off": None}])
+def test_another_cni_is_refused_with_the_remedy(data: dict[str, object]) -> None:
+    with pytest.raises(SetupError, match=r"runs --cni .*, not kube-router: run down && up"):
+        local_cni_check(data, "kube-router", "down && up")

@@ -1,0 +1,74 @@
+"""The results document's upgrade section (schema 1.1): written, validated, read back, shown."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from upgrade_records import connection, leak, probe, upgrade
+
+from netpol_conformance.report.document import SCHEMA_VERSION, to_document
+from netpol_conformance.report.html_report import render_html
+from netpol_conformance.report.load import from_document, load_results
+from netpol_conformance.report.schema import results_schema
+from netpol_conformance.report.upgrade_document import upgrade_document, upgrade_from_document
+from netpol_conformance.report.write import write_results
+from netpol_conformance.upgrade.records import Window
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "report"))
+from report_runs import make_run
+
+
+def _strict(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        out = {k: _strict(v) for k, v in schema.items()}
+        if "properties" in out and "additionalProperties" not in out:
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_strict(v) for v in schema]
+    return schema
+
+
+RAW = upgrade(
+    probes=(probe(windows=(Window(0.1, 0.6, 1, "timeout"),)), leak(), leak("a/b->c/<d>:80/TCP")),
+    connections=(connection(stalls=(Window(0.5, 1.5, 1, "no answer"),)),),
+    reasons=("1 denied probe got through",),
+)
+RECORD = upgrade_from_document(upgrade_document(RAW))  # times rounded to the millisecond
+
+
+def test_an_upgrade_section_validates_strictly_and_reads_back_equal(tmp_path: Path) -> None:
+    run = dataclasses.replace(make_run(scenarios=("1-default-deny-ingress",)), upgrade=RAW)
+    path = tmp_path / "after.json"
+    write_results(run, path)
+    document = json.loads(path.read_text())
+    assert document["schema_version"] == SCHEMA_VERSION == "1.2"
+    jsonschema.validate(document, _strict(results_schema()), cls=jsonschema.Draft202012Validator)
+    assert load_results(path).upgrade == RECORD
+    assert RECORD.probes[0].windows[0].seconds == 0.5
+    assert to_document(load_results(path)) == document
+
+
+def test_a_run_without_an_upgrade_has_no_section_and_a_1_0_file_still_reads() -> None:
+    document = to_document(make_run(scenarios=("1-default-deny-ingress",)))
+    assert "upgrade" not in document
+    document["schema_version"] = "1.0"
+    assert from_document(document, "old.json").upgrade is None
+
+
+def test_the_report_page_shows_the_timeline_with_every_label_escaped() -> None:
+    run = dataclasses.replace(make_run(scenarios=("1-default-deny-ingress",)), upgrade=RECORD)
+    page = render_html(run)
+    section = page[page.index('<section class="upgrade"') : page.index("</section>")]
+    assert "\u2717 UPGRADE FAILED" in section
+    assert "1 denied probe got through" in section
+    assert '<svg class="chart timeline"' in section and "<script" not in page
+    assert "c/&lt;d&gt;" in section and "c/<d>" not in section
+    assert section.count('class="leak"') >= 2  # a bar per leak window (its first is a segment)
+    assert "kube-router stopping" in section
+    assert "the suite after the upgrade: " in page[: page.index(section)]
