@@ -22,8 +22,12 @@ def mentions_rate_limit(text: str) -> bool:
     return bool(_RATE_LIMIT.search(text))
 
 
-def pull_rate_limit_hint(pods: Iterable[PodState], cluster_name: str = "CLUSTER") -> str | None:
-    """One line naming the rate-limited pods and images and the ways out; None if none is."""
+def pull_rate_limit_hint(pods: Iterable[PodState], kind_cluster: str | None = None) -> str | None:
+    """One line naming the rate-limited pods and images and the ways out; None if none is.
+
+    ``kind_cluster`` names the kind cluster the pods run in, for the fix that pre-loads the
+    images into its nodes; other clusters get the registry-side fixes.
+    """
     limited = [
         p
         for p in pods
@@ -35,10 +39,16 @@ def pull_rate_limit_hint(pods: Iterable[PodState], cluster_name: str = "CLUSTER"
         return None
     images = sorted({m for p in limited for m in _IMAGE.findall(p.message)})
     names = ", ".join(f"{p.namespace}/{p.name}" for p in limited)
+    if kind_cluster is not None:
+        fix = (
+            "`docker login`, then pre-load each image with `docker pull IMAGE && kind load "
+            f"docker-image IMAGE --name {kind_cluster}` (kind's nodes do not use your Docker "
+            "login)"
+        )
+    else:
+        fix = "give the nodes registry credentials (or an imagePullSecret), pre-pull the images"
     return (
         f"pods {names} cannot pull {', '.join(images) or 'their images'}: the registry's pull "
-        "rate limit was hit (429 toomanyrequests, Docker Hub's anonymous limit). Fix: "
-        "`docker login`, then pre-load each image with `docker pull IMAGE && kind load "
-        f"docker-image IMAGE --name {cluster_name}` (kind's nodes do not use your Docker "
-        "login), or pass --server-image/--probe-image from a mirror"
+        f"rate limit was hit (429 toomanyrequests, Docker Hub's anonymous limit). Fix: {fix}, "
+        "or pass --server-image/--probe-image from a mirror"
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netpol_conformance.cluster.base import RUN_LABEL, Backend, PodState, Progress
+from netpol_conformance.cluster.pull_errors import pull_rate_limit_hint
 from netpol_conformance.errors import SetupError
 from netpol_conformance.model.topology import (
     External,
@@ -98,6 +99,11 @@ class Deployment:
             if len(ready) == len(wanted):
                 self.pods = {wanted[k]: s for k, s in ready.items()}
                 return
+            hint = pull_rate_limit_hint(
+                (s for k, s in states.items() if k in wanted), self._kind_cluster()
+            )
+            if hint:  # waiting longer does not help: the limit lasts hours
+                raise SetupError(hint)
             now = time.monotonic()
             if now > deadline:
                 waiting = [
@@ -116,6 +122,12 @@ class Deployment:
                 self.progress(f"{self.name}: waiting for pods ({len(ready)}/{len(wanted)} ready)")
                 last_note = now
             time.sleep(0.5)
+
+    def _kind_cluster(self) -> str | None:
+        info = self.backend.info
+        if info.backend == "kind" and info.context.startswith("kind-"):
+            return info.context.removeprefix("kind-")
+        return None
 
     # --- probes
 
