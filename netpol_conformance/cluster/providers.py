@@ -135,7 +135,7 @@ class LocalProvider(Provider):
             extra={"host_agents": [f"{a} (node process)" for a in agents]},
         )
         version = connect_kube(info).check_reachable()
-        cni_version = str(data.get("cni_version", ""))
+        cni_version = str(data.get("cni_version") or "")
         progress(f"local cluster up: Kubernetes {version}, cni {info.cni} {cni_version}".rstrip())
         return dataclasses.replace(info, kubernetes_version=version, cni_version=cni_version)
 

@@ -420,6 +420,15 @@ cmd_kubeconfig() {
     echo "$ADMIN_KUBECONFIG"
 }
 
+# The release of the CNI in force: the pinned one we build, or the Debian package's version.
+cni_version() {
+    case "$1" in
+        kube-router) echo "$KUBE_ROUTER_VERSION" ;;
+        flannel) echo "$FLANNEL_VERSION" ;;
+        bridge) dpkg-query -W -f='${Version}' containernetworking-plugins 2>/dev/null || true ;;
+    esac
+}
+
 cmd_info() {
     [[ $# -eq 0 ]] || die "info takes no arguments"
     forget_stale_kubeconfig
@@ -429,7 +438,7 @@ cmd_info() {
         external_ip="$EXT_IP" external_ports="${EXT_PORTS[*]}" probe_image="$PROBE_IMAGE" \
         pod_cidr="$POD_CIDR" service_cidr="$SERVICE_CIDR" dns_service_ip="$DNS_SERVICE_IP" \
         icmp_ratelimit="$(state_get ICMP_RATELIMIT)" icmp_ratelimit_ms="$(state_get ICMP_RATELIMIT_MS)" \
-        switched_off="$(state_get SWITCHED_OFF)"
+        switched_off="$(state_get SWITCHED_OFF)" cni_version="$(cni_version "$cni")"
 }
 
 # logs [NAME]: the daemons with their state and log file, or NAME's log.

@@ -14,6 +14,7 @@ def main(argv: list[str]) -> None:
     info = {
         "kubeconfig": a["kubeconfig"],
         "cni": a["cni"],
+        "cni_version": a.get("cni_version") or None,  # the release in force, if known
         "node": a["node"],
         "external": {"ip": a["external_ip"], "ports": ports},
         "images": {"server": a["probe_image"], "probe": a["probe_image"]},
