@@ -2,7 +2,8 @@
 
 A scenario's namespaces are built once per worker, so splitting its tests across workers
 would build them several times. Tests name their scenario first in their id
-(``test_step[2-allow-frontend-to-db][...]``); tests without one are grouped by module.
+(``test_step[2-allow-frontend-to-db][...]``); tests without one are grouped by module. A
+scenario that another one's tests read too (``Scenario.runs_with``) shares that one's scope.
 (xdist's own ``loadgroup`` relies on rewriting node ids, which current pytest no longer
 allows.)
 
@@ -30,7 +31,7 @@ def scenario_scope(nodeid: str) -> str:
     if m:
         for sid in _BY_LENGTH:
             if m.group(1).startswith(sid):
-                return sid
+                return BY_ID[sid].runs_with or sid
     return nodeid.split("::", 1)[0]
 
 

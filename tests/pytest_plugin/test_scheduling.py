@@ -21,8 +21,16 @@ from netpol_conformance.pytest_plugin.scheduling import ScenarioScheduling, scen
             "5-production-isolation",
         ),
         (
+            "suites/test_mistakes.py::test_mistake[forgot-dns-egress][x->y:80/TCP=connected]",
+            "forgot-dns-egress",
+        ),
+        (  # its tests read step 2 too: one worker puts both in force, each once
             "suites/test_mistakes.py::test_mistake[or-instead-of-and][x->y:80/TCP=connected]",
-            "or-instead-of-and",
+            "2-allow-frontend-to-db",
+        ),
+        (
+            "suites/test_mistakes.py::test_or_variant_lets_more_in_than_and[or-instead-of-and]",
+            "2-allow-frontend-to-db",
         ),
         ("suites/test_walkthrough.py::test_walkthrough", "suites/test_walkthrough.py"),
         ("suites/test_x.py::test_y[not-a-scenario]", "suites/test_x.py"),
