@@ -31,7 +31,8 @@ STYLES = {
     Change.DEVIATION: "yellow",
     Change.FIX: "green",
 }
-MORE = "... and {n} more (--format json lists them all)"
+MORE = "... and {n} more ({where})"
+MORE_WHERE = "--format json lists them all"
 
 # --- terminal -----------------------------------------------------------------------------------
 
@@ -44,7 +45,12 @@ def _table(title: str, header: tuple[str, ...], style: str = "bold") -> Table:
 
 
 def print_comparison(
-    c: Comparison, console: Console, before: str, after: str, limit: int = DEFAULT_LIMIT
+    c: Comparison,
+    console: Console,
+    before: str,
+    after: str,
+    limit: int = DEFAULT_LIMIT,
+    more_where: str = MORE_WHERE,
 ) -> None:
     console.print(Text(f"netpol-conformance compare: {before} -> {after}", style="bold"))
     if c.metadata:
@@ -62,7 +68,7 @@ def print_comparison(
             table.add_row(*row.cells, style=STYLES.get(kind))
         console.print(table)
         if more:
-            console.print(MORE.format(n=more))
+            console.print(MORE.format(n=more, where=more_where))
     if c.enforcement:
         title = f"Time to enforce, changed by more than {c.threshold:g}s"
         table = _table(title, ("scenario / step", "before", "after", "change"))
@@ -113,7 +119,7 @@ def comparison_markdown(
             ],
         )
         if more:
-            lines += ["", md_text(MORE.format(n=more))]
+            lines += ["", md_text(MORE.format(n=more, where=MORE_WHERE))]
         lines.append("")
     if c.enforcement:
         lines += [f"{h}# Time to enforce, changed by more than {c.threshold:g}s", ""]

@@ -49,6 +49,7 @@ from netpol_conformance.upgrade.suite_run import SuiteCommand, find_suites
 from netpol_conformance.upgrade.timeline import RawEvent
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+COMPARE_ROWS = 12  # per kind of change: the timeline comes first; compare itself shows more
 
 
 class Interrupted(ConformanceError):
@@ -183,6 +184,8 @@ def run_check(plan: Plan, console: Console) -> int:
             console,
             f"{names[0]} ({run_title(before)})",
             f"{names[1]} ({run_title(after)})",
+            limit=COMPARE_ROWS,
+            more_where=f"netpol-conformance compare {names[0]} {names[1]} lists more",
         )
         if plan.gate.html is not None:
             write_atomically(plan.gate.html, render_html(after, before, comparison, names))

@@ -260,3 +260,17 @@ def _configuration():  # type: ignore[no-untyped-def]
 def test_a_namespace_of_arguments_is_what_the_command_gets() -> None:
     args = cli.build_parser().parse_args(["upgrade-check", "--upgrade-command", "x"])
     assert isinstance(args, argparse.Namespace) and args.func.__module__.endswith("upgrade_check")
+
+
+def test_a_new_version_that_enforces_nothing_shows_the_first_leaks_and_where_the_rest_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ("--upgrade-command", "true", "--simulate-faults-after", "no-enforcement")
+    code = cli.main(upgrade_check(tmp_path, *options))
+    out = capsys.readouterr().out
+    assert code == 1, out
+    leaks = int(re.search(r"FAIL: (\d+) leaks", out).group(1))  # type: ignore[union-attr]
+    assert leaks > check.COMPARE_ROWS
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    more = f"... and {leaks - check.COMPARE_ROWS} more (netpol-conformance compare {before} {after}"
+    assert more in out.replace("\n", " ").replace("  ", " ")
