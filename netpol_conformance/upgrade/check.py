@@ -32,6 +32,7 @@ from netpol_conformance.upgrade.cni_watch import (
     CniWatch,
     CommandWatch,
     DaemonSetWatch,
+    LocalClusterWatch,
     kube_daemonset_reader,
 )
 from netpol_conformance.upgrade.gate import gate
@@ -138,7 +139,7 @@ def make_watch(plan: Plan, backend: Backend, info: ClusterInfo) -> CniWatch:
         return CommandWatch(o.ready_command, cwd=str(plan.suite.root))
     if s.cluster == "local":
         script = s.local_script or plan.suite.root / "scripts" / "local-cluster"
-        return CommandWatch(f"'{script}' status", cwd=str(plan.suite.root))
+        return LocalClusterWatch(str(script), cwd=str(plan.suite.root))
     assert isinstance(backend, KubeBackend)
     namespace, name = o.cni_daemonset or s.profile.kind.daemonset  # type: ignore[union-attr]
     reader = kube_daemonset_reader(backend.api_client(), namespace, name)

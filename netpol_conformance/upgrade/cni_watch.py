@@ -13,6 +13,7 @@ The decisions (``rollout_state``, ``pod_changes``) are pure; only the readers ta
 
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import time
@@ -278,3 +279,29 @@ class CommandWatch(CniWatch):
 
     def events(self) -> list[RawEvent]:
         return list(self._events)
+
+
+class LocalClusterWatch(CommandWatch):
+    """The local cluster: Ready when ``scripts/local-cluster status`` exits 0; its CNI and
+    release (``kube-router v2.1.0``, ``bridge 1.1.1+ds1-3``) as ``info`` gives them."""
+
+    def __init__(self, script: str, cwd: str | None = None, timeout: float = 60.0) -> None:
+        super().__init__(f"'{script}' status", cwd, timeout)
+        self.script = script
+
+    def version(self) -> str:
+        try:
+            done = subprocess.run(
+                [self.script, "info"],
+                cwd=self.cwd,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+            )
+            info = json.loads(done.stdout) if done.returncode == 0 else {}
+        except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+            return ""
+        if not isinstance(info, dict) or not info.get("cni"):
+            return ""
+        return f"{info['cni']} {info.get('cni_version') or ''}".strip()

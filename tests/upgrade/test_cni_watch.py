@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -10,6 +11,7 @@ from netpol_conformance.upgrade.cni_watch import (
     CommandWatch,
     DaemonSetView,
     DaemonSetWatch,
+    LocalClusterWatch,
     PodView,
     daemonset_view,
     image_tag,
@@ -135,3 +137,27 @@ def test_a_ready_command_is_ready_on_exit_0_and_its_event_lines_are_kept() -> No
     ]
     assert CommandWatch("true").ready() is True
     assert CommandWatch("sleep 5", timeout=0.2).ready() is False
+
+
+def test_the_local_cluster_watch_reads_status_and_the_cni_release_from_info(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "local-cluster"
+    state = tmp_path / "cni"
+    state.write_text('"cni": "kube-router", "cni_version": "v2.1.0"')
+    script.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in\n'
+        "  status) exit 0 ;;\n"
+        f'  info) echo "{{$(cat {state})}}" ;;\n'
+        "  *) exit 2 ;;\n"
+        "esac\n"
+    )
+    script.chmod(0o755)
+    watch = LocalClusterWatch(str(script))
+    assert watch.ready() is True and watch.version() == "kube-router v2.1.0"
+    state.write_text('"cni": "bridge", "cni_version": null')  # switched off: the plain bridge
+    assert watch.version() == "bridge"
+    state.write_text("not json")
+    assert watch.version() == ""
+    assert LocalClusterWatch(str(tmp_path / "missing")).version() == ""
