@@ -129,7 +129,12 @@ def headline(r: UpgradeRecord) -> list[str]:
         f"{r.phases.get(PROBING_STOPPED, 0.0):+.2f} s",
         f"upgrade command: exit {r.exit_code} at {r.phases.get(UPGRADE_FINISHED, 0.0):+.2f} s; "
         + (f"CNI Ready at {ready:+.2f} s" if ready is not None else "CNI not Ready")
-        + f" ({r.ready_check})",
+        + f" ({r.ready_check})"
+        + (
+            f"; CNI version {r.cni_version_before or '?'} -> {r.cni_version_after or '?'}"
+            if r.cni_version_before or r.cni_version_after
+            else ""
+        ),
         f"must get through: {len(up)} probes, longest disruption {longest:.2f} s "
         f"(limit {r.limits.new:g} s)",
         f"must not get through: {len(down)} probes, {len(leaking)} leaked"
