@@ -90,6 +90,15 @@ def local_cni_check(data: dict[str, Any], cni: str, remedy: str) -> bool:
     raise SetupError(f"the local cluster runs --cni {data['cni']}, not {cni}: run {remedy}")
 
 
+def local_cni_version(data: dict[str, Any], switched_off: bool) -> str:
+    """The release the local cluster's ``info`` gives; when the policy controller under test is
+    switched off, that it is, and what runs instead (the node's plain bridge)."""
+    version = str(data.get("cni_version") or "")
+    if not switched_off:
+        return version
+    return f"switched off ({' '.join(filter(None, (data['cni'], version)))})"
+
+
 class LocalProvider(Provider):
     """The single-node cluster that scripts/local-cluster runs on this machine."""
 
@@ -135,7 +144,7 @@ class LocalProvider(Provider):
             extra={"host_agents": [f"{a} (node process)" for a in agents]},
         )
         version = connect_kube(info).check_reachable()
-        cni_version = str(data.get("cni_version") or "")
+        cni_version = local_cni_version(data, switched_off)
         progress(f"local cluster up: Kubernetes {version}, cni {info.cni} {cni_version}".rstrip())
         return dataclasses.replace(info, kubernetes_version=version, cni_version=cni_version)
 

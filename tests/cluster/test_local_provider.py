@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from netpol_conformance.cluster.providers import local_cni_check
+from netpol_conformance.cluster.providers import local_cni_check, local_cni_version
 from netpol_conformance.errors import SetupError
 
 
@@ -22,3 +22,11 @@ def test_a_policy_controller_switched_off_in_place_may_still_be_tested() -> None
 def test_another_cni_is_refused_with_the_remedy(data: dict[str, object]) -> None:
     with pytest.raises(SetupError, match=r"runs --cni .*, not kube-router: run down && up"):
         local_cni_check(data, "kube-router", "down && up")
+
+
+def test_the_cni_version_is_the_release_or_says_the_controller_is_switched_off() -> None:
+    assert local_cni_version({"cni": "kube-router", "cni_version": "v2.1.0"}, False) == "v2.1.0"
+    assert local_cni_version({"cni": "kube-router", "cni_version": None}, False) == ""
+    off = {"cni": "bridge", "cni_version": "1.1.1+ds1-3+b5", "switched_off": "kube-router"}
+    assert local_cni_version(off, True) == "switched off (bridge 1.1.1+ds1-3+b5)"
+    assert local_cni_version({"cni": "bridge"}, True) == "switched off (bridge)"
