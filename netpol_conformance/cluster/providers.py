@@ -145,7 +145,8 @@ class LocalProvider(Provider):
         )
         version = connect_kube(info).check_reachable()
         cni_version = local_cni_version(data, switched_off)
-        progress(f"local cluster up: Kubernetes {version}, cni {info.cni} {cni_version}".rstrip())
+        name = self.profile.name if switched_off else info.cni
+        progress(f"local cluster up: Kubernetes {version}, cni {name} {cni_version}".rstrip())
         return dataclasses.replace(info, kubernetes_version=version, cni_version=cni_version)
 
     def connect(self, info: ClusterInfo) -> KubeBackend:
