@@ -129,12 +129,7 @@ def upgrade_section(r: UpgradeRecord) -> str:
         out += [f"<li>{escape(reason)}</li>" for reason in r.reasons]
         out.append("</ul>")
     out.append("<ul class='facts'>")
-    out += [f"<li>{escape(line)}</li>" for line in headline(r)]
-    if r.cni_version_before or r.cni_version_after:
-        out.append(
-            f"<li>CNI version: {escape(r.cni_version_before or '?')} to "
-            f"{escape(r.cni_version_after or '?')}</li>"
-        )
+    out += [f"<li>{escape(line)}</li>" for line in headline(r)]  # the CNI versions among them
     out += [f"<li>note: {escape(n)}</li>" for n in r.notes]
     out.append("</ul>")
     out.append(LEGEND)

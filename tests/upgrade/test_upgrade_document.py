@@ -71,4 +71,5 @@ def test_the_report_page_shows_the_timeline_with_every_label_escaped() -> None:
     assert "c/&lt;d&gt;" in section and "c/<d>" not in section
     assert section.count('class="leak"') >= 2  # a bar per leak window (its first is a segment)
     assert "kube-router stopping" in section
+    assert section.count("CNI version v2.1.0 -&gt; v2.1.0") == 1  # in the headline, once
     assert "the suite after the upgrade: " in page[: page.index(section)]
