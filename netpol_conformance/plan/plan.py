@@ -18,7 +18,6 @@ from netpol_conformance.plan.layout import DNS_TARGET, Layout
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.probe.spec import DNS, TCP, UDP, Probe
 
-KIND_OF = {"TCP": TCP, "UDP": UDP}  # a server port's protocol -> the probe that tries it
 NO_EXTERNAL = "no external host: pass --external-ip (a host outside the pod network on 80 and 5432)"
 
 

@@ -13,7 +13,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from netpol_conformance.cluster.base import RUN_LABEL, Backend, ClusterInfo, Progress
@@ -289,7 +289,3 @@ def _unique(events: list[RawEvent]) -> list[RawEvent]:
     for e in events:
         seen.setdefault((e.agent, e.event, round(e.at, 3)), e)
     return list(seen.values())
-
-
-def with_verdict(record: UpgradeRecord, reasons: list[str]) -> UpgradeRecord:
-    return replace(record, reasons=tuple(reasons))
