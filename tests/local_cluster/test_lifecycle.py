@@ -53,8 +53,14 @@ def test_info_describes_the_cluster(cluster):
         "dns_service_ip",
         "icmp_ratelimit",
         "icmp_ratelimit_ms",
+        "cni_version",
+        "switched_off",
     }
-    assert info["cni"] == CNI
+    assert info["cni"] == CNI and info["switched_off"] is None
+    if CNI == "kube-router":  # the release scripts/local-cluster pins and builds
+        lib = (Path(__file__).parents[2] / "scripts/local_cluster/lib.sh").read_text()
+        pinned = re.search(r"^KUBE_ROUTER_VERSION=(\S+)$", lib, re.M)
+        assert pinned and info["cni_version"] == pinned.group(1)
     assert info["icmp_ratelimit"] == "off" and info["icmp_ratelimit_ms"] == 0
     assert Path(info["kubeconfig"]).is_file()
     assert run("kubeconfig", check=True).stdout.strip() == info["kubeconfig"]
