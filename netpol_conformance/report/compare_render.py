@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from netpol_conformance.report.compare import Change, Comparison, Side, StepKey
@@ -22,6 +20,7 @@ from netpol_conformance.report.compare_rows import (
 )
 from netpol_conformance.report.document import observation_document
 from netpol_conformance.report.markdown_text import md_code, md_table, md_text
+from netpol_conformance.report.tables import terminal_table
 
 COMPARE_FORMAT = "netpol-conformance/compare"
 COMPARE_VERSION = "1.0"
@@ -37,13 +36,6 @@ MORE_WHERE = "--format json lists them all"
 # --- terminal -----------------------------------------------------------------------------------
 
 
-def _table(title: str, header: tuple[str, ...], style: str = "bold") -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style=style)
-    for name in header:
-        table.add_column(name, overflow="fold")
-    return table
-
-
 def print_comparison(
     c: Comparison,
     console: Console,
@@ -54,7 +46,7 @@ def print_comparison(
 ) -> None:
     console.print(Text(f"netpol-conformance compare: {before} -> {after}", style="bold"))
     if c.metadata:
-        table = _table("Run metadata", ("field", "before", "after"))
+        table = terminal_table("Run metadata", ("field", "before", "after"))
         for m in c.metadata:
             table.add_row(m.field, m.before or "-", m.after or "-")
         console.print(table)
@@ -63,7 +55,7 @@ def print_comparison(
         if not shown:
             continue
         style = STYLES.get(kind, "bold")
-        table = _table(f"{TITLES[kind]} ({len(c.of(kind))})", HEADER, style)
+        table = terminal_table(f"{TITLES[kind]} ({len(c.of(kind))})", HEADER, style)
         for row in shown:
             table.add_row(*row.cells, style=STYLES.get(kind))
         console.print(table)
@@ -71,7 +63,7 @@ def print_comparison(
             console.print(MORE.format(n=more, where=more_where))
     if c.enforcement:
         title = f"Time to enforce, changed by more than {c.threshold:g}s"
-        table = _table(title, ("scenario / step", "before", "after", "change"))
+        table = terminal_table(title, ("scenario / step", "before", "after", "change"))
         for e in c.enforcement:
             table.add_row(str(e.step), seconds(e.before), seconds(e.after), enforce_delta(e))
         console.print(table)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from html import escape
 
 from netpol_conformance.report.compare import GATING, Change, Comparison
@@ -16,15 +15,7 @@ from netpol_conformance.report.compare_rows import (
     seconds,
     verdict,
 )
-
-
-def _table(header: Sequence[str], body: Sequence[Sequence[str]], row_class: str = "") -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    trs = "".join(
-        f'<tr class="{row_class}">' + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
-        for row in body
-    )
-    return f'<table class="list"><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>'
+from netpol_conformance.report.tables import html_table
 
 
 def comparison_html(c: Comparison, before: str, after: str, limit: int = DEFAULT_LIMIT) -> str:
@@ -41,13 +32,13 @@ def comparison_html(c: Comparison, before: str, after: str, limit: int = DEFAULT
     if c.metadata:
         out.append("<h3>Run metadata</h3>")
         body = [[m.field, m.before or "-", m.after or "-"] for m in c.metadata]
-        out.append(_table(["field", "before", "after"], body))
+        out.append(html_table(["field", "before", "after"], body))
     for kind in Change:
         shown, more = rows(c, kind, limit)
         if not shown:
             continue
         title = f"{escape(TITLES[kind])} ({len(c.of(kind))})"
-        table = _table(
+        table = html_table(
             ["change", *HEADER], [[kind.value, *r.cells] for r in shown], f"change-{kind.value}"
         )
         if more:
@@ -62,6 +53,6 @@ def comparison_html(c: Comparison, before: str, after: str, limit: int = DEFAULT
             [str(e.step), seconds(e.before), seconds(e.after), enforce_delta(e)]
             for e in c.enforcement
         ]
-        out.append(_table(["scenario / step", "before", "after", "change"], body))
+        out.append(html_table(["scenario / step", "before", "after", "change"], body))
     out.append("</section>")
     return "\n".join(out)

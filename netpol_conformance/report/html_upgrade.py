@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from netpol_conformance.probe.outcome import Outcome
-from netpol_conformance.report.marks import THROUGH
 from netpol_conformance.report.svg_timeline import Bar, Marker, Row, Tick, timeline_chart
+from netpol_conformance.report.tables import html_table
 from netpol_conformance.upgrade.records import (
     CNI_READY,
     DOWN,
@@ -21,7 +20,7 @@ from netpol_conformance.upgrade.records import (
     Window,
 )
 from netpol_conformance.upgrade.render import headline, seconds
-from netpol_conformance.upgrade.timeline import LEAKED, UNOBSERVED
+from netpol_conformance.upgrade.timeline import sample_state
 
 LEGEND = (
     '<p class="chart-legend"><span class="sw ok"></span>got through, as it must'
@@ -33,14 +32,6 @@ LEGEND = (
 )
 
 
-def _css(p: LiveProbeRecord, category: Outcome) -> str:
-    if category in UNOBSERVED:
-        return "unknown"
-    if p.role == DOWN:
-        return "leak" if category in LEAKED else "held"
-    return "ok" if category in THROUGH else "bad"
-
-
 def _probe_row(p: LiveProbeRecord, group: str) -> Row:
     bars = []
     for i, s in enumerate(p.segments):
@@ -49,9 +40,8 @@ def _probe_row(p: LiveProbeRecord, group: str) -> Row:
             f"{p.label}: {s.category.value} from {seconds(s.start)} s to {seconds(s.end)} s "
             f"({s.samples} sample{'s' if s.samples != 1 else ''})"
         )
-        bars.append(Bar(s.start, end, _css(p, s.category), title))
-    label = p.label if p.gated else f"{p.label} (not gated)"
-    return Row(label, tuple(bars), group)
+        bars.append(Bar(s.start, end, sample_state(p.role, s.category), title))  # a CSS class
+    return Row(p.shown_label, tuple(bars), group)
 
 
 def _held_row(c: HeldConnectionRecord) -> Row:
@@ -94,15 +84,6 @@ def chart(r: UpgradeRecord) -> str:
     return timeline_chart(rows, start, stop, markers, events)
 
 
-def _table(header: Sequence[str], body: Sequence[Sequence[str]], row_class: str = "") -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
-    trs = "".join(
-        f'<tr class="{row_class}">' + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
-        for row in body
-    )
-    return f'<table class="list"><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>'
-
-
 def _windows(windows: Sequence[Window]) -> str:
     return "; ".join(
         f"{seconds(w.start)} to {seconds(w.end)} s ({w.seconds:.2f} s"
@@ -139,7 +120,9 @@ def upgrade_section(r: UpgradeRecord) -> str:
         out.append(f"<h3>CNI events ({len(body)})</h3>")
         out.append(
             _folded(
-                f"{len(body)} events", _table(["t", "agent", "event", "seen in"], body), len(body)
+                f"{len(body)} events",
+                html_table(["t", "agent", "event", "seen in"], body),
+                len(body),
             )
         )
     leaks = [p for p in r.probes if p.role == DOWN and p.leaks]
@@ -156,7 +139,7 @@ def upgrade_section(r: UpgradeRecord) -> str:
             for p in leaks
         ]
         out.append(f"<h3>Leaks: {len(leaks)} probes got through although denied</h3>")
-        table = _table(
+        table = html_table(
             ["probe", "gated", "samples", "first", "last", "windows"], body, "change-leak"
         )
         out.append(_folded(f"{len(leaks)} probes", table, len(body)))
@@ -167,7 +150,9 @@ def upgrade_section(r: UpgradeRecord) -> str:
             for p in disrupted
         ]
         out.append(f"<h3>Disruptions: {len(disrupted)} probes</h3>")
-        table = _table(["probe", "gated", "path", "longest", "windows"], body, "change-regression")
+        table = html_table(
+            ["probe", "gated", "path", "longest", "windows"], body, "change-regression"
+        )
         out.append(_folded(f"{len(disrupted)} probes", table, len(body)))
     if r.connections:
         body = [
@@ -175,6 +160,6 @@ def upgrade_section(r: UpgradeRecord) -> str:
             for c in r.connections
         ]
         out.append(f"<h3>Held connections ({len(body)})</h3>")
-        out.append(_table(["connection", "path", "answers", "longest stall", "outcome"], body))
+        out.append(html_table(["connection", "path", "answers", "longest stall", "outcome"], body))
     out.append("</section>")
     return "\n".join(out)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netpol_conformance.cluster.base import RUN_LABEL, Backend, ClusterInfo, Progress
+from netpol_conformance.cluster.base import Backend, ClusterInfo, Progress
 from netpol_conformance.cluster.providers import Provider
 from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.plan.plan import SuitePlan, build_plan
@@ -274,9 +274,8 @@ class LiveCheck:
                 self.say(f"while stopping: {exc}")
         if self.backend is not None:
             try:
-                if self.runner is not None:
+                if self.runner is not None:  # its labels mark all that the live part made
                     gone += self.runner.deployment.destroy()
-                gone += self.backend.delete_namespaces(f"{RUN_LABEL}={self.run_id}")
             except Exception as exc:
                 self.say(f"could not delete the live probes' namespaces: {exc}")
             if isinstance(self.backend, SimulatedUpgrade):

@@ -74,6 +74,11 @@ class LiveProbeRecord:
     def longest(self) -> float:
         return max((w.seconds for w in self.windows), default=0.0)
 
+    @property
+    def shown_label(self) -> str:
+        """The label, saying so when the probe does not decide the verdict."""
+        return self.label if self.gated else f"{self.label} (not gated)"
+
 
 @dataclass(frozen=True)
 class HeldConnectionRecord:

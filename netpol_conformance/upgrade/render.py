@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from netpol_conformance.probe.outcome import Outcome
-from netpol_conformance.report.marks import THROUGH
+from netpol_conformance.report.tables import terminal_table
 from netpol_conformance.upgrade.records import (
     CNI_READY,
     DOWN,
@@ -28,7 +25,7 @@ from netpol_conformance.upgrade.records import (
     UpgradeRecord,
     Window,
 )
-from netpol_conformance.upgrade.timeline import LEAKED, UNOBSERVED
+from netpol_conformance.upgrade.timeline import sample_state
 
 STRIP = 60  # characters of the strip chart
 ROWS = 12  # rows of a table before "... and N more"
@@ -71,12 +68,7 @@ def _paint(
             line[i] = mark
 
 
-def _mark(p: LiveProbeRecord, category: Outcome) -> str:
-    if category in UNOBSERVED:
-        return "?"
-    if p.role == DOWN:
-        return "!" if category in LEAKED else "."
-    return "." if category in THROUGH else "X"
+_MARKS = {"unknown": "?", "leak": "!", "held": ".", "ok": ".", "bad": "X"}  # sample_state's
 
 
 def probe_strip(p: LiveProbeRecord, r: UpgradeRecord) -> str:
@@ -87,7 +79,7 @@ def probe_strip(p: LiveProbeRecord, r: UpgradeRecord) -> str:
         until = p.segments[i + 1].start if i + 1 < len(p.segments) else s.end
         last = _slot(until, start, stop) - (1 if i + 1 < len(p.segments) else 0)
         for k in range(_slot(s.start, start, stop), max(last, _slot(s.start, start, stop)) + 1):
-            line[k] = _mark(p, s.category)
+            line[k] = _MARKS[sample_state(p.role, s.category)]
     return "".join(line)
 
 
@@ -111,7 +103,7 @@ def _as_expected_at_end(p: LiveProbeRecord) -> bool:
     if not p.segments:
         return False
     last = p.segments[-1].category
-    return last not in LEAKED and last not in UNOBSERVED if p.role == DOWN else last in THROUGH
+    return sample_state(p.role, last) in ("held", "ok")
 
 
 def headline(r: UpgradeRecord) -> list[str]:
@@ -180,13 +172,6 @@ def strip_lines(r: UpgradeRecord, limit: int = 30) -> list[str]:
     return lines
 
 
-def _table(title: str, header: Sequence[str], style: str = "bold") -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left", title_style=style)
-    for name in header:
-        table.add_column(name, overflow="fold")
-    return table
-
-
 def _windows_text(windows: Sequence[Window]) -> str:
     return "; ".join(
         f"{w.start:+.2f}..{w.end:+.2f} s ({w.seconds:.2f} s{'' if w.ended else ', not over'})"
@@ -201,21 +186,21 @@ def print_timeline(r: UpgradeRecord, console: Console) -> None:
     for note in r.notes:
         console.print(Text(f"note: {note}", style="yellow"))
     if r.events:
-        table = _table("CNI events", ("t", "agent", "event", "seen in"))
+        table = terminal_table("CNI events", ("t", "agent", "event", "seen in"))
         for e in r.events:
             table.add_row(f"{seconds(e.at)} s", e.agent, e.event, e.origin)
         console.print(table)
     probes, held = _troubled(r)
     leaks = [p for p in probes if p.role == DOWN]
     if leaks:
-        table = _table(
+        table = terminal_table(
             f"Leaks ({len(leaks)} probes)",
             ("probe", "samples", "first", "last", "windows"),
             "bold red",
         )
         for p in leaks[:ROWS]:
             table.add_row(
-                p.label + ("" if p.gated else " (not gated)"),
+                p.shown_label,
                 str(len(p.leaks)),
                 f"{p.leaks[0]:+.2f} s",
                 f"{p.leaks[-1]:+.2f} s",
@@ -225,14 +210,14 @@ def print_timeline(r: UpgradeRecord, console: Console) -> None:
         _more(console, len(leaks))
     disrupted = [p for p in probes if p.role == UP]
     if disrupted:
-        table = _table(
+        table = terminal_table(
             f"Disruptions ({len(disrupted)} probes)",
             ("probe", "path", "longest", "windows"),
             "bold red",
         )
         for p in disrupted[:ROWS]:
             table.add_row(
-                p.label + ("" if p.gated else " (not gated)"),
+                p.shown_label,
                 p.path,
                 f"{p.longest:.2f} s",
                 _windows_text(p.windows),
@@ -240,7 +225,7 @@ def print_timeline(r: UpgradeRecord, console: Console) -> None:
         console.print(table)
         _more(console, len(disrupted))
     if held:
-        table = _table(
+        table = terminal_table(
             f"Held connections with trouble ({len(held)})",
             ("connection", "round trips", "longest stall", "broken"),
             "bold red",

@@ -39,6 +39,16 @@ UNOBSERVED = frozenset({Outcome.EXEC_ERROR})
 LEAKED = THROUGH | {Outcome.DNS_NEGATIVE}
 
 
+def sample_state(role: str, category: Outcome) -> str:
+    """How one sample of a live probe reads: ``unknown`` (no verdict); for a probe that must
+    not get through ``leak`` or ``held``; for one that must, ``ok`` or ``bad``."""
+    if category in UNOBSERVED:
+        return "unknown"
+    if role == DOWN:
+        return "leak" if category in LEAKED else "held"
+    return "ok" if category in THROUGH else "bad"
+
+
 @dataclass(frozen=True)
 class Sample:
     at: float  # seconds since the epoch: the middle of the exec that observed it

@@ -13,6 +13,7 @@ from netpol_conformance.upgrade.timeline import (
     agent_events,
     held_record,
     probe_record,
+    sample_state,
     segments,
 )
 
@@ -147,3 +148,12 @@ def test_events_are_sorted_on_the_time_axis() -> None:
         [RawEvent(T0 + 2, "kr", "ready", "x"), RawEvent(T0 - 1, "kr", "stopping", "x")], T0
     )
     assert [(e.at, e.event) for e in events] == [(-1.0, "stopping"), (2.0, "ready")]
+
+
+def test_a_sample_reads_by_the_probes_role() -> None:
+    assert [sample_state(DOWN, o) for o in (C, Outcome.DNS_NEGATIVE, T, R, E)] == [
+        "leak", "leak", "held", "held", "unknown",
+    ]  # fmt: skip
+    assert [sample_state(UP, o) for o in (C, Outcome.DNS_OK, T, R, E)] == [
+        "ok", "ok", "bad", "bad", "unknown",
+    ]  # fmt: skip
