@@ -30,6 +30,11 @@ from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.settings import SuiteSettings
 
 
+def local_cluster_script(settings: SuiteSettings, rootdir: Path) -> Path:
+    """``--local-cluster-script``, or scripts/local-cluster of the checkout at ``rootdir``."""
+    return settings.local_script or rootdir / "scripts" / "local-cluster"
+
+
 def make_provider(settings: SuiteSettings, rootdir: Path) -> Provider:
     p = settings.profile
     layout = load_layout(settings.manifests)
@@ -47,7 +52,7 @@ def make_provider(settings: SuiteSettings, rootdir: Path) -> Provider:
         assert settings.kube_context is not None  # build_settings insists on it
         return ExistingProvider(p, settings.kubeconfig, settings.kube_context, settings.external_ip)
     if settings.cluster == "local":
-        return LocalProvider(p, settings.local_script or rootdir / "scripts" / "local-cluster")
+        return LocalProvider(p, local_cluster_script(settings, rootdir))
     from netpol_conformance.cluster.kind.provider import KindProvider
 
     return KindProvider(

@@ -19,7 +19,7 @@ from rich.console import Console
 from netpol_conformance.cluster.base import Backend, ClusterInfo
 from netpol_conformance.cluster.kube import KubeBackend
 from netpol_conformance.errors import ConformanceError, UsageError
-from netpol_conformance.pytest_plugin.session import make_provider
+from netpol_conformance.pytest_plugin.session import local_cluster_script, make_provider
 from netpol_conformance.report.compare import DEFAULT_ENFORCE_THRESHOLD, compare
 from netpol_conformance.report.compare_render import print_comparison
 from netpol_conformance.report.html_report import render_html
@@ -138,7 +138,7 @@ def make_watch(plan: Plan, backend: Backend, info: ClusterInfo) -> CniWatch:
     if o.ready_command is not None:
         return CommandWatch(o.ready_command, cwd=str(plan.suite.root))
     if s.cluster == "local":
-        script = s.local_script or plan.suite.root / "scripts" / "local-cluster"
+        script = local_cluster_script(s, plan.suite.root)
         return LocalClusterWatch(str(script), cwd=str(plan.suite.root))
     assert isinstance(backend, KubeBackend)
     namespace, name = o.cni_daemonset or s.profile.kind.daemonset  # type: ignore[union-attr]
