@@ -120,12 +120,14 @@ class SimulatedUpgrade(Backend):
     def _in(self, seconds: float, now: float) -> bool:
         return self.began is not None and self.began <= now < self.began + seconds
 
-    def _update(self) -> None:
+    def _update(self) -> float:
+        """Put the faults of this moment in force; returns the moment."""
         now = self.clock()
         faults = self.after if self.ended is not None else self.before
         if self._in(self.upgrade.leak, now):
             faults = replace(faults, no_enforcement=True)
         self.cluster.faults = faults
+        return now
 
     def ready(self) -> bool:
         if self.began is None or self.ended is None:
@@ -176,7 +178,7 @@ class SimulatedUpgrade(Backend):
     def exec(
         self, namespace: str, pod: str, container: str, argv: Sequence[str], timeout: float
     ) -> ExecResult:
-        self._update()
+        decided = self._update()  # a real pod reads its clock as its probes start, too
         script = argv[2] if len(argv) == 3 and list(argv[:2]) == ["sh", "-c"] else ""
         batch = untimed_script(script)
         timed = batch is not None
@@ -186,12 +188,12 @@ class SimulatedUpgrade(Backend):
         held = holds_of(script)
         if held is not None:
             result = self._held(namespace, pod, *held)
-        elif self._in(self.upgrade.outage, self.clock()) and _is_batch(script):
+        elif self._in(self.upgrade.outage, decided) and _is_batch(script):
             result = _dropped(parse_batch_script(script))
         else:
             result = self.cluster.exec(namespace, pod, container, argv, timeout)
         if timed:
-            now = self._uptime()
+            now = self._uptime(decided)
             launches = " ".join(f"{now} {now}" for _ in parse_batch_script(script).argvs)
             stdout = f"{UPTIME_MARK} {now}\n{result.stdout}{AT_MARK} {launches}\n"
             result = ExecResult(result.returncode, stdout, result.stderr, result.error)
