@@ -8,7 +8,7 @@ the last matching rule wins, and everything starts allowed (Kubernetes' default)
     ("allow", "frontend/web", "backend/db", "5432")  ... except web -> db on 5432
 
 Sources and destinations are ``namespace/pod`` globs, the external host's name, or ``dns``
-(an nslookup through the cluster DNS service). Ports are globs on ``PORT/PROTOCOL``
+(a DNS lookup through the cluster DNS service). Ports are globs on ``PORT/PROTOCOL``
 (``5432/TCP``, ``53/*``, ``*``).
 """
 

@@ -12,7 +12,7 @@ import yaml
 from netpol_conformance.errors import SetupError
 
 DEFAULT_MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"  # package data
-DNS_TARGET = "dns"  # the pseudo-destination of nslookup probes in tables and ids
+DNS_TARGET = "dns"  # the pseudo-destination of DNS probes in tables and ids
 
 
 @dataclass(frozen=True)

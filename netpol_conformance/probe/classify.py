@@ -1,4 +1,4 @@
-"""Turn what curl, socat and nslookup printed into an Outcome.
+"""Turn what curl, socat and dig printed into an Outcome.
 
 A probe is only called blocked (timeout, refused, dns-fail) on positive evidence that the
 network did it; anything a rule below does not recognise is an exec-error, never a verdict.
@@ -33,28 +33,21 @@ _ANSWER_TIMED_OUT = re.compile(r"Operation timed out after \d+ milliseconds with
 # socat's log lines: "2024/05/15 10:00:00 socat[42] E read(5, 0x..., 8192): Connection refused"
 _SOCAT_LOG = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)? socat\[\d+\] ([DINWEF]) (.*)$")
 
-# bind: "Address: IP"; busybox >= 1.29: the same; busybox 1.28: "Address 1: IP NAME"
-_ADDRESS = re.compile(r"^Address(?:es)?(?: \d+)?:\s*([0-9a-fA-F:.]+?)(?:#\d+)?(?:\s+\S+)?\s*$")
-# The tool did not run as asked: not in the image, bad arguments, or the exec transport failed.
-_NSLOOKUP_BROKEN = re.compile(
-    r"nslookup: (?:command )?not found|executable file not found|Invalid option|"
-    r"unrecognized option|invalid option|Usage: nslookup|unable to upgrade connection"
-)
-# A server answered, and the answer was no (bind and busybox spell these alike).
-_DNS_NEGATIVE = re.compile(
-    r"server can't find \S+: (NXDOMAIN|SERVFAIL|REFUSED|NOTIMP|FORMERR)|"
-    r"Can't find \S+: (No answer)|Got (SERVFAIL|REFUSED) reply"
-)
-# bind: "UDP setup with IP#53(IP) for NAME failed: network unreachable." / "host unreachable."
-# busybox: "nslookup: can't connect to remote host (IP): Network is unreachable"
-_DNS_UNREACHABLE = re.compile(
-    r"failed: (network unreachable|host unreachable)\.?$|"
-    r"can't connect to remote host \(\S+\): (Network is unreachable|No route to host)$",
+# dig: ";; ->>HEADER<<- opcode: QUERY, status: NXDOMAIN, id: 59334"
+_DIG_STATUS = re.compile(r"->>HEADER<<- opcode: \S+, status: ([A-Z]+),")
+# dig's answer section: "kubernetes.default.svc.cluster.local. 5 IN A 10.96.0.1"
+_DIG_ADDRESS = re.compile(r"^\S+\s+\d+\s+IN\s+(?:A|AAAA)\s+([0-9a-fA-F:.]+)\s*$", re.MULTILINE)
+# dig exit 9 (no reply): ";; communications error to IP#53: timed out" or "... connection
+# refused" (UDP), ";; Connection to IP#53(IP) for NAME failed: timed out." (TCP): the
+# network dropped or rejected the query.
+_DIG_NO_REPLY = re.compile(
+    r"^;; (?:communications error to \S+|Connection to \S+ for \S+ failed): "
+    r"(timed out|connection refused)\.?$",
     re.MULTILINE,
 )
-# bind: ";; communications error to IP#53: timed out" / "...: connection refused", then
-# ";; no servers could be reached"; busybox: ";; connection timed out; no servers could be reached"
-_DNS_NO_SERVER = re.compile(r"no servers could be reached")
+# "...failed: network unreachable." / "host unreachable.": no path at all.
+_DIG_UNREACHABLE = re.compile(r"failed: (network unreachable|host unreachable)\.?$", re.MULTILINE)
+DIG_NO_REPLY = 9  # dig's exit code when no server answered
 
 
 def _exec_error(tool: str, rc: int, text: str) -> Observation:
@@ -107,33 +100,25 @@ def classify_udp(rc: int, output: str) -> Observation:
     return _exec_error("socat", rc, output.strip())
 
 
-def classify_nslookup(rc: int, output: str) -> Observation:
+def classify_dig(rc: int, output: str) -> Observation:
     """dns-ok with the first answer address; otherwise what the evidence shows.
 
-    Works for bind's and busybox's nslookup. Exit 0 and 1 are the tools' own; anything else
-    (127 not found, 137/143 killed, ...) means the probe did not run to its end.
+    dig exits 0 whenever a server answered (whatever the answer said) and 9 when none did;
+    anything else (1 bad arguments, 10 internal error, 127 not found, 137/143 killed) means
+    the probe did not run to its end. A failure to bind its source port ("address in use")
+    is the probe's own, never a verdict.
     """
-    lines = [ln.strip() for ln in output.splitlines()]
-    answer = None
-    seen_name = False
-    for ln in lines:
-        if ln.startswith("Name:"):
-            seen_name = True
-        elif seen_name and (m := _ADDRESS.match(ln)):
-            answer = m.group(1)
-            break
     text = output.strip()
-    if rc not in (0, 1) or _NSLOOKUP_BROKEN.search(text):
-        return _exec_error("nslookup", rc, text)
-    if answer:
-        return Observation(Outcome.DNS_OK, answer)
-    if m := _DNS_NEGATIVE.search(text):
-        return Observation(Outcome.DNS_NEGATIVE, next(g for g in m.groups() if g))
-    if m := _DNS_UNREACHABLE.search(text):
-        return Observation(Outcome.UNREACHABLE, next(g for g in m.groups() if g))
-    if rc == 1 and _DNS_NO_SERVER.search(text):
-        reason = " ".join(ln for ln in lines if ln)
-        return Observation(Outcome.DNS_FAIL, reason)
-    if rc == 0 and any(ln.startswith("Server:") for ln in lines):
-        return Observation(Outcome.DNS_NEGATIVE, "no answer")  # busybox prints nothing more
-    return _exec_error("nslookup", rc, text)
+    if rc == 0 and (m := _DIG_STATUS.search(text)):
+        status = m.group(1)
+        if status != "NOERROR":
+            return Observation(Outcome.DNS_NEGATIVE, status)
+        if a := _DIG_ADDRESS.search(text):
+            return Observation(Outcome.DNS_OK, a.group(1))
+        return Observation(Outcome.DNS_NEGATIVE, "no answer")
+    if rc == DIG_NO_REPLY:
+        if m := _DIG_UNREACHABLE.search(text):
+            return Observation(Outcome.UNREACHABLE, m.group(1))
+        if _DIG_NO_REPLY.search(text):
+            return Observation(Outcome.DNS_FAIL, " ".join(ln.strip() for ln in text.splitlines()))
+    return _exec_error("dig", rc, text)

@@ -8,8 +8,12 @@
   a reply. An ICMP port-unreachable makes the next read fail with ECONNREFUSED, which socat
   logs as "E read(...): Connection refused". ``readbytes=1`` ends socat at the first byte of
   a reply (it prints that byte) instead of ``timeout`` seconds after it: without it, every
-  UDP probe, answered or not, took the whole timeout.
-- dns: ``nslookup`` (bind's or busybox's) through the pod's resolver.
+  UDP probe, answered or not, took the whole timeout. ``sourceport`` binds the port that
+  ``probe.ports`` hands out, so that no probe rides an earlier probe's conntrack entry.
+- dns: ``dig`` (bind's, the lookup engine of its nslookup) of the name, through the resolver
+  of the pod's ``/etc/resolv.conf``. Unlike nslookup, dig can bind its source port (``-b``),
+  for the same reason as UDP. ``+nocmd +noquestion +nostats`` keep its output to the header
+  (the status) and the answer, well inside what the batch keeps of a tool's output.
 """
 
 from __future__ import annotations
@@ -22,13 +26,18 @@ from netpol_conformance.probe.spec import DNS, TCP, UDP, ProbeTarget
 
 UDP_PAYLOAD = "netpol-conformance"
 _FIRST_BYTE = ",readbytes=1"
+_SOURCE_PORT = "sourceport"
 
 
 @dataclass(frozen=True)
 class ProbeSettings:
     timeout: float = 2.0  # curl --max-time, as the tutorial's `--max-time 2`; socat's wait
-    dns_timeout: int = 2  # nslookup -timeout
-    dns_tries: int = 1
+    dns_timeout: int = 2  # dig +time
+    dns_tries: int = 1  # dig +tries
+
+
+# The probe kinds whose flows are datagrams: each probe binds a source port of its own.
+BINDS_PORT = frozenset({UDP, DNS})
 
 
 def _host(address: str) -> str:
@@ -51,11 +60,14 @@ def curl_argv(address: str, port: int, settings: ProbeSettings) -> list[str]:
     ]
 
 
-def udp_argv(address: str, port: int, settings: ProbeSettings) -> list[str]:
-    """``echo PAYLOAD | socat -T T -t T - UDP:HOST:PORT,readbytes=1``: prints the first byte
-    of the reply, if any, and returns as soon as it comes."""
+def udp_argv(
+    address: str, port: int, settings: ProbeSettings, source_port: int | None = None
+) -> list[str]:
+    """``echo PAYLOAD | socat -T T -t T - UDP:HOST:PORT,sourceport=S,readbytes=1``: prints
+    the first byte of the reply, if any, and returns as soon as it comes."""
     t = f"{settings.timeout:g}"
-    socat = ["socat", "-T", t, "-t", t, "-", f"UDP:{_host(address)}:{port}{_FIRST_BYTE}"]
+    options = (f",{_SOURCE_PORT}={source_port}" if source_port is not None else "") + _FIRST_BYTE
+    socat = ["socat", "-T", t, "-t", t, "-", f"UDP:{_host(address)}:{port}{options}"]
     return ["sh", "-c", f"echo {UDP_PAYLOAD} | {shlex.join(socat)}"]
 
 
@@ -66,25 +78,45 @@ def udp_destination(argv: Sequence[str]) -> tuple[str, int] | None:
     words = shlex.split(argv[2])
     if len(words) < 5 or words[:4] != ["echo", UDP_PAYLOAD, "|", "socat"]:
         return None
-    address = words[-1].removesuffix(_FIRST_BYTE)
+    address, _, options = words[-1].partition(",")
+    if not all(o.partition("=")[0] in (_SOURCE_PORT, "readbytes") for o in options.split(",")):
+        return None
     host, _, port = address.removeprefix("UDP:").rpartition(":")
     if not address.startswith("UDP:") or not port.isdigit():
         return None
     return host.removeprefix("[").removesuffix("]"), int(port)
 
 
-def nslookup_argv(name: str, settings: ProbeSettings) -> list[str]:
-    return ["nslookup", f"-timeout={settings.dns_timeout}", f"-retry={settings.dns_tries}", name]
+def dig_argv(
+    name: str, settings: ProbeSettings, source_port: int | None = None, source_ip: str = ""
+) -> list[str]:
+    """``dig -b ADDRESS#PORT +time=T +tries=N ... NAME``; without a port, the kernel's."""
+    bind = []
+    if source_port is not None:
+        bind = ["-b", f"{source_ip or '0.0.0.0'}#{source_port}"]
+    return [
+        "dig",
+        *bind,
+        f"+time={settings.dns_timeout}",
+        f"+tries={settings.dns_tries}",
+        "+nocmd",
+        "+noquestion",
+        "+nostats",
+        name,
+    ]
 
 
-def probe_argv(target: ProbeTarget, settings: ProbeSettings) -> list[str]:
+def probe_argv(
+    target: ProbeTarget, settings: ProbeSettings, source_port: int | None = None
+) -> list[str]:
+    """The probe's command line; ``source_port`` for the kinds that bind one (``BINDS_PORT``)."""
     probe = target.probe
     if probe.kind == TCP:
         return curl_argv(target.address, probe.port, settings)
     if probe.kind == UDP:
-        return udp_argv(target.address, probe.port, settings)
+        return udp_argv(target.address, probe.port, settings, source_port)
     if probe.kind == DNS:
-        return nslookup_argv(probe.name, settings)
+        return dig_argv(probe.name, settings, source_port, target.source_ip)
     raise ValueError(f"unknown probe kind {probe.kind!r}")
 
 

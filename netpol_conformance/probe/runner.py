@@ -13,8 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from netpol_conformance.cluster.base import Backend
 from netpol_conformance.probe.batch import Batch
-from netpol_conformance.probe.classify import classify_curl, classify_nslookup, classify_udp
+from netpol_conformance.probe.classify import classify_curl, classify_dig, classify_udp
 from netpol_conformance.probe.commands import (
+    BINDS_PORT,
     ProbeSettings,
     curl_argv,
     exec_command,
@@ -22,13 +23,14 @@ from netpol_conformance.probe.commands import (
     udp_argv,
 )
 from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.probe.ports import SourcePorts
 from netpol_conformance.probe.spec import DNS, TCP, UDP, Probe, ProbeTarget
 
 PROBE_CONTAINER = "probe"
 CLASSIFIERS: dict[str, Callable[[int, str], Observation]] = {
     TCP: classify_curl,
     UDP: classify_udp,
-    DNS: classify_nslookup,
+    DNS: classify_dig,
 }
 
 
@@ -40,6 +42,8 @@ class ProbeRunner:
         self._listening: dict[tuple[str, str, int, str], bool] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self.ports = SourcePorts()  # every UDP and DNS probe of this runner binds its own
+        self._last_port: dict[ProbeTarget, int] = {}  # the port each target last used
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -53,10 +57,18 @@ class ProbeRunner:
         return max(self.settings.timeout, dns) + 15.0
 
     def command(self, target: ProbeTarget) -> str:
-        """The probe as a person would type it, for failure messages."""
-        return exec_command(
-            PROBE_CONTAINER, target.namespace, target.pod, probe_argv(target, self.settings)
-        )
+        """The probe as a person would type it, for failure messages: as it last ran (a
+        datagram probe with the source port it last bound)."""
+        argv = probe_argv(target, self.settings, self._last_port.get(target))
+        return exec_command(PROBE_CONTAINER, target.namespace, target.pod, argv)
+
+    def argv(self, target: ProbeTarget) -> list[str]:
+        """The probe's command line for its next run: a fresh source port where it binds one."""
+        port = None
+        if target.probe.kind in BINDS_PORT:
+            port = self.ports.take((target.namespace, target.pod))
+            self._last_port[target] = port
+        return probe_argv(target, self.settings, port)
 
     def _run_batch(
         self, namespace: str, pod: str, argvs: Sequence[Sequence[str]], kinds: Sequence[str]
@@ -79,7 +91,7 @@ class ProbeRunner:
 
     def _run_source(self, targets: Sequence[ProbeTarget]) -> dict[Probe, Observation]:
         first = targets[0]
-        argvs = [probe_argv(t, self.settings) for t in targets]
+        argvs = [self.argv(t) for t in targets]
         observed = self._run_batch(
             first.namespace, first.pod, argvs, [t.probe.kind for t in targets]
         )

@@ -15,7 +15,7 @@ class Probe:
     """One probe, named in the tutorial's logical terms (``frontend/web``), not rendered names.
 
     ``kind`` is ``tcp`` (curl to ``target``'s address on ``port``), ``udp`` (one datagram to
-    ``target``'s address on ``port``, waiting for a reply) or ``dns`` (nslookup of ``name``
+    ``target``'s address on ``port``, waiting for a reply) or ``dns`` (a lookup of ``name``
     through the cluster's DNS service). ``protocol`` is TCP for ``tcp`` and UDP for ``udp``.
     """
 
@@ -46,3 +46,4 @@ class ProbeTarget:
     namespace: str  # rendered namespace of the source pod
     pod: str
     address: str = ""  # IP of the destination (tcp, udp)
+    source_ip: str = ""  # IP of the source pod, where a DNS probe binds its source port

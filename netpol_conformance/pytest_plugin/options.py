@@ -53,7 +53,7 @@ def add_options(parser: pytest.Parser) -> None:
         dest="netpol_dns_timeout",
         default=2,
         metavar="S",
-        help="nslookup timeout per try (default: 2)",
+        help="DNS probe (dig) timeout per try (default: 2)",
     )
     add(
         "--enforce-timeout",
@@ -97,7 +97,7 @@ def add_options(parser: pytest.Parser) -> None:
         dest="netpol_probe_image",
         default=None,
         metavar="IMAGE",
-        help="image of the probe container (needs sh, curl and nslookup)",
+        help="image of the probe container (needs sh, od, curl, socat and dig)",
     )
     add(
         "--image-pull-policy",

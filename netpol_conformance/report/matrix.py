@@ -16,7 +16,7 @@ def mark(outcome: Outcome) -> str:
 def probe_group(record: ProbeRecord) -> str:
     """The table a probe belongs to: one per port and protocol, one for DNS."""
     p = record.probe
-    return "dns (nslookup)" if p.kind == DNS else f"{p.port}/{p.protocol}"
+    return "dns (dig)" if p.kind == DNS else f"{p.port}/{p.protocol}"
 
 
 def tables(result: StepResult, only_failing: bool = False) -> str:

@@ -139,7 +139,7 @@ class Deployment:
     def target(self, probe: Probe) -> ProbeTarget:
         src = self.pods[probe.source]
         if probe.kind == DNS:
-            return ProbeTarget(probe, src.namespace, src.name)
+            return ProbeTarget(probe, src.namespace, src.name, source_ip=src.ip)
         if probe.target == self.layout.external_name:
             if self.external_ip is None:
                 raise SetupError(f"{probe.label}: the cluster provides no external host")

@@ -1,8 +1,8 @@
 """An in-memory cluster behind the backend interface, answering probes from the oracle.
 
 It stores objects, gives pods addresses, and runs the probe scripts the suite sends to a pod:
-each ``curl`` and ``nslookup`` line is answered the way the real tool would answer it (exit
-code and message), from the oracle's verdict on the policies in force. A CNI profile decides
+each ``curl``, ``socat`` and ``dig`` line is answered the way the real tool would answer it
+(exit code and message), from the oracle's verdict on the policies in force. A CNI profile decides
 whether policies are enforced and whether a deny drops or rejects; faults make it misbehave.
 """
 
@@ -39,7 +39,7 @@ SIM_NODES = ("sim-worker", "sim-worker2")
 EXTERNAL_IP = "172.18.0.100"
 DNS_POD_IP = "10.244.0.2"
 KUBERNETES_SERVICE_IP = "10.96.0.1"
-_DNS_TIMEOUT = ";; communications error to 10.96.0.10#53: timed out"
+DNS_TIMED_OUT = ";; communications error to 10.96.0.10#53: timed out|;; no servers could be reached"
 CLUSTER_NAMES = {"kubernetes.default.svc.cluster.local": KUBERNETES_SERVICE_IP}
 
 
@@ -262,20 +262,25 @@ class SimulatedCluster(Backend):
         style = REJECT if self.faults.reject_instead_of_drop else self.profile.deny_style
         return (0, "") if style == DROP else (1, _udp_refused())
 
-    def _nslookup(self, src: Pod, oracle: Oracle, topo: Topology, name: str) -> tuple[int, str]:
+    def _dig(self, src: Pod, oracle: Oracle, topo: Topology, name: str) -> tuple[int, str]:
+        """What ``dig +nocmd +noquestion +nostats NAME`` prints through the cluster DNS."""
         reachable = self._verdict(oracle, topo, src, DNS_POD_IP, 53, "UDP")
-        server = "Server:\t\t10.96.0.10|Address:\t10.96.0.10#53||"
         if self.faults.block_dns or not reachable:
-            return 1, f"{_DNS_TIMEOUT}|;; no servers could be reached"
-        if name not in CLUSTER_NAMES:
-            return 1, f"{server}** server can't find {name}: NXDOMAIN"
-        return 0, f"{server}Name:\t{name}|Address: {CLUSTER_NAMES[name]}"
+            return 9, DNS_TIMED_OUT
+        status, answer = ("NXDOMAIN", "") if name not in CLUSTER_NAMES else ("NOERROR", "1")
+        header = (
+            f";; Got answer:|;; ->>HEADER<<- opcode: QUERY, status: {status}, id: 4242|"
+            f";; flags: qr aa rd; QUERY: 1, ANSWER: {answer or 0}, AUTHORITY: 0, ADDITIONAL: 1|"
+        )
+        if not answer:
+            return 0, header
+        return 0, f"{header}|;; ANSWER SECTION:|{name}.\t30\tIN\tA\t{CLUSTER_NAMES[name]}|"
 
     def _tool(self, src: Pod, oracle: Oracle, topo: Topology, argv: list[str]) -> tuple[int, str]:
         if argv[0] == "curl":
             return self._curl(src, oracle, topo, argv[-1])
-        if argv[0] == "nslookup":
-            return self._nslookup(src, oracle, topo, argv[-1])
+        if argv[0] == "dig":
+            return self._dig(src, oracle, topo, argv[-1])
         if udp := udp_destination(argv):
             return self._udp(src, oracle, topo, *udp)
         return 127, f"sh: {argv[0]}: not found"
@@ -292,7 +297,7 @@ class SimulatedCluster(Backend):
                 return ExecResult(1, "", error=f"container {container} is not valid for pod {pod}")
             topo, oracle = self._network()
         src = next(p for p in topo.pods if p.name == pod and str(p.ip) == entry["ip"])
-        if argv and argv[0] in ("curl", "nslookup"):
+        if argv and argv[0] in ("curl", "dig"):
             rc, out = self._tool(src, oracle, topo, list(argv))
             return ExecResult(rc, "", out.replace("|", "\n"))
         if list(argv[:2]) != ["sh", "-c"]:

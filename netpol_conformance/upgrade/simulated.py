@@ -33,7 +33,7 @@ from netpol_conformance.errors import UsageError
 from netpol_conformance.probe.batch import Batch, parse_batch_script
 from netpol_conformance.probe.commands import ProbeSettings, curl_argv, udp_destination
 from netpol_conformance.probe.runner import PROBE_CONTAINER
-from netpol_conformance.sim.cluster import SimulatedCluster
+from netpol_conformance.sim.cluster import DNS_TIMED_OUT, SimulatedCluster
 from netpol_conformance.sim.faults import Faults
 from netpol_conformance.upgrade.clock import AT_MARK, UPTIME_MARK, untimed_script
 from netpol_conformance.upgrade.held import READ_MARK, START_MARK, Hold, holds_of
@@ -288,7 +288,6 @@ def _dropped(batch: Batch) -> ExecResult:
         elif udp_destination(argv) is not None:
             rc, out = 0, ""
         else:
-            rc, out = 1, ";; communications error to 10.96.0.10#53: timed out\n"
-            out += ";; no servers could be reached"
+            rc, out = 9, DNS_TIMED_OUT.replace("|", "\n")
         lines.append(batch.result_line(index, rc, out))
     return ExecResult(0, "\n".join(lines) + "\n")

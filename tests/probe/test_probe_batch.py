@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from netpol_conformance.probe.batch import MARKER, OUTPUT_LIMIT, Batch, parse_batch_script
-from netpol_conformance.probe.classify import classify_curl, classify_nslookup, classify_udp
-from netpol_conformance.probe.commands import ProbeSettings, curl_argv, nslookup_argv, udp_argv
+from netpol_conformance.probe.classify import classify_curl, classify_dig, classify_udp
+from netpol_conformance.probe.commands import ProbeSettings, curl_argv, dig_argv, udp_argv
 from netpol_conformance.probe.outcome import Outcome
 
 CAPTURED = Path(__file__).resolve().parent / "captured"
@@ -146,8 +146,8 @@ def test_parse_batch_script_round_trips_every_probe_kind() -> None:
     settings = ProbeSettings(timeout=1.5)
     argvs = [
         curl_argv("fd00::7", 80, settings),
-        udp_argv("10.244.0.9", 5432, settings),
-        nslookup_argv("kubernetes.default.svc.cluster.local", settings),
+        udp_argv("10.244.0.9", 5432, settings, 21000),
+        dig_argv("kubernetes.default.svc.cluster.local", settings, 21001, "10.244.0.8"),
         ["echo", "&", "it's", "a;b", ""],
     ]
     batch = Batch.of(argvs)
@@ -182,9 +182,9 @@ def test_captured_outputs_survive_the_batch() -> None:
     """The real tools' outputs, replayed through the batch, classify as they do directly."""
     replay = 'grep -v "^#>" "$1" | sed "\\$d"; exit "$(tail -n 1 "$1" | cut -d= -f2)"'
     cases = {
-        "nslookup-bind-answer": (classify_nslookup, Outcome.DNS_OK),
-        "nslookup-busybox-dropped": (classify_nslookup, Outcome.DNS_FAIL),
-        "nslookup-bind-nxdomain": (classify_nslookup, Outcome.DNS_NEGATIVE),
+        "dig-answer": (classify_dig, Outcome.DNS_OK),
+        "dig-dropped": (classify_dig, Outcome.DNS_FAIL),
+        "dig-nxdomain": (classify_dig, Outcome.DNS_NEGATIVE),
         "curl-dropped": (classify_curl, Outcome.TIMEOUT),
         "curl-rejected": (classify_curl, Outcome.REFUSED),
         "curl-no-route": (classify_curl, Outcome.UNREACHABLE),

@@ -1,4 +1,4 @@
-"""Classification of real curl, socat and nslookup outputs (tests/probe/captured) into Outcomes.
+"""Classification of real curl, socat and dig outputs (tests/probe/captured) into Outcomes.
 
 Every captured file is in EXPECTED: a new capture must say what it proves.
 """
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from netpol_conformance.probe.classify import classify_curl, classify_nslookup, classify_udp
-from netpol_conformance.probe.outcome import NOT_A_VERDICT, Observation, Outcome
+from netpol_conformance.probe.classify import classify_curl, classify_dig, classify_udp
+from netpol_conformance.probe.outcome import Observation, Outcome
 
 Captured = Callable[[str], tuple[int, str]]
 C = Outcome
@@ -39,7 +39,7 @@ EXPECTED: dict[str, Outcome] = {
     "udp-no-route": C.UNREACHABLE,
     "udp-admin-prohibited": C.UNREACHABLE,
     "udp-missing": C.EXEC_ERROR,
-    "nslookup-missing": C.EXEC_ERROR,
+    "udp-source-port-in-use": C.EXEC_ERROR,  # the probe's own bind failed: no packet went out
     # the real local cluster (kube-router rejects), through kubectl exec
     "cluster-kube-router-open-udp-5432": C.CONNECTED,
     "cluster-kube-router-open-udp-53": C.CONNECTED,
@@ -52,24 +52,25 @@ EXPECTED: dict[str, Outcome] = {
     "cluster-kube-router-denied-tcp-80": C.REFUSED,
     "cluster-kube-router-exec-container-gone": C.EXEC_ERROR,  # "unable to upgrade connection"
 }
-for _tool in ("bind", "busybox"):
-    EXPECTED |= {
-        f"nslookup-{_tool}-answer": C.DNS_OK,
-        # a server was reached and said no: the network let the query through
-        f"nslookup-{_tool}-nxdomain": C.DNS_NEGATIVE,
-        f"nslookup-{_tool}-servfail": C.DNS_NEGATIVE,
-        f"nslookup-{_tool}-refused": C.DNS_NEGATIVE,
-        f"nslookup-{_tool}-nodata": C.DNS_NEGATIVE,
-        # no server could be reached: the only DNS outcome that is "blocked"
-        f"nslookup-{_tool}-dropped": C.DNS_FAIL,
-        f"nslookup-{_tool}-not-listening": C.DNS_FAIL,  # ICMP port-unreachable: a reject
-        f"nslookup-{_tool}-net-unreachable": C.UNREACHABLE,
-        f"nslookup-{_tool}-no-route": C.UNREACHABLE,
-        # the tool did not run as asked
-        f"nslookup-{_tool}-invalid-option": C.EXEC_ERROR,
-        f"nslookup-{_tool}-killed": C.EXEC_ERROR,
-        f"nslookup-{_tool}-terminated": C.EXEC_ERROR,
-    }
+EXPECTED |= {
+    "dig-answer": C.DNS_OK,
+    # a server was reached and said no: the network let the query through
+    "dig-nxdomain": C.DNS_NEGATIVE,
+    "dig-servfail": C.DNS_NEGATIVE,
+    "dig-refused": C.DNS_NEGATIVE,
+    "dig-nodata": C.DNS_NEGATIVE,
+    # no server could be reached: the only DNS outcome that is "blocked"
+    "dig-dropped": C.DNS_FAIL,
+    "dig-not-listening": C.DNS_FAIL,  # ICMP port-unreachable: a reject
+    "dig-net-unreachable": C.UNREACHABLE,
+    "dig-no-route": C.UNREACHABLE,
+    # the tool did not run as asked
+    "dig-invalid-option": C.EXEC_ERROR,
+    "dig-killed": C.EXEC_ERROR,
+    "dig-terminated": C.EXEC_ERROR,
+    "dig-source-port-in-use": C.EXEC_ERROR,
+    "dig-missing": C.EXEC_ERROR,
+}
 
 
 def classify(name: str, rc: int, output: str) -> Observation:
@@ -78,7 +79,7 @@ def classify(name: str, rc: int, output: str) -> Observation:
         return classify_curl(rc, output)
     if kind.startswith("udp-"):
         return classify_udp(rc, output)
-    return classify_nslookup(rc, output)
+    return classify_dig(rc, output)
 
 
 def test_every_capture_has_an_expected_outcome() -> None:
@@ -191,8 +192,9 @@ def test_unknown_curl_exit_codes_are_exec_errors(rc: int, output: str) -> None:
 
 
 def test_udp_reply_is_the_reply(captured: Captured) -> None:
+    """readbytes=1: socat prints the reply's first byte ("netpol-conformance udp") and ends."""
     obs = classify_udp(*captured("udp-reply"))
-    assert (obs.outcome, obs.detail) == (Outcome.CONNECTED, "netpol-conformance udp")
+    assert (obs.outcome, obs.detail) == (Outcome.CONNECTED, "n")
 
 
 def test_udp_refusal_is_socats_read_error(captured: Captured) -> None:
@@ -222,25 +224,21 @@ def test_udp_socat_1_8_log_lines_are_read_too() -> None:
     assert classify_udp(1, output).outcome is Outcome.REFUSED
 
 
-# --- nslookup ----------------------------------------------------------------------------------
+# --- dig ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("tool", ["bind", "busybox"])
-def test_nslookup_answer_is_the_answer_not_the_server(captured: Captured, tool: str) -> None:
-    obs = classify_nslookup(*captured(f"nslookup-{tool}-answer"))
+def test_dig_answer_is_the_answer_not_the_server(captured: Captured) -> None:
+    obs = classify_dig(*captured("dig-answer"))
     assert (obs.outcome, obs.detail) == (Outcome.DNS_OK, "10.96.0.1")  # not the resolver's
     assert str(obs) == "dns-ok(10.96.0.1)"
 
 
-@pytest.mark.parametrize("tool", ["bind", "busybox"])
 @pytest.mark.parametrize(
     ("case", "detail"),
     [("nxdomain", "NXDOMAIN"), ("servfail", "SERVFAIL"), ("refused", "REFUSED")],
 )
-def test_nslookup_negative_answers_name_the_rcode(
-    captured: Captured, tool: str, case: str, detail: str
-) -> None:
-    obs = classify_nslookup(*captured(f"nslookup-{tool}-{case}"))
+def test_dig_negative_answers_name_the_rcode(captured: Captured, case: str, detail: str) -> None:
+    obs = classify_dig(*captured(f"dig-{case}"))
     assert (obs.outcome, obs.detail) == (Outcome.DNS_NEGATIVE, detail)
     assert str(obs) == f"dns-negative({detail})"
 
@@ -248,7 +246,7 @@ def test_nslookup_negative_answers_name_the_rcode(
 def test_exec_transport_failure_is_an_exec_error(captured: Captured) -> None:
     rc, output = captured("cluster-kube-router-exec-container-gone")
     assert "unable to upgrade connection" in output
-    obs = classify_nslookup(rc, output)
+    obs = classify_dig(rc, output)
     assert obs.outcome is Outcome.EXEC_ERROR and "container not found" in obs.detail
 
 
@@ -261,84 +259,57 @@ def test_kube_router_rejects_udp_as_a_port_unreachable(captured: Captured) -> No
         assert (rc, classify_udp(rc, output).detail) == (0, "netpol-conformance udp")
 
 
-def test_nslookup_no_answer_is_negative(captured: Captured) -> None:
-    """NOERROR without an address: bind says "No answer", busybox prints the server only."""
-    rc_bind, bind = captured("nslookup-bind-nodata")
-    rc_bb, busybox = captured("nslookup-busybox-nodata")
-    assert rc_bind == rc_bb == 0
-    assert classify_nslookup(rc_bind, bind).detail == "No answer"
-    assert classify_nslookup(rc_bb, busybox).detail == "no answer"
+def test_dig_no_answer_is_negative(captured: Captured) -> None:
+    """NOERROR without an address: the name exists, but has no A record."""
+    rc, output = captured("dig-nodata")
+    assert rc == 0 and "status: NOERROR" in output
+    assert classify_dig(rc, output) == Observation(Outcome.DNS_NEGATIVE, "no answer")
 
 
-@pytest.mark.parametrize("tool", ["bind", "busybox"])
-def test_nslookup_no_server_reached_is_dns_fail(captured: Captured, tool: str) -> None:
-    dropped = classify_nslookup(*captured(f"nslookup-{tool}-dropped"))
-    rejected = classify_nslookup(*captured(f"nslookup-{tool}-not-listening"))
+def test_dig_no_server_reached_is_dns_fail(captured: Captured) -> None:
+    dropped = classify_dig(*captured("dig-dropped"))
+    rejected = classify_dig(*captured("dig-not-listening"))
     assert dropped.outcome is rejected.outcome is Outcome.DNS_FAIL
-    assert "no servers could be reached" in dropped.detail
+    assert "timed out" in dropped.detail and "connection refused" in rejected.detail
 
 
-def test_nslookup_killed_or_terminated_is_not_a_failed_lookup(captured: Captured) -> None:
-    for name in ("bind-killed", "busybox-killed", "busybox-terminated", "bind-terminated"):
-        rc, output = captured(f"nslookup-{name}")
-        obs = classify_nslookup(rc, output)
+def test_dig_killed_or_terminated_is_not_a_failed_lookup(captured: Captured) -> None:
+    for name in ("killed", "terminated"):
+        rc, output = captured(f"dig-{name}")
+        obs = classify_dig(rc, output)
         assert obs.outcome is Outcome.EXEC_ERROR, name
-        assert obs.detail.startswith(f"nslookup exit {rc}")
-    # bind's nslookup exits 1 without a word on SIGTERM: exit 1 alone proves nothing
-    assert captured("nslookup-bind-terminated") == (1, "")
+        assert obs.detail.startswith(f"dig exit {rc}")
+    # dig exits 0 without a word on SIGTERM: exit 0 alone proves nothing
+    assert captured("dig-terminated") == (0, "")
 
 
-def test_nslookup_invalid_option_is_an_exec_error_even_with_an_answer(captured: Captured) -> None:
-    """bind ignores the option and answers: the probe still did not run as it was written."""
-    rc, output = captured("nslookup-bind-invalid-option")
-    assert rc == 0 and "Address: 10.96.0.1" in output
-    obs = classify_nslookup(rc, output)
-    assert obs.outcome is Outcome.EXEC_ERROR and "Invalid option" in obs.detail
+def test_a_source_port_the_probe_cannot_bind_is_its_own_failure(captured: Captured) -> None:
+    """No packet left: "address in use" is never read as a lost query or datagram."""
+    rc, output = captured("dig-source-port-in-use")
+    assert rc == 9 and "no servers could be reached" in output  # what a drop also prints
+    assert classify_dig(rc, output).outcome is Outcome.EXEC_ERROR
+    rc, output = captured("udp-source-port-in-use")
+    assert classify_udp(rc, output).outcome is Outcome.EXEC_ERROR
 
 
 @pytest.mark.parametrize(
     ("rc", "output"),
     [
-        (2, ""),  # an exit code nslookup does not use
-        (126, "sh: nslookup: Permission denied"),
+        (2, ""),  # an exit code dig does not use
+        (10, ";; internal error"),
+        (126, "sh: dig: Permission denied"),
         (127, ""),
         (143, ""),
         (1, ""),
         (1, 'error: unable to upgrade connection: container not found ("probe")'),
-        (1, "nslookup: unrecognized option '--timeout=2'"),
         (
             1,
             "OCI runtime exec failed: exec failed: unable to start container process: exec: "
-            '"nslookup": executable file not found in $PATH: unknown',
+            '"dig": executable file not found in $PATH: unknown',
         ),
         (0, "something else entirely"),
+        (9, "something else entirely"),
     ],
 )
-def test_nslookup_exec_errors(rc: int, output: str) -> None:
-    assert classify_nslookup(rc, output).outcome is Outcome.EXEC_ERROR
-
-
-def test_nslookup_ipv6_answer(captured: Captured) -> None:
-    rc, output = captured("nslookup-bind-answer")
-    v6 = output.replace("Address: 10.96.0.1", "Address: fd00:10:96::1")
-    obs = classify_nslookup(rc, v6)
-    assert (obs.outcome, obs.detail) == (Outcome.DNS_OK, "fd00:10:96::1")
-
-
-def test_nslookup_old_busybox_format() -> None:
-    """busybox 1.28 (the image of many Kubernetes DNS how-tos) prints ``Address 1: IP NAME``."""
-    output = (
-        "Server:    10.96.0.10\n"
-        "Address 1: 10.96.0.10 kube-dns.kube-system.svc.cluster.local\n"
-        "\n"
-        "Name:      kubernetes.default.svc.cluster.local\n"
-        "Address 1: 10.96.0.1 kubernetes.default.svc.cluster.local\n"
-    )
-    obs = classify_nslookup(0, output)
-    assert (obs.outcome, obs.detail) == (Outcome.DNS_OK, "10.96.0.1")
-
-
-def test_not_a_verdict_outcomes_show_their_detail() -> None:
-    for outcome in NOT_A_VERDICT:
-        assert str(Observation(outcome, "why")) == f"{outcome.value}(why)"
-    assert str(Observation(Outcome.TIMEOUT, "curl: (28) ...")) == "timeout"
+def test_dig_exec_errors(rc: int, output: str) -> None:
+    assert classify_dig(rc, output).outcome is Outcome.EXEC_ERROR

@@ -1,4 +1,4 @@
-"""Probe command lines: curl, socat and nslookup argv, IPv6, the kubectl line shown to people."""
+"""Probe command lines: curl, socat and dig argv, IPv6, the kubectl line shown to people."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from netpol_conformance.probe.classify import classify_curl, classify_udp
 from netpol_conformance.probe.commands import (
     ProbeSettings,
     curl_argv,
+    dig_argv,
     exec_command,
-    nslookup_argv,
     probe_argv,
     udp_argv,
     udp_destination,
@@ -55,18 +55,26 @@ def test_fractional_timeouts_are_kept() -> None:
 
 
 def test_udp_argv_is_a_readable_pipe_into_socat() -> None:
-    argv = udp_argv("10.244.0.12", 5432, ProbeSettings(timeout=1.5))
+    argv = udp_argv("10.244.0.12", 5432, ProbeSettings(timeout=1.5), 21234)
     assert argv == [
         "sh",
         "-c",
-        "echo netpol-conformance | socat -T 1.5 -t 1.5 - UDP:10.244.0.12:5432,readbytes=1",
+        "echo netpol-conformance | socat -T 1.5 -t 1.5 - "
+        "UDP:10.244.0.12:5432,sourceport=21234,readbytes=1",
     ]
     assert udp_destination(argv) == ("10.244.0.12", 5432)
 
 
+def test_udp_argv_without_a_source_port_leaves_it_to_the_kernel() -> None:
+    """Control probes inside the destination pod (loopback: no policy, no flow to reuse)."""
+    argv = udp_argv("127.0.0.1", 53, SETTINGS)
+    assert argv[2].endswith(" - UDP:127.0.0.1:53,readbytes=1")
+    assert udp_destination(argv) == ("127.0.0.1", 53)
+
+
 def test_udp_argv_ipv6() -> None:
-    argv = udp_argv("fd00:10:244::5", 53, SETTINGS)
-    assert argv[2].endswith(" - 'UDP:[fd00:10:244::5]:53,readbytes=1'")
+    argv = udp_argv("fd00:10:244::5", 53, SETTINGS, 20000)
+    assert argv[2].endswith(" - 'UDP:[fd00:10:244::5]:53,sourceport=20000,readbytes=1'")
     assert udp_destination(argv) == ("fd00:10:244::5", 53)
 
 
@@ -77,6 +85,7 @@ def test_udp_argv_ipv6() -> None:
         ["sh", "-c", "echo hi | socat - TCP:10.0.0.1:80"],
         ["sh", "-c", "echo netpol-conformance | socat - TCP:10.0.0.1:80"],
         ["sh", "-c", "echo netpol-conformance | socat - UDP:10.0.0.1:http"],
+        ["sh", "-c", "echo netpol-conformance | socat - UDP:10.0.0.1:53,fork"],
         ["sh", "-c", "echo netpol-conformance"],
     ],
 )
@@ -84,14 +93,24 @@ def test_udp_destination_of_other_commands(argv: list[str]) -> None:
     assert udp_destination(argv) is None
 
 
-def test_nslookup_argv() -> None:
-    argv = nslookup_argv("kubernetes.default.svc.cluster.local", ProbeSettings(dns_timeout=3))
+def test_dig_argv_binds_the_source_port_on_the_pod_address() -> None:
+    argv = dig_argv(
+        "kubernetes.default.svc.cluster.local", ProbeSettings(dns_timeout=3), 20001, "10.244.0.7"
+    )
     assert argv == [
-        "nslookup",
-        "-timeout=3",
-        "-retry=1",
+        "dig",
+        "-b",
+        "10.244.0.7#20001",
+        "+time=3",
+        "+tries=1",
+        "+nocmd",
+        "+noquestion",
+        "+nostats",
         "kubernetes.default.svc.cluster.local",
     ]
+    assert dig_argv("k.default", SETTINGS, 20002)[1:3] == ["-b", "0.0.0.0#20002"]
+    assert dig_argv("k.default", SETTINGS, 20003, "fd00::7")[2] == "fd00::7#20003"
+    assert "-b" not in dig_argv("k.default", SETTINGS)
 
 
 def test_probe_argv_by_kind() -> None:
@@ -101,8 +120,9 @@ def test_probe_argv_by_kind() -> None:
     dns = ProbeTarget(Probe("frontend/web", DNS, "dns", 53, "UDP", "example.org"), "f", "web")
     udp = ProbeTarget(Probe("frontend/web", UDP, "backend/db", 5432, "UDP"), "f", "web", "10.0.0.7")
     assert probe_argv(tcp, SETTINGS)[-1] == "http://[fd00::7]:5432/"
-    assert udp_destination(probe_argv(udp, SETTINGS)) == ("10.0.0.7", 5432)
-    assert probe_argv(dns, SETTINGS)[0] == "nslookup"
+    assert udp_destination(probe_argv(udp, SETTINGS, 20005)) == ("10.0.0.7", 5432)
+    assert "sourceport=20005" in probe_argv(udp, SETTINGS, 20005)[2]
+    assert probe_argv(dns, SETTINGS, 20006)[:3] == ["dig", "-b", "0.0.0.0#20006"]
     assert probe_argv(dns, SETTINGS)[-1] == "example.org"
     with pytest.raises(ValueError, match="unknown probe kind"):
         probe_argv(ProbeTarget(Probe("a/b", "icmp"), "a", "b"), SETTINGS)

@@ -166,7 +166,7 @@ def test_control_probe_exec_failure_is_not_listening(open_port: int) -> None:
 
 def test_exec_timeout_covers_the_slowest_probe() -> None:
     runner = ProbeRunner(LocalExec(), ProbeSettings(timeout=2, dns_timeout=5, dns_tries=2))
-    assert runner.exec_timeout >= 5 * 3  # nslookup: timeout x (tries + 1)
+    assert runner.exec_timeout >= 5 * 3  # dig: timeout x (tries + 1)
     assert ProbeRunner(LocalExec(), ProbeSettings(timeout=30)).exec_timeout > 30
 
 
@@ -180,28 +180,44 @@ def test_a_server_that_never_answers_is_connected_not_dropped(silent_port: int) 
     assert "Operation timed out" in obs.detail
 
 
-@pytest.fixture
-def udp_port() -> Iterator[int]:
-    """A UDP server on loopback that answers every datagram."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.1)
-    stop = threading.Event()
+class UdpServer:
+    """A UDP server on loopback that answers every datagram and keeps each sender's port."""
 
-    def serve() -> None:
-        while not stop.is_set():
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.senders: list[int] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        while not self.stop.is_set():
             try:
-                _, peer = sock.recvfrom(512)
+                _, peer = self.sock.recvfrom(512)
             except TimeoutError:
                 continue
-            sock.sendto(b"netpol-conformance udp\n", peer)
+            self.senders.append(peer[1])
+            self.sock.sendto(b"netpol-conformance udp\n", peer)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield sock.getsockname()[1]
-    stop.set()
-    thread.join()
-    sock.close()
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
+
+
+@pytest.fixture
+def udp_server() -> Iterator[UdpServer]:
+    server = UdpServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def udp_port(udp_server: UdpServer) -> int:
+    return udp_server.port
 
 
 @pytest.fixture
@@ -285,3 +301,28 @@ def test_threads_are_kept_across_runs(open_port: int) -> None:
     for _ in range(5):
         runner.run([target("frontend/web", open_port), target("frontend/admin", open_port)])
     assert len(seen) <= 2
+
+
+@pytest.mark.skipif(shutil.which("socat") is None, reason="needs socat on this machine")
+def test_no_udp_probe_reuses_the_source_port_of_an_earlier_one(udp_server: UdpServer) -> None:
+    """Every poll's datagram leaves from a port no earlier probe of the pod used (a flow the
+    conntrack of a stateful firewall would still let through), and the probe shown to a
+    person is the one that ran."""
+    runner = ProbeRunner(LocalExec(), ProbeSettings(timeout=1))
+    targets = [udp_target("frontend/web", udp_server.port) for _ in range(1)]
+    targets.append(
+        ProbeTarget(
+            Probe("frontend/web", UDP, "backend/cache", udp_server.port, "UDP"),
+            "frontend-t",
+            "web",
+            "127.0.0.1",
+        )
+    )
+    for _ in range(5):
+        results = runner.run(targets)
+        assert all(o.outcome is Outcome.CONNECTED for o in results.values()), results
+    assert len(udp_server.senders) == 10
+    assert len(set(udp_server.senders)) == 10  # two probes a poll, five polls, ten flows
+    assert all(20000 <= p <= 29999 for p in udp_server.senders)
+    last = runner.command(targets[0])
+    assert f"sourceport={runner._last_port[targets[0]]}" in last

@@ -1,4 +1,4 @@
-"""Capture the real outputs of curl, socat and nslookup that tests/probe feeds the classifiers.
+"""Capture the real outputs of curl, socat and dig that tests/probe feeds the classifiers.
 
     sudo python3 tests/probe/captured/capture.py            # rewrites tests/probe/captured/*.txt
 
@@ -6,11 +6,12 @@ Every case runs the project's own probe command (``probe/commands.py``) inside a
 namespace that this script creates and deletes: it has only a loopback interface, so no packet
 leaves it. Servers on loopback play the destinations (an HTTP server, a listener that never
 answers, a UDP server that replies, DNS servers that answer, say NXDOMAIN, SERVFAIL, REFUSED or
-nothing); iptables rules in the namespace drop or reject; routes in it make networks
-unreachable. Each file starts with ``#>`` lines (the command, the set-up, the tool's version),
-then the tool's stdout and stderr as the batch script captures them, then ``rc=N``.
+nothing, a UDP socket that holds a source port a probe wants); iptables rules in the namespace
+drop or reject; routes in it make networks unreachable. Each file starts with ``#>`` lines (the
+command, the set-up, the tool's version), then the tool's stdout and stderr as the batch script
+captures them, then ``rc=N``.
 
-Needs root, ip, iptables, curl, socat, busybox and bind's nslookup (Debian: dnsutils).
+Needs root, ip, iptables, curl, socat and bind's dig (Debian: dnsutils).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ sys.path.insert(0, str(HERE.parents[2]))
 from netpol_conformance.probe.commands import (  # noqa: E402
     ProbeSettings,
     curl_argv,
-    nslookup_argv,
+    dig_argv,
     udp_argv,
 )
 
@@ -46,6 +47,8 @@ RESOLV_TAIL = "search default.svc.cluster.local svc.cluster.local cluster.local\
 HTTP, SILENT, EMPTY, CLOSED = 8080, 8081, 8082, 8083
 DROPPED, REJECTED, PROHIBITED = 9001, 9002, 9003
 UDP_PORT = 5432
+SOURCE_PORT = 24000  # what the probes bind (probe/ports.py hands out such ports)
+IN_USE = 24999  # a source port that a socket of the servers holds
 NO_NETWORK = "10.99.0.1"  # no route at all in the namespace
 NO_ROUTE = "10.78.0.1"  # an `unreachable` route
 # DNS servers on loopback, one behaviour each (see serve_dns)
@@ -147,6 +150,8 @@ def serve_udp() -> None:
 
 def serve() -> None:
     silent = socket.create_server(("127.0.0.1", SILENT))  # accepts handshakes, never answers
+    holder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    holder.bind(("0.0.0.0", IN_USE))  # a port a probe cannot bind
     jobs: list[Callable[[], None]] = [serve_http, serve_empty, serve_udp]
     jobs += [lambda a=a, m=m: serve_dns(a, m) for m, a in DNS.items() if m in RCODES]
     for job in jobs:
@@ -154,6 +159,7 @@ def serve() -> None:
     print("ready", flush=True)
     sys.stdin.read()  # until the parent closes our stdin
     silent.close()
+    holder.close()
 
 
 # --- cases ---------------------------------------------------------------------------------
@@ -163,12 +169,11 @@ def curl(address: str, port: int) -> list[str]:
     return curl_argv(address, port, SETTINGS)
 
 
-def udp(address: str, port: int) -> list[str]:
-    return udp_argv(address, port, SETTINGS)
+def udp(address: str, port: int, source_port: int = SOURCE_PORT) -> list[str]:
+    return udp_argv(address, port, SETTINGS, source_port)
 
 
-NSLOOKUP = nslookup_argv(NAME, SETTINGS)
-BUSYBOX = ["busybox", *NSLOOKUP]
+DIG = dig_argv(NAME, SETTINGS, SOURCE_PORT)
 
 
 def killed(argv: Sequence[str], signal: str) -> list[str]:
@@ -220,28 +225,37 @@ CASES: dict[str, tuple[list[str], str, str]] = {
         "socat is not in the image (PATH without it)",
     ),
 }
-for _tool, _argv in (("bind", NSLOOKUP), ("busybox", BUSYBOX)):
-    for _mode, _server in DNS.items():
-        CASES[f"nslookup-{_tool}-{_mode}"] = (_argv, _server, f"the resolver is {_mode}")
-    CASES[f"nslookup-{_tool}-invalid-option"] = (
-        [*_argv[:-3], "-bogus=1", _argv[-1]],
-        DNS["answer"],
-        "an option the tool does not know",
-    )
-    CASES[f"nslookup-{_tool}-killed"] = (
-        killed(_argv, "KILL"),
-        DNS["dropped"],
-        "SIGKILL while waiting for a dropped server",
-    )
-    CASES[f"nslookup-{_tool}-terminated"] = (
-        killed(_argv, "TERM"),
-        DNS["dropped"],
-        "SIGTERM while waiting for a dropped server",
-    )
-CASES["nslookup-missing"] = (
-    ["env", "PATH=/nonexistent", "/bin/sh", "-c", shlex.join(NSLOOKUP)],
+CASES["udp-source-port-in-use"] = (
+    udp("127.0.0.1", UDP_PORT, IN_USE),
     "",
-    "nslookup is not in the image (PATH without it)",
+    "another socket holds the source port the probe binds",
+)
+for _mode, _server in DNS.items():
+    CASES[f"dig-{_mode}"] = (DIG, _server, f"the resolver is {_mode}")
+CASES["dig-invalid-option"] = (
+    [*DIG[:-1], "+bogus", DIG[-1]],
+    DNS["answer"],
+    "an option the tool does not know",
+)
+CASES["dig-killed"] = (
+    killed(DIG, "KILL"),
+    DNS["dropped"],
+    "SIGKILL while waiting for a dropped server",
+)
+CASES["dig-terminated"] = (
+    killed(DIG, "TERM"),
+    DNS["dropped"],
+    "SIGTERM while waiting for a dropped server",
+)
+CASES["dig-source-port-in-use"] = (
+    dig_argv(NAME, SETTINGS, IN_USE),
+    DNS["answer"],
+    "another socket holds the source port the probe binds",
+)
+CASES["dig-missing"] = (
+    ["env", "PATH=/nonexistent", "/bin/sh", "-c", shlex.join(DIG)],
+    "",
+    "dig is not in the image (PATH without it)",
 )
 
 
@@ -249,18 +263,15 @@ def version(argv: Sequence[str]) -> str:
     tool = argv[0] if argv[0] not in ("sh", "env") else ""
     probes = {
         "curl": ["curl", "--version"],
-        "nslookup": ["dpkg-query", "-W", "-f", "bind9-dnsutils ${Version}", "bind9-dnsutils"],
-        "busybox": ["busybox"],
+        "dig": ["dpkg-query", "-W", "-f", "bind9-dnsutils ${Version}", "bind9-dnsutils"],
     }
     text = " ".join(argv)
     if "socat" in text:
         probe = ["socat", "-V"]
     elif tool in probes:
         probe = probes[tool]
-    elif "busybox" in text:
-        probe = probes["busybox"]
-    elif "nslookup" in text:
-        probe = probes["nslookup"]
+    elif "dig" in text:
+        probe = probes["dig"]
     else:
         return "-"
     out = subprocess.run(probe, capture_output=True, text=True, check=False).stdout
@@ -327,13 +338,11 @@ def main() -> int:
     if os.geteuid() != 0:
         print("capture.py: needs root (it creates a network namespace); run it with sudo")
         return 2
-    missing = [
-        t for t in ("ip", "iptables", "curl", "socat", "busybox", "nslookup") if not shutil.which(t)
-    ]
+    missing = [t for t in ("ip", "iptables", "curl", "socat", "dig") if not shutil.which(t)]
     if missing:
         print(
             f"capture.py: missing tools: {' '.join(missing)} "
-            "(apt-get install busybox socat dnsutils curl iptables)"
+            "(apt-get install socat dnsutils curl iptables)"
         )
         return 2
     tear_down()
