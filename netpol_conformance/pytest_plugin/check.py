@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
 from netpol_conformance.deviations import Deviations
 from netpol_conformance.plan.judge import explain_mismatch
+from netpol_conformance.probe.outcome import Observation
 from netpol_conformance.pytest_plugin.cases import TutorialCase
 from netpol_conformance.report.matrix import failure_summary
 from netpol_conformance.run.records import ProbeRecord, StepResult
@@ -35,30 +36,46 @@ def failure_lines(
     result: StepResult, record: ProbeRecord, settings: SuiteSettings, converged: bool
 ) -> list[str]:
     observed = record.observed
-    if converged and record.probe.label in result.flapping:
-        seen = sorted({o.outcome.value for o in record.history} - {record.expected.value})
-        why = (
-            f"flapping: it met its expectation when the matrix converged, then observed "
-            f"{' and '.join(seen) or 'something else'} within the "
-            f"{settings.run.confirm_window:g} s confirmation window: enforcement comes and goes"
-        )
+    if record.flap:
+        why = f"flapping: {record.flap}: enforcement comes and goes"
     elif observed:
         why = explain_mismatch(record.expected, observed, settings.profile, None)
     else:
         why = "no observation"
-    history = ", ".join(str(o) for o in record.history)
     path = f" ({record.path} path)" if record.path else ""
+    state = "converged" if converged else "the matrix never converged"
     lines = [
         f"{result.scenario}: {record.probe.label}{path}",
         f"  expected {record.expected.value}, observed {observed}: {why}",
         f"  probe:    {record.command}",
-        f"  history:  {history} ({'converged' if converged else 'the matrix never converged'})",
+        f"  history:  {history_text(record.history, result.poll_times)} ({state})",
     ]
     if record.evidence:
         lines.append(f"  evidence: {record.evidence}")
     if observed and observed.detail:
         lines.append(f"  output:   {observed.detail[:300]}")
     return lines
+
+
+def history_text(history: Sequence[Observation], times: Sequence[float]) -> str:
+    """``+0.1s connected, +0.9s..+4.2s refused x5, ...``: each run of one observation once,
+    with the seconds since the change of its first and last poll."""
+    runs: list[tuple[float | None, float | None, str, int]] = []
+    for i, observation in enumerate(history):
+        at = times[i] if i < len(times) else None
+        text = str(observation)
+        if runs and runs[-1][2] == text:
+            first, _, _, count = runs[-1]
+            runs[-1] = (first, at, text, count + 1)
+        else:
+            runs.append((at, at, text, 1))
+    parts = []
+    for first, last, text, count in runs:
+        when = "" if first is None else f"+{first:.1f}s "
+        if count > 1 and first is not None and last is not None:
+            when = f"+{first:.1f}s..+{last:.1f}s "
+        parts.append(f"{when}{text}" + (f" x{count}" if count > 1 else ""))
+    return ", ".join(parts)
 
 
 def check_case(

@@ -27,7 +27,8 @@ from netpol_conformance.run.records import (
 
 FORMAT = "netpol-conformance/results"
 SCHEMA_MAJOR = 1
-SCHEMA_MINOR = 2  # 1.1: steps carry deny_style; 1.2: the optional upgrade section
+SCHEMA_MINOR = 3  # 1.1: steps carry deny_style; 1.2: the optional upgrade section;
+# 1.3: steps carry poll_times, probes their flap
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}"
 
 
@@ -56,6 +57,7 @@ def probe_document(record: ProbeRecord) -> dict[str, Any]:
         "attempts": record.attempts,
         "history": [observation_document(o) for o in record.history],
         "command": record.command,
+        "flap": record.flap,
     }
 
 
@@ -68,6 +70,7 @@ def step_document(step: StepResult) -> dict[str, Any]:
         "time_to_enforce": _plain(step.time_to_enforce),
         "phases": _plain(step.phases),
         "flapping": list(step.flapping),
+        "poll_times": [round(t, 3) for t in step.poll_times],
         "deny_style": dict(deny_styles((r.expected, r.observed) for r in step.probes)),
         "policies": [_plain(p) for p in step.policies],
         "probes": [probe_document(p) for p in step.probes],

@@ -103,6 +103,7 @@ def _probe(doc: Mapping[str, Any]) -> ProbeRecord:
         evidence=doc["evidence"],
         path=doc["path"],
         deviation=doc["deviation"],
+        flap=doc.get("flap", ""),  # 1.3
     )
 
 
@@ -117,6 +118,7 @@ def _step(doc: Mapping[str, Any]) -> StepResult:
         time_to_enforce=doc["time_to_enforce"],
         flapping=tuple(doc["flapping"]),
         phases=dict(doc["phases"]),
+        poll_times=tuple(doc.get("poll_times", ())),  # 1.3
     )
 
 

@@ -1,25 +1,86 @@
-"""Poll a probe matrix until it matches its expectations, then watch it for a while.
+"""Poll a probe matrix until it matches its expectations, confirm it, and judge each cell's
+history for flapping.
 
-Enforcement takes time after an apply. We poll the whole matrix (bounded by a deadline) until
+Enforcement takes time after a change. We poll the whole matrix (bounded by a deadline) until
 every cell meets its expectation in two consecutive polls. A cell is never retried on its own
 into the answer we want: a matrix either converges as a whole, or the report shows every poll.
-Then the matrix is probed on until a confirmation window has passed since the first matching
-poll: a cell that deviates in that window fails as flapping (enforcement that comes and goes
-would otherwise pass on two lucky polls).
+
+Then the matrix is confirmed: polled on from the end of convergence for at least
+``CONFIRM_POLLS`` more polls and until the confirmation window has passed. Real polls take a
+second or two, so a window counted from the first matching poll would already be over by the
+time the second one ends.
+
+Last, every cell's history is judged as a whole. A cell may change its verdict (allowed or
+denied; a refusal and a timeout are both a deny) only as the cluster walks, in order, through
+the states the change passes through: from the verdict observed before the change, through the
+states of each object applied or deleted in turn (the API has no transaction, so an allow
+policy may be in force a moment before its sibling), to the new state. Once the matrix has
+converged, every cell must keep the new verdict. A history that no such walk explains (a cell
+that met its expectation and then fell back, or a cell that opened for a moment and closed
+again) is flapping, whenever it happened.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt, stop_after_delay, wait_fixed
 
-from netpol_conformance.probe.outcome import Observation
+from netpol_conformance.probe.outcome import Observation, Outcome
 
 K = TypeVar("K", bound=Hashable)
+
+ALLOW = "allow"
+DENY = "deny"
+CONFIRM_POLLS = 3  # the fewest polls of a confirmation, however short its window
+
+_VERDICTS = {
+    Outcome.CONNECTED: ALLOW,
+    Outcome.DNS_OK: ALLOW,
+    Outcome.TIMEOUT: DENY,
+    Outcome.REFUSED: DENY,
+    Outcome.DNS_FAIL: DENY,
+}
+
+
+def verdict_of(outcome: Outcome) -> str | None:
+    """``allow``, ``deny``, or None for an outcome that says nothing about a policy."""
+    return _VERDICTS.get(outcome)
+
+
+def first_unexplained(
+    history: Sequence[str | None],
+    final: str,
+    path: Sequence[str] | None = None,
+    pinned_from: int | None = None,
+) -> int | None:
+    """The index of the first verdict of ``history`` that the change cannot explain, or None.
+
+    ``path`` is the verdict of each state the change passes through, before it first; the
+    ``final`` verdict is the state after it. ``history`` may follow them only in order.
+    Without a ``path`` (nothing is known of the state before), anything goes until the matrix
+    converged. From ``pinned_from`` (the first poll of the converged pair) on, only ``final``.
+    ``None`` entries (no verdict: an exec error, an unreachable network) are skipped.
+    """
+    walk = [*(path or ()), final]
+    at = 0
+    for i, verdict in enumerate(history):
+        if verdict is None:
+            continue
+        if pinned_from is not None and i >= pinned_from:
+            if verdict != final:
+                return i
+            continue
+        if path is None:
+            continue
+        step = next((j for j in range(at, len(walk)) if walk[j] == verdict), None)
+        if step is None:
+            return i
+        at = step
+    return None
 
 
 @dataclass
@@ -31,31 +92,59 @@ class Convergence(Generic[K]):
     matched_at: float | None = None  # start of the first poll of the confirmed pair
     poll_started: list[float] = field(default_factory=list)
     match_index: int | None = None  # index of the first poll of the confirmed pair
-    flapped: set[K] = field(default_factory=set)  # deviated after the matrix had converged
+    converged_at: float | None = None  # end of the second poll of the confirmed pair
+    confirm_index: int | None = None  # index of the first poll of the confirmation
+    flapped: dict[K, int] = field(default_factory=dict)  # cell -> first unexplained poll
 
     @property
     def time_to_enforce(self) -> float | None:
         return None if self.matched_at is None else self.matched_at - self.started
 
     @property
+    def poll_times(self) -> tuple[float, ...]:
+        """Seconds from the change to the start of each poll."""
+        return tuple(t - self.started for t in self.poll_started)
+
+    @property
     def last(self) -> Mapping[K, Observation]:
         return self.polls[-1] if self.polls else {}
 
     def met(self, key: K) -> bool:
-        return bool(self.verdicts and self.verdicts[-1].get(key)) and key not in self.flapped
+        """Not flapping, and meeting its expectation in the last poll, or, once the matrix
+        converged, in every poll since."""
+        if key in self.flapped or not self.verdicts:
+            return False
+        since = self.match_index if self.match_index is not None else len(self.verdicts) - 1
+        return all(v.get(key) for v in self.verdicts[since:])
+
+    def deciding(self, key: K) -> int | None:
+        """The poll that decided the cell's verdict: where it flapped, the first poll since
+        convergence that did not meet its expectation, or else the last."""
+        if key in self.flapped:
+            return self.flapped[key]
+        if self.match_index is not None:
+            for i in range(self.match_index, len(self.verdicts)):
+                if not self.verdicts[i].get(key):
+                    return i
+        return len(self.polls) - 1 if self.polls else None
 
     def history(self, key: K) -> list[Observation]:
         return [p[key] for p in self.polls if key in p]
 
     @property
     def flapping(self) -> list[K]:
-        """Cells that deviated after convergence; before it, those whose outcome changed
-        across the last few polls."""
-        if self.match_index is not None:
-            return [k for k in self.polls[-1] if k in self.flapped]
-        recent = self.polls[-4:]
-        keys = recent[-1].keys() if recent else []
-        return [k for k in keys if len({p[k].outcome for p in recent if k in p}) > 1]
+        return [k for k in self.polls[-1] if k in self.flapped] if self.polls else []
+
+    def judge_histories(
+        self, final: Mapping[K, str], paths: Mapping[K, Sequence[str]] | None
+    ) -> None:
+        """Mark every cell whose history the change cannot explain (see the module)."""
+        for key, verdict in final.items():
+            history = [verdict_of(p[key].outcome) if key in p else None for p in self.polls]
+            path = None if paths is None else paths.get(key)
+            where = first_unexplained(history, verdict, path, self.match_index)
+            if where is not None:
+                self.flapped[key] = where
 
 
 def converge(
@@ -81,6 +170,7 @@ def converge(
         if all(verdict.values()) and confirmed:
             state.matched_at = state.poll_started[-2]
             state.match_index = len(state.polls) - 2
+            state.converged_at = time.monotonic()
             return True
         return False
 
@@ -101,16 +191,18 @@ def confirm(
     judge: Callable[[Mapping[K, Observation]], Mapping[K, bool]],
     window: float,
     interval: float,
+    polls: int = CONFIRM_POLLS,
 ) -> None:
-    """Probe a converged matrix until ``window`` seconds have passed since its first matching
-    poll; every cell that fails in any of those polls is marked as flapping."""
-    if not state.converged or state.matched_at is None:
+    """Probe a converged matrix on: at least ``polls`` more polls, until ``window`` seconds
+    have passed since it converged (the end of its second matching poll)."""
+    if not state.converged or state.converged_at is None:
         return
-    while time.monotonic() - state.matched_at < window:
+    state.confirm_index = len(state.polls)
+    done = 0
+    while done < polls or time.monotonic() - state.converged_at < window:
         time.sleep(interval)
         state.poll_started.append(time.monotonic())
         observed = poll()
-        verdict = judge(observed)
         state.polls.append(observed)
-        state.verdicts.append(verdict)
-        state.flapped.update(k for k, ok in verdict.items() if not ok)
+        state.verdicts.append(judge(observed))
+        done += 1

@@ -1,15 +1,17 @@
 """Observe a scenario's probe matrix on a deployment until it converges, as a StepResult.
 
 The whole matrix is polled until every probe meets its expectation in two consecutive polls
-(bounded by the enforce timeout). A refusal meets an expected refusal only when a control
-probe from inside the destination shows the server listening on that port; that evidence is
-kept on the probe's record.
+(bounded by the enforce timeout), then confirmed, and each probe's history is judged for
+flapping against the states the change passed through (``run.convergence``), starting from
+the verdict the probe last showed before the change. A refusal meets an expected refusal only
+when a control probe from inside the destination shows the server listening on that port;
+that evidence is kept on the probe's record.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netpol_conformance.plan.judge import judge, needs_control
@@ -17,7 +19,14 @@ from netpol_conformance.plan.plan import ScenarioPlan
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.runner import ProbeRunner
 from netpol_conformance.probe.spec import TCP, UDP, Probe
-from netpol_conformance.run.convergence import Convergence, confirm, converge
+from netpol_conformance.run.convergence import (
+    ALLOW,
+    DENY,
+    Convergence,
+    confirm,
+    converge,
+    verdict_of,
+)
 from netpol_conformance.run.deploy import Deployment
 from netpol_conformance.run.options import RunOptions
 from netpol_conformance.run.records import ProbeRecord, StepResult
@@ -28,6 +37,8 @@ class Observer:
         self.deployment = deployment
         self.runner = runner
         self.options = options
+        # The verdict each probe last showed: where the next change starts from.
+        self.last_verdicts: dict[Probe, str] = {}
 
     def listening(self, probe: Probe) -> bool:
         """Control evidence that a refusal is a deny: the server does accept on that port."""
@@ -48,9 +59,15 @@ class Observer:
         phases: Mapping[str, float] | None = None,
         disagreements: tuple[str, ...] = (),
         confirm_window: float = 0.0,
+        states: Sequence[Mapping[Probe, bool]] | None = None,
     ) -> StepResult:
-        """Poll ``plan``'s matrix from ``started`` (the apply) until it converges or times out,
-        then (with a ``confirm_window``) watch it for flapping."""
+        """Poll ``plan``'s matrix from ``started`` (the change) until it converges or times
+        out, then (with a ``confirm_window``) confirm it, and judge every history.
+
+        ``states`` says, for each state the change passed through before the new one (the
+        state before it first), which probes its policies allow; None when nothing is known
+        of the state before (a new deployment).
+        """
         targets = {p: self.deployment.target(p) for p in plan.probes}
         evidence: dict[Probe, bool] = {}
 
@@ -84,17 +101,22 @@ class Observer:
         t1 = time.monotonic()
         if confirm_window:
             confirm(state, poll, verdicts, confirm_window, self.options.poll_interval)
+        enforces = plan.profile.enforces
+        final = {p: _verdict(plan.allowed(p), enforces) for p in plan.expected}
+        state.judge_histories(final, self._paths(plan, states, enforces))
+        self._remember(state)
         records = tuple(
             ProbeRecord(
                 probe=p,
                 expected=exp,
-                observed=state.last.get(p),
+                observed=_deciding(state, p),
                 met=state.met(p),
                 history=tuple(state.history(p)),
                 command=self.runner.command(targets[p]),
                 allowed=plan.allowed(p),
                 evidence=_evidence_text(p, evidence),
                 path=self.deployment.path(p),
+                flap=_flap_text(state, p, final[p]),
             )
             for p, exp in plan.expected.items()
         )
@@ -107,6 +129,7 @@ class Observer:
             polls=len(state.polls),
             time_to_enforce=state.time_to_enforce,
             flapping=tuple(p.label for p in state.flapping),
+            poll_times=state.poll_times,
             phases={
                 **(phases or {}),
                 "converge": t1 - t0,
@@ -114,6 +137,30 @@ class Observer:
             },
             disagreements=disagreements,
         )
+
+    def _paths(
+        self,
+        plan: ScenarioPlan,
+        states: Sequence[Mapping[Probe, bool]] | None,
+        enforces: bool,
+    ) -> dict[Probe, list[str]] | None:
+        """Each probe's verdicts through the change: as last observed (or, never observed, as
+        the state before allows), then each state in between."""
+        if states is None:
+            return None
+        paths = {}
+        for p in plan.expected:
+            walk = [_verdict(s[p], enforces) for s in states]
+            if walk and p in self.last_verdicts:
+                walk[0] = self.last_verdicts[p]
+            paths[p] = walk
+        return paths
+
+    def _remember(self, state: Convergence[Probe]) -> None:
+        for poll in state.polls:
+            for p, observation in poll.items():
+                if (verdict := verdict_of(observation.outcome)) is not None:
+                    self.last_verdicts[p] = verdict
 
     def remember_open_answers(self, result: StepResult) -> None:
         """Before any policy: which destinations answered. The control evidence for refusals
@@ -123,6 +170,40 @@ class Observer:
             for r in result.probes
             if r.probe.kind in (TCP, UDP) and r.observed and r.observed.outcome is Outcome.CONNECTED
         }
+
+
+def _verdict(allowed: bool, enforces: bool) -> str:
+    return ALLOW if allowed or not enforces else DENY
+
+
+def _deciding(state: Convergence[Probe], probe: Probe) -> Observation | None:
+    index = state.deciding(probe)
+    return None if index is None else state.polls[index].get(probe)
+
+
+_WORDS = {ALLOW: "allowed", DENY: "denied"}
+
+
+def _flap_text(state: Convergence[Probe], probe: Probe, final: str) -> str:
+    """Why a flapping cell is one: where its history broke, and when."""
+    at = state.flapped.get(probe)
+    if at is None:
+        return ""
+    times = state.poll_times
+    observed = state.polls[at][probe]
+    converged = state.match_index is not None and at >= state.match_index
+    where = f"poll {at + 1} of {len(state.polls)}, "
+    where += "after the matrix converged" if converged else "before the matrix converged"
+    earlier = [
+        (times[i], verdict_of(poll[probe].outcome))
+        for i, poll in enumerate(state.polls[:at])
+        if probe in poll and verdict_of(poll[probe].outcome) is not None
+    ]
+    before = f", after {_WORDS[earlier[-1][1]]} at +{earlier[-1][0]:.1f}s" if earlier else ""
+    return (
+        f"{observed.outcome.value} at +{times[at]:.1f}s ({where}){before}: the change ends "
+        f"{_WORDS[final]}, and no order of the states it passes through explains this"
+    )
 
 
 def _evidence_text(probe: Probe, evidence: Mapping[Probe, bool]) -> str:

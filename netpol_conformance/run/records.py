@@ -30,7 +30,10 @@ class ProbeRecord:
 
     probe: Probe  # in the tutorial's logical names (frontend/web), not the rendered ones
     expected: Outcome
-    observed: Observation | None  # the last poll's observation; None if never probed
+    # The observation that decided the verdict: where the cell flapped, the first poll since
+    # the matrix converged that missed its expectation, else the last poll's; None if never
+    # probed.
+    observed: Observation | None
     met: bool
     history: tuple[Observation, ...]  # one observation per poll, oldest first
     command: str  # the exact `kubectl exec ...` that reproduces this probe
@@ -38,6 +41,11 @@ class ProbeRecord:
     evidence: str = ""  # for a refusal: what the control probe inside the destination found
     path: str = ""  # SAME_NODE, CROSS_NODE, EXTERNAL, DNS_PATH, or "" when unknown
     deviation: str = ""  # the reason, when an expected deviation of the CNI covers this probe
+    flap: str = ""  # when it flapped: where its history broke, and when
+
+    @property
+    def flapping(self) -> bool:
+        return bool(self.flap)
 
     @property
     def attempts(self) -> int:
@@ -55,8 +63,9 @@ class StepResult:
     converged: bool
     polls: int
     time_to_enforce: float | None  # seconds from the apply to the first of the matching polls
-    flapping: tuple[str, ...] = ()  # labels of probes that changed after convergence
+    flapping: tuple[str, ...] = ()  # labels of probes whose history the change cannot explain
     phases: Mapping[str, float] = field(default_factory=dict)  # seconds: apply, converge, ...
+    poll_times: tuple[float, ...] = ()  # seconds from the change to the start of each poll
     # Where the hand-written table and the oracle (on the policies as applied) disagree: a bug
     # of the suite, never of the CNI.
     disagreements: tuple[str, ...] = ()

@@ -10,7 +10,7 @@ stay independent in what they assert; what they share is only the pods.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from netpol_conformance.cluster.base import Backend, Progress
@@ -24,6 +24,7 @@ from netpol_conformance.run.observe import Observer
 from netpol_conformance.run.options import RunOptions
 from netpol_conformance.run.oracle_check import table_disagreements
 from netpol_conformance.run.records import StepResult
+from netpol_conformance.run.transitions import allowed_in, states_applying, states_deleting
 
 OPEN = STEPS[0]
 WALKTHROUGH = "walkthrough"
@@ -86,7 +87,7 @@ class ScenarioRunner:
             self.progress(f"{self.deployment.name}: deploying the topology")
             self.phases.update(self.deployment.create())
             self._prove_servers()
-            baseline = self._observe(OPEN.id, OPEN.id, time.monotonic(), dict(self.phases))
+            baseline = self._observe(OPEN.id, OPEN.id, time.monotonic(), dict(self.phases), None)
             self._by_scenario[OPEN.id] = baseline  # step 0's own verdicts, whatever they are
             if not baseline.converged:
                 raise SetupError(
@@ -188,6 +189,7 @@ class ScenarioRunner:
         record_as: str | None = None,
     ) -> StepResult:
         docs = self.deployment.renderer.policies(folders)
+        states = states_applying(self._applied, docs)
         started = time.monotonic()
         if docs:
             self.deployment.apply(docs)
@@ -195,15 +197,16 @@ class ScenarioRunner:
         self._folders += folders
         self._live = None
         phases = {"apply": time.monotonic() - started}
-        return self._observe(scenario.id, step, started, phases, record_as=record_as)
+        return self._observe(scenario.id, step, started, phases, states, record_as=record_as)
 
     def _remove(self, scenario: str, step: str) -> StepResult:
+        states = states_deleting(self._applied, self._applied)
         started = time.monotonic()
         if self._applied:
             self.deployment.delete(self._applied)
         self._applied, self._folders, self._live = [], (), None
         phases = {"delete": time.monotonic() - started}
-        result = self._observe(OPEN.id, step, started, phases, record_as=scenario)
+        result = self._observe(OPEN.id, step, started, phases, states, record_as=scenario)
         if result.converged:
             self._live = OPEN.id
         return result
@@ -227,8 +230,11 @@ class ScenarioRunner:
         step: str,
         started: float,
         phases: Mapping[str, float],
+        states: Sequence[Docs] | None,
         record_as: str | None = None,
     ) -> StepResult:
+        """Observe the matrix after a change that went through ``states`` (the policies in
+        force before it, then after each object but the last; None: a new deployment)."""
         plan = self.plan[scenario_id]
         applied = tuple(self._applied)
         # Verdict steps are watched for flapping; a return to open is only a transition.
@@ -242,6 +248,7 @@ class ScenarioRunner:
             phases=phases,
             disagreements=table_disagreements(plan, self.deployment, applied),
             confirm_window=window,
+            states=None if states is None else allowed_in(plan.probes, self.deployment, states),
         )
         self.results.append(result)
         return result

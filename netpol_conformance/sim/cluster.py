@@ -313,7 +313,7 @@ class SimulatedCluster(Backend):
         return ExecResult(0, "\n".join(lines) + "\n")
 
 
-_UDP_REPLY = "netpol-conformance udp"
+_UDP_REPLY = "n"  # socat ... readbytes=1 prints the first byte of the server's reply
 
 
 def _refused(host: str, port: int) -> str:

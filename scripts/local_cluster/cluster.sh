@@ -360,7 +360,10 @@ cmd_down() {
     discard "$CTR_ROOT" "$KUBELET_DIR" "$RUN_DIR/etcd" "$RUN_DIR/pod-logs" \
         "$RUN_DIR/cni-ipam" "$RUN_DIR/cni-cache" "$RUN_DIR/containerd-opt"
     phases+=" state $(( $(now_ms) - t ))"
-    [[ -f "$STATE_FILE" ]] && state_set UP 0
+    if [[ -f "$STATE_FILE" ]]; then
+        state_set UP 0
+        state_set FAULT ""  # its keeper went with the daemons, its rules with the namespace
+    fi
     if ((was_up)); then
         log "down in $(( $(now_ms) - t0 )) ms (ms per step:$phases)"
     else
@@ -375,10 +378,17 @@ healthy() {
     [[ "$(state_get UP)" == 1 ]] || { echo "not running (run 'scripts/local-cluster up')"; return 1; }
     # Nothing below may be sent to the node's address unless its namespace holds it.
     node_netns_up || { echo "the node's network namespace $NS_NODE is gone (run 'scripts/local-cluster down' and 'up')"; return 1; }
-    local d
+    local d fault
+    fault="$(state_get FAULT)"
     for d in $(daemons_of_cni "$(current_cni)"); do
+        # `fault stale-rules` stopped the CNI's agent on purpose.
+        [[ "$fault" == stale-rules && "$(daemon_group "$d")" == agent ]] && continue
         daemon_alive "$d" || { echo "$d is not running"; return 1; }
     done
+    if [[ -n "$fault" && "$fault" != stale-rules ]] && ! daemon_alive fault-keeper; then
+        echo "fault-keeper is not running, so the fault '$fault' is not held in force (run 'scripts/local-cluster fault clear')"
+        return 1
+    fi
     api_ready || { echo "API server not ready"; return 1; }
     node_ready || { echo "node $NODE_NAME not Ready"; return 1; }
     dns_answers || { echo "CoreDNS does not answer"; return 1; }
@@ -407,7 +417,8 @@ cmd_status() {
     forget_stale_kubeconfig
     local why
     if why="$(healthy)"; then
-        echo "local-cluster: up (cni=$(current_cni), icmp-ratelimit=$(state_get ICMP_RATELIMIT), node=$NODE_NAME Ready, api=https://$NODE_IP:$API_PORT, kubeconfig=$ADMIN_KUBECONFIG)"
+        local fault; fault="$(state_get FAULT)"
+        echo "local-cluster: up (cni=$(current_cni), icmp-ratelimit=$(state_get ICMP_RATELIMIT),${fault:+ fault=$fault,} node=$NODE_NAME Ready, api=https://$NODE_IP:$API_PORT, kubeconfig=$ADMIN_KUBECONFIG)"
         return 0
     fi
     echo "local-cluster: not healthy${why:+: $why}"
@@ -438,7 +449,8 @@ cmd_info() {
         external_ip="$EXT_IP" external_ports="${EXT_PORTS[*]}" probe_image="$PROBE_IMAGE" \
         pod_cidr="$POD_CIDR" service_cidr="$SERVICE_CIDR" dns_service_ip="$DNS_SERVICE_IP" \
         icmp_ratelimit="$(state_get ICMP_RATELIMIT)" icmp_ratelimit_ms="$(state_get ICMP_RATELIMIT_MS)" \
-        switched_off="$(state_get SWITCHED_OFF)" cni_version="$(cni_version "$cni")"
+        switched_off="$(state_get SWITCHED_OFF)" cni_version="$(cni_version "$cni")" \
+        fault="$(state_get FAULT)"
 }
 
 # logs [NAME]: the daemons with their state and log file, or NAME's log.

@@ -18,6 +18,12 @@ require_running() {
     api_ready || die "the local cluster's API server does not answer: run 'scripts/local-cluster status'"
 }
 
+# No `cni` operation under a fault: it would undo the fault, or the fault would hide it.
+require_no_fault() {
+    local fault; fault="$(state_get FAULT)"
+    [[ -z "$fault" ]] || die "the fault '$fault' is in force: run 'scripts/local-cluster fault clear' first"
+}
+
 stop_agent_events() { # AGENT
     event "$1" stopping
     stop "$1"
@@ -101,6 +107,7 @@ cni_usage() { echo "usage: cni restart | cni switch none|kube-router"; }
 
 cmd_cni() {
     require_root
+    require_no_fault
     local op="${1:-}"
     [[ $# -gt 0 ]] && shift
     case "$op" in

@@ -4,6 +4,7 @@
 # Every daemon, in start order: name, network namespace (node or ext), start group.
 #   base     before the API server;  api  the API server;  control  after it
 #   agent    a CNI's node process: runs only when cnis.txt names it for the current CNI
+#   fault    runs only while `fault` says so (fault.sh): never part of a healthy cluster
 # `up` starts them group by group, `status` and `up` check that they are alive, `down` stops
 # them in reverse order, `logs` lists their logs ($LOGS/NAME.log).
 DAEMON_TABLE='
@@ -17,6 +18,7 @@ kubelet                  node  control
 kube-proxy               node  control
 kube-router              node  agent
 flanneld                 node  agent
+fault-keeper             node  fault
 '
 
 # daemons [GROUP]: the daemons of GROUP (default: all), in start order.
@@ -34,10 +36,12 @@ daemon_netns() {
 
 # daemons_of_cni CNI: the daemons that run with CNI, in start order.
 daemons_of_cni() {
-    local agent d
+    local agent d group
     agent="$(cni_agent "$1")"
     for d in $(daemons); do
-        if [[ "$(daemon_group "$d")" != agent || "$d" == "$agent" ]]; then echo "$d"; fi
+        group="$(daemon_group "$d")"
+        [[ "$group" == fault ]] && continue
+        if [[ "$group" != agent || "$d" == "$agent" ]]; then echo "$d"; fi
     done
 }
 
@@ -55,6 +59,7 @@ daemon_command() {
             --peer-trusted-ca-file "$PKI/ca.crt" --peer-client-cert-auth
             --listen-metrics-urls http://127.0.0.1:2381 --unsafe-no-fsync --log-level warn) ;;
         external-server) DAEMON_CMD=(python3 "$LC_DIR/external_server.py" "${EXT_PORTS[@]}") ;;
+        fault-keeper) DAEMON_CMD=(bash "$LC_DIR/fault_keeper.sh" "${FAULT_ARGS[@]}") ;;
         kube-apiserver) DAEMON_CMD=(kube-apiserver
             --advertise-address "$NODE_IP" --bind-address 0.0.0.0 --secure-port "$API_PORT"
             --etcd-servers https://127.0.0.1:2379 --etcd-cafile "$PKI/ca.crt"

@@ -27,6 +27,8 @@ def main(argv: list[str]) -> None:
         "icmp_ratelimit_ms": int(a["icmp_ratelimit_ms"]) if a["icmp_ratelimit_ms"] else None,
         # the policy controller `cni switch none` turned off (cni is then bridge), if any
         "switched_off": a.get("switched_off") or None,
+        # the dataplane fault `fault` put in force (e.g. "flap 3 0.6"), if any
+        "fault": a.get("fault") or None,
     }
     print(json.dumps(info))
 

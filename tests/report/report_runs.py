@@ -123,7 +123,7 @@ def _detail(outcome: Outcome) -> str:
 def _command(probe: Probe) -> str:
     ns, pod = probe.source.split("/")
     if probe.kind == DNS:
-        return f"kubectl exec -n {ns}-x3k9q {pod} -c probe -- nslookup -timeout=2 {probe.name}"
+        return f"kubectl exec -n {ns}-x3k9q {pod} -c probe -- dig +time=2 {probe.name}"
     return (
         f"kubectl exec -n {ns}-x3k9q {pod} -c probe -- curl -sS -o /dev/null "
         f"--connect-timeout 2 --max-time 2 http://{probe.target}:{probe.port}/"

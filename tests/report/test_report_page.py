@@ -78,7 +78,7 @@ def test_every_step_has_its_expected_and_observed_tables() -> None:
     assert [g.title for g in grids(run.steps[0])] == [
         "80/TCP",
         "5432/TCP",
-        "dns: nslookup kubernetes.default.svc.cluster.local",
+        "dns: dig kubernetes.default.svc.cluster.local",
     ]
 
 

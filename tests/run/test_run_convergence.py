@@ -6,9 +6,20 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from netpol_conformance.probe.outcome import Observation, Outcome
-from netpol_conformance.run.convergence import Convergence, confirm, converge
+from netpol_conformance.run.convergence import (
+    ALLOW,
+    CONFIRM_POLLS,
+    DENY,
+    Convergence,
+    confirm,
+    converge,
+    first_unexplained,
+    verdict_of,
+)
 
 OK = Observation(Outcome.TIMEOUT)  # what the expectation wants: the deny holds
 BAD = Observation(Outcome.CONNECTED)  # the deny is not (yet) enforced
@@ -112,7 +123,10 @@ def test_flapping_cell_never_converges_and_is_listed() -> None:
     state = run(poll, timeout=0.3, interval=0.02)
     assert not state.converged
     assert calls >= 4
+    # b was open before the change and must end denied: denied, then open again, is a flap
+    state.judge_histories({"a": DENY, "b": DENY}, {"a": [ALLOW], "b": [ALLOW]})
     assert state.flapping == ["b"]
+    assert not state.met("b")
 
 
 def test_a_deny_is_never_retried_into_a_pass() -> None:
@@ -126,6 +140,7 @@ def test_a_deny_is_never_retried_into_a_pass() -> None:
     state = run(poll, timeout=0.3, interval=0.01)
     assert not state.converged
     assert state.time_to_enforce is None
+    state.judge_histories({"a": DENY, "b": DENY}, {"a": [ALLOW], "b": [ALLOW]})
     assert sorted(state.flapping) == ["a", "b"]
     # Each cell did pass in some poll; none of them counts as met in the end.
     assert any(v["a"] for v in state.verdicts) and any(v["b"] for v in state.verdicts)
@@ -165,9 +180,12 @@ def test_a_cell_that_deviates_in_the_window_is_flapping_and_not_met() -> None:
     state = run(poll, timeout=5)
     assert state.converged and state.met("b")
     confirm(state, poll, judge, window=0.05, interval=0.01)
-    assert poll.calls >= 3  # probed on after the matching pair
+    assert poll.calls >= 2 + CONFIRM_POLLS  # probed on after the matching pair
+    assert not state.met("b") and state.met("a")  # a poll since convergence missed
+    assert state.deciding("b") == 2 and state.deciding("a") == len(state.polls) - 1
+    state.judge_histories({"a": DENY, "b": DENY}, None)
     assert state.flapping == ["b"]
-    assert not state.met("b") and state.met("a")
+    assert state.flapped == {"b": 2}
     assert state.time_to_enforce is not None  # it did converge; then it flapped
 
 
@@ -187,3 +205,108 @@ def test_no_window_after_a_matrix_that_never_converged() -> None:
     calls = poll.calls
     confirm(state, poll, judge, window=1.0, interval=0.01)
     assert poll.calls == calls and not state.met("a")
+
+
+def test_the_confirmation_takes_three_polls_counted_from_the_end_of_convergence() -> None:
+    """Slow polls: two matching polls already span the window from the first of them, yet
+    the confirmation still polls three times more, after the pair ended."""
+    slow = 0.05
+
+    def poll() -> Mapping[str, Observation]:
+        time.sleep(slow)
+        return {"a": OK}
+
+    state = run(poll, timeout=5)
+    assert state.converged_at is not None and state.matched_at is not None
+    assert state.converged_at - state.matched_at >= 2 * slow  # the pair took its time
+    confirm(state, poll, judge, window=2 * slow, interval=0.0)
+    assert state.confirm_index == 2
+    assert len(state.polls) == 2 + CONFIRM_POLLS
+    confirm_started = state.poll_started[state.confirm_index]
+    assert confirm_started >= state.converged_at
+
+
+def test_a_long_window_polls_on_until_it_has_passed_since_convergence() -> None:
+    state = run(FakePoll([{"a": OK}]), timeout=5)
+    t0 = time.monotonic()
+    confirm(state, FakePoll([{"a": OK}]), judge, window=0.3, interval=0.02)
+    assert state.converged_at is not None
+    assert time.monotonic() - state.converged_at >= 0.3
+    assert len(state.polls) - 2 > CONFIRM_POLLS  # more polls than the minimum
+    assert time.monotonic() - t0 < 2
+
+
+def test_refused_and_timeout_are_one_verdict() -> None:
+    """A rejecting CNI's deny alternates between the two (the ICMP rate limit): not a flap."""
+    assert verdict_of(Outcome.REFUSED) == verdict_of(Outcome.TIMEOUT) == DENY
+    assert verdict_of(Outcome.DNS_FAIL) == DENY
+    assert verdict_of(Outcome.CONNECTED) == verdict_of(Outcome.DNS_OK) == ALLOW
+    for no_verdict in (Outcome.EXEC_ERROR, Outcome.UNREACHABLE, Outcome.DNS_NEGATIVE):
+        assert verdict_of(no_verdict) is None
+    history = [Observation(o) for o in (Outcome.REFUSED, Outcome.TIMEOUT, Outcome.REFUSED)]
+    state = Convergence(polls=[{"a": o} for o in history], match_index=0)
+    state.judge_histories({"a": DENY}, {"a": [DENY]})
+    assert state.flapping == []
+
+
+# --- histories that the change explains, and those it does not ---------------------------------
+
+A, D = ALLOW, DENY
+
+
+@pytest.mark.parametrize(
+    ("history", "final", "path", "pinned", "broken"),
+    [
+        ([A, A, D, D, D], D, [A], 2, None),  # enforced after two polls: one change
+        ([D, D, D], D, [D], 0, None),  # untouched by the change
+        ([D, A, D, D], D, [D], 2, 1),  # opened for a moment: a leak
+        ([A, D, D, A], D, [A], 1, 3),  # met, then fell back after convergence
+        ([A, D, A, D, D], D, [A], 3, 2),  # met, then fell back before convergence
+        ([A, D, A, A], A, [A, D], 2, None),  # an allow's sibling deny came first: in order
+        ([A, A, D, A], A, [A, D], 3, None),  # the same, seen later
+        ([D, A, D, A, A], A, [A, D], 3, 2),  # ... but never twice
+        ([None, A, None, D, D], D, [A], 3, None),  # exec errors say nothing
+        ([A, D, A, A], A, None, 2, None),  # nothing known before: free until converged
+        ([A, D, A, A, D], A, None, 2, 4),  # ... but pinned after
+        ([A, A, A], D, [A], None, None),  # never enforced: wrong, not flapping
+    ],
+)
+def test_first_unexplained(
+    history: list[str | None], final: str, path: list[str] | None, pinned: int | None, broken
+) -> None:
+    assert first_unexplained(history, final, path, pinned) == broken
+
+
+@given(
+    path=st.lists(st.sampled_from([A, D]), min_size=1, max_size=5),
+    steps=st.lists(st.integers(0, 5), max_size=12),
+    noise=st.lists(st.booleans(), max_size=12),
+)
+def test_any_walk_through_the_states_in_order_is_explained(
+    path: list[str], steps: list[int], noise: list[bool]
+) -> None:
+    """Observations that follow the states in order (repeats allowed, unknowns anywhere), then
+    the final state for good, never flap."""
+    final = path[-1]
+    walk = [*path, final]
+    history: list[str | None] = [walk[min(i, len(walk) - 1)] for i in sorted(steps)]
+    history += [final, final]  # the converged pair
+    noise = (noise + [False] * len(history))[: len(history)]
+    history = [None if n else v for v, n in zip(history, noise, strict=True)]
+    pinned = len(history) - 2
+    assert first_unexplained(history, final, path[:-1] or [final], pinned) is None
+
+
+@given(
+    path=st.lists(st.sampled_from([A, D]), min_size=1, max_size=4),
+    before=st.lists(st.sampled_from([A, D]), max_size=6),
+)
+def test_leaving_the_new_state_after_convergence_always_flaps(
+    path: list[str], before: list[str]
+) -> None:
+    final = path[-1]
+    other = D if final == A else A
+    history: list[str | None] = [*before, final, final, other]
+    # whatever came before (nothing known of it), and whatever the change went through
+    assert first_unexplained(history, final, None, len(before)) == len(history) - 1
+    assert first_unexplained([*path, final, final, other], final, path, len(path)) == len(path) + 2

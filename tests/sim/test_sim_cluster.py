@@ -15,8 +15,8 @@ from netpol_conformance.errors import ManifestError, UsageError
 from netpol_conformance.policy.model import EGRESS, INGRESS
 from netpol_conformance.policy.parse import parse_policy
 from netpol_conformance.probe.batch import Batch
-from netpol_conformance.probe.classify import classify_curl, classify_nslookup, classify_udp
-from netpol_conformance.probe.commands import ProbeSettings, curl_argv, nslookup_argv, udp_argv
+from netpol_conformance.probe.classify import classify_curl, classify_dig, classify_udp
+from netpol_conformance.probe.commands import ProbeSettings, curl_argv, dig_argv, udp_argv
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.sim.cluster import EXTERNAL_IP, SimulatedCluster
 from netpol_conformance.sim.faults import FAULTS, Faults
@@ -135,23 +135,24 @@ def test_not_listening_answers_like_a_closed_port() -> None:
     assert rc == 7
 
 
-def test_dns_answers_like_nslookup() -> None:
+def test_dns_answers_like_dig() -> None:
     sim = cluster()
-    lines = batch(sim, [nslookup_argv(DNS_NAME, SETTINGS), nslookup_argv("nope.example", SETTINGS)])
-    ok = classify_nslookup(*lines[0])
+    lines = batch(sim, [dig_argv(DNS_NAME, SETTINGS, 20000), dig_argv("nope.example", SETTINGS)])
+    ok = classify_dig(*lines[0])
     assert (ok.outcome, ok.detail) == (Outcome.DNS_OK, "10.96.0.1")
-    assert classify_nslookup(*capture("nslookup-bind-answer")) == ok
-    nx = classify_nslookup(*lines[1])
+    assert classify_dig(*capture("dig-answer")) == ok
+    nx = classify_dig(*lines[1])
     assert (nx.outcome, nx.detail) == (Outcome.DNS_NEGATIVE, "NXDOMAIN")
+    assert nx == classify_dig(*capture("dig-nxdomain"))
 
 
 def test_blocked_dns_answers_like_a_dropped_query() -> None:
     sim = cluster(block_dns=True)
-    rc, out = batch(sim, [nslookup_argv(DNS_NAME, SETTINGS)])[0]
-    real_rc, real_out = capture("nslookup-bind-dropped")
+    rc, out = batch(sim, [dig_argv(DNS_NAME, SETTINGS, 20000)])[0]
+    real_rc, real_out = capture("dig-dropped")
     assert rc == real_rc
     assert shape(out.strip()) == shape(real_out.strip())
-    assert classify_nslookup(rc, out).outcome is Outcome.DNS_FAIL
+    assert classify_dig(rc, out).outcome is Outcome.DNS_FAIL
 
 
 def test_unknown_address_times_out_and_unknown_tools_are_missing() -> None:

@@ -43,8 +43,8 @@ def udp_from(namespace: str, pod: str, port: int) -> str:
     return rf"kubectl exec -n {namespace}-[a-z0-9]+ {pod} -c probe -- [^\n]*UDP:[0-9.]+:{port}"
 
 
-def nslookup_from(namespace: str, pod: str) -> str:
-    return rf"kubectl exec -n {namespace}-[a-z0-9]+ {pod} -c probe -- nslookup [^\n]*"
+def dig_from(namespace: str, pod: str) -> str:
+    return rf"kubectl exec -n {namespace}-[a-z0-9]+ {pod} -c probe -- dig [^\n]*"
 
 
 WEB_TO_DB_80 = Exposure(
@@ -81,7 +81,7 @@ FAULTS: dict[str, tuple[list[str], Exposure]] = {
         Exposure(
             "0-no-policies",
             "backend/db->dns:kubernetes.default.svc.cluster.local",
-            nslookup_from("backend", "db"),
+            dig_from("backend", "db"),
         ),
     ),
     "reject-instead-of-drop": ([], WEB_TO_DB_80),
