@@ -25,12 +25,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from netpol_conformance.errors import ResultsFileError  # noqa: E402
-from netpol_conformance.probe.outcome import Outcome  # noqa: E402
-from netpol_conformance.report.load import load_results  # noqa: E402
-from netpol_conformance.run.records import ProbeRecord, RunRecord  # noqa: E402
+from netpol_conformance.errors import ResultsFileError
+from netpol_conformance.probe.outcome import Outcome
+from netpol_conformance.report.load import load_results
+from netpol_conformance.run.records import ProbeRecord, RunRecord
 
 DENIES = {Outcome.TIMEOUT, Outcome.REFUSED, Outcome.DNS_FAIL}
 SHOWN = 15  # differences listed per kind
