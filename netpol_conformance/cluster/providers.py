@@ -92,11 +92,14 @@ def local_cni_check(data: dict[str, Any], cni: str, remedy: str) -> bool:
 
 def local_cni_version(data: dict[str, Any], switched_off: bool) -> str:
     """The release the local cluster's ``info`` gives; when the policy controller under test is
-    switched off, that it is, and what runs instead (the node's plain bridge)."""
+    switched off, that it is, and what runs instead (the node's plain bridge); and the fault
+    that ``scripts/local-cluster fault`` put into its dataplane, if any."""
     version = str(data.get("cni_version") or "")
-    if not switched_off:
-        return version
-    return f"switched off ({' '.join(filter(None, (data['cni'], version)))})"
+    if switched_off:
+        version = f"switched off ({' '.join(filter(None, (data['cni'], version)))})"
+    if data.get("fault"):
+        version = f"{version} with the fault {data['fault']}".lstrip()
+    return version
 
 
 class LocalProvider(Provider):

@@ -30,3 +30,11 @@ def test_the_cni_version_is_the_release_or_says_the_controller_is_switched_off()
     off = {"cni": "bridge", "cni_version": "1.1.1+ds1-3+b5", "switched_off": "kube-router"}
     assert local_cni_version(off, True) == "switched off (bridge 1.1.1+ds1-3+b5)"
     assert local_cni_version({"cni": "bridge"}, True) == "switched off (bridge)"
+
+
+def test_a_dataplane_fault_in_force_is_part_of_the_cni_version() -> None:
+    """A run against `scripts/local-cluster fault ...` says so in its results, never silently."""
+    data = {"cni": "kube-router", "cni_version": "v2.1.0", "fault": "flap 3 0.6"}
+    assert local_cni_version(data, False) == "v2.1.0 with the fault flap 3 0.6"
+    assert local_cni_version({**data, "cni_version": None}, False) == "with the fault flap 3 0.6"
+    assert local_cni_version({**data, "fault": None}, False) == "v2.1.0"
