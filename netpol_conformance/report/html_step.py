@@ -148,18 +148,22 @@ def _facts(s: StepSummary) -> str:
     if step.phases:
         facts.append("phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in step.phases.items()))
     if step.flapping:
-        facts.append(f"{len(step.flapping)} changed after convergence (listed below)")
+        facts.append(f"{len(step.flapping)} flapping (listed below)")
     return " · ".join(escape(f) for f in facts)
 
 
 def _flapping(step: StepResult) -> str:
-    """The probes that changed after convergence, folded: there can be dozens."""
+    """The flapping probes with where their histories broke, folded: there can be dozens."""
     if not step.flapping:
         return ""
-    labels = ", ".join(f"<code>{escape(label)}</code>" for label in step.flapping)
+    items = "".join(
+        f"<li><code>{escape(r.probe.label)}</code>: {escape(r.flap)}</li>"
+        for r in step.probes
+        if r.flap
+    )
     return (
-        f"<details class='flapping'><summary>Probes that changed after convergence "
-        f"({len(step.flapping)})</summary><p>{labels}</p></details>"
+        f"<details class='flapping'><summary>Flapping probes: histories the change cannot "
+        f"explain ({len(step.flapping)})</summary><ul>{items}</ul></details>"
     )
 
 

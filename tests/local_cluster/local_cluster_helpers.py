@@ -9,14 +9,16 @@ pod addresses while `status` says the cluster is up.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import re
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -317,3 +319,53 @@ def summary(samples: list[Sample]) -> str:
     gaps = [b.start - a.start for a, b in itertools.pairwise(samples)]
     spacing = f", spacing max {max(gaps):.3f} s" if gaps else ""
     return f"{len(samples)} probes, curl exit codes {dict(sorted(counts.items()))}{spacing}"
+
+
+# A server run by this machine's Python inside a pod's network namespace: TCP accepts and
+# closes, UDP answers every datagram with "pong".
+_LISTENER = """
+import socket, sys
+kind, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", port))
+if kind == "tcp":
+    s.listen(64)
+print("ready", flush=True)
+while True:
+    if kind == "udp":
+        data, peer = s.recvfrom(512)
+        s.sendto(b"pong", peer)
+    else:
+        s.accept()[0].close()
+"""
+
+
+@contextlib.contextmanager
+def listener(pod: str, kind: str, port: int) -> Iterator[str]:
+    """A TCP or UDP server on PORT in POD (of NAMESPACE) while the block runs; yields the
+    pod's address."""
+    netns = pod_netns(pod_uids()[pod])
+    proc = subprocess.Popen(
+        ["nsenter", f"--net={netns}", sys.executable, "-c", _LISTENER, kind, str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        yield kubectl("-n", NAMESPACE, "get", "pod", pod, "-o", "jsonpath={.status.podIP}")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def pod_tcp(pod: str, address: str, port: int, timeout: float = 1.0) -> int:
+    """curl's exit code for a connection from POD's network namespace to ADDRESS:PORT."""
+    netns = pod_netns(pod_uids()[pod])
+    curl = ["curl", "-s", "-o", "/dev/null", "-m", str(timeout), f"telnet://{address}:{port}"]
+    return subprocess.run(
+        ["nsenter", f"--net={netns}", *curl],
+        input="",
+        capture_output=True,
+        timeout=timeout + 10,
+    ).returncode

@@ -1,0 +1,123 @@
+"""scripts/check_fault_run.py: a fault's run failed exactly where the fault breaks, or not."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from netpol_conformance.probe.outcome import Outcome
+from netpol_conformance.probe.spec import Probe
+from netpol_conformance.report.write import write_results
+from netpol_conformance.run.records import RunRecord
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "report"))
+from report_runs import make_run
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_fault_run.py"
+
+
+def load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("check_fault_run", SCRIPT)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+check_fault_run = load_script()
+DENIES = (Outcome.TIMEOUT, Outcome.REFUSED, Outcome.DNS_FAIL)
+
+
+def bypass_5432(scenario: str, probe: Probe, want: Outcome) -> Outcome | None:
+    return Outcome.CONNECTED if probe.port == 5432 and want in DENIES else None
+
+
+def dns_open(scenario: str, probe: Probe, want: Outcome) -> Outcome | None:
+    if probe.port == 53 and want in DENIES:
+        return Outcome.DNS_OK if want is Outcome.DNS_FAIL else Outcome.CONNECTED
+    return None
+
+
+def failed(run: RunRecord) -> RunRecord:
+    return dataclasses.replace(run, status="failed")
+
+
+def test_a_run_that_fails_exactly_where_the_fault_breaks_passes_the_check() -> None:
+    run = failed(make_run(fault=bypass_5432))
+    assert sum(not r.met for s in run.steps for r in s.probes) > 10
+    assert check_fault_run.check(run, "bypass", ["tcp/5432"]) == []
+    assert check_fault_run.check(failed(make_run(fault=dns_open)), "dns-any", []) == []
+
+
+def test_a_probe_the_fault_breaks_that_still_met_is_reported() -> None:
+    def all_but_one(scenario: str, probe: Probe, want: Outcome) -> Outcome | None:
+        if (
+            scenario == "1-default-deny-ingress"
+            and probe.label == "frontend/web->backend/db:5432/TCP"
+        ):
+            return None
+        return bypass_5432(scenario, probe, want)
+
+    problems = check_fault_run.check(failed(make_run(fault=all_but_one)), "bypass", ["tcp/5432"])
+    assert problems[0] == "1 probes the fault breaks met their expectation:"
+    assert "frontend/web->backend/db:5432/TCP" in problems[1]
+
+
+def test_a_failure_the_fault_does_not_explain_is_reported() -> None:
+    problems = check_fault_run.check(failed(make_run(fault=dns_open)), "bypass", ["tcp/5432"])
+    assert any("probes failed that the fault does not break" in p for p in problems)
+    assert any("probes the fault breaks met their expectation" in p for p in problems)
+
+
+def test_a_run_that_passed_or_errored_is_not_a_fault_run() -> None:
+    run = dataclasses.replace(make_run(fault=bypass_5432), status="passed")
+    assert "the run's status is 'passed', not 'failed'" in check_fault_run.check(
+        run, "bypass", ["tcp/5432"]
+    )
+    assert "no probe failed" in check_fault_run.check(failed(make_run()), "stale-rules", [])
+    with_error = failed(make_run(fault=bypass_5432, setup_errors={"2-allow-frontend-to-db": "x"}))
+    assert any(
+        p.startswith("set-up errors")
+        for p in check_fault_run.check(with_error, "bypass", ["tcp/5432"])
+    )
+
+
+def test_flap_needs_some_denied_probes_failing_as_flapping_and_no_allowed_one() -> None:
+    run = failed(make_run(fault=bypass_5432))
+    problems = check_fault_run.check(run, "flap", ["3", "0.6"])
+    assert problems == ["no failing probe was reported as flapping"]
+    steps = tuple(
+        dataclasses.replace(
+            s,
+            probes=tuple(
+                dataclasses.replace(r, flap="connected at +3.1s ...") if not r.met else r
+                for r in s.probes
+            ),
+        )
+        for s in run.steps
+    )
+    assert check_fault_run.check(dataclasses.replace(run, steps=steps), "flap", ["3", "0.6"]) == []
+    # an allowed probe failing is never explained by a fault that only opens
+    broken = failed(
+        make_run(fault=lambda s, p, w: Outcome.TIMEOUT if w is Outcome.CONNECTED else None)
+    )
+    assert any("does not break" in p for p in check_fault_run.check(broken, "flap", ["3", "0.6"]))
+
+
+def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "run.json"
+    write_results(failed(make_run(fault=bypass_5432)), path)
+    assert check_fault_run.main([str(path), "bypass", "tcp/5432"]) == 0
+    assert "exactly those the fault breaks" in capsys.readouterr().out
+    assert check_fault_run.main([str(path), "bypass", "udp/53"]) == 1
+    assert check_fault_run.main([str(path), "bypass", "icmp/1"]) == 2
+    assert check_fault_run.main([str(path), "unplug"]) == 2
+    (tmp_path / "bad.json").write_text(json.dumps({"format": "other"}))
+    assert check_fault_run.main([str(tmp_path / "bad.json"), "dns-any"]) == 2
+    assert "not a netpol-conformance results file" in capsys.readouterr().err

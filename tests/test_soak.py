@@ -1,0 +1,62 @@
+"""scripts/soak: N runs in a row, alternating -n auto and -n 0, a line each and a total
+(on the simulated cluster here; the local cluster's soak is the same loop)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOAK = ROOT / "scripts" / "soak"
+
+
+def soak(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SOAK), "--out", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_healthy_runs_alternate_workers_and_pass(tmp_path: Path) -> None:
+    proc = soak(tmp_path, "2", "--cluster", "simulated", "--cni", "calico", "--", "-m", "step1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert re.search(r"run 1/2  -n auto .* passed   232  failed    0 .* exit 0$", lines[1])
+    assert re.search(r"run 2/2  -n 0 .* passed   232  failed    0 .* exit 0$", lines[2])
+    assert lines[3].startswith("soak: 2 of 2 runs, 0 failed; 464 tests passed, 0 failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "run-01.json",
+        "run-01.log",
+        "run-02.json",
+        "run-02.log",
+    ]
+
+
+def test_a_failing_run_fails_the_soak_and_is_counted(tmp_path: Path) -> None:
+    proc = soak(
+        tmp_path,
+        "1",
+        "--cluster",
+        "simulated",
+        "--",
+        "-m",
+        "step1",
+        "--simulate-faults",
+        "no-enforcement",
+        "--enforce-timeout",
+        "1",
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    failed = int(re.search(r"failed +(\d+)", proc.stdout.splitlines()[1]).group(1))
+    assert failed > 0
+    assert "1 of 1 runs, 1 failed; " in proc.stdout and f"{failed} failed" in proc.stdout
+
+
+def test_zero_runs_is_a_usage_error(tmp_path: Path) -> None:
+    proc = soak(tmp_path, "0", "--cluster", "simulated")
+    assert proc.returncode == 2 and "runs must be at least 1" in proc.stderr
