@@ -55,8 +55,9 @@ def test_info_describes_the_cluster(cluster):
         "icmp_ratelimit_ms",
         "cni_version",
         "switched_off",
+        "fault",
     }
-    assert info["cni"] == CNI and info["switched_off"] is None
+    assert info["cni"] == CNI and info["switched_off"] is None and info["fault"] is None
     if CNI == "kube-router":  # the release scripts/local-cluster pins and builds
         lib = (Path(__file__).parents[2] / "scripts/local_cluster/lib.sh").read_text()
         pinned = re.search(r"^KUBE_ROUTER_VERSION=(\S+)$", lib, re.M)
