@@ -12,8 +12,8 @@
   ``probe.ports`` hands out, so that no probe rides an earlier probe's conntrack entry.
 - dns: ``dig`` (bind's, the lookup engine of its nslookup) of the name, through the resolver
   of the pod's ``/etc/resolv.conf``. Unlike nslookup, dig can bind its source port (``-b``),
-  for the same reason as UDP. ``+nocmd +noquestion +nostats`` keep its output to the header
-  (the status) and the answer, well inside what the batch keeps of a tool's output.
+  for the same reason as UDP. ``+noedns +nocmd +noquestion +nostats`` keep its output to the
+  header (the status) and the answer, well inside what the batch keeps of a tool's output.
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def dig_argv(
         *bind,
         f"+time={settings.dns_timeout}",
         f"+tries={settings.dns_tries}",
+        "+noedns",
         "+nocmd",
         "+noquestion",
         "+nostats",

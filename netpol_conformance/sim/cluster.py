@@ -263,7 +263,7 @@ class SimulatedCluster(Backend):
         return (0, "") if style == DROP else (1, _udp_refused())
 
     def _dig(self, src: Pod, oracle: Oracle, topo: Topology, name: str) -> tuple[int, str]:
-        """What ``dig +nocmd +noquestion +nostats NAME`` prints through the cluster DNS."""
+        """What ``dig +noedns +nocmd +noquestion +nostats NAME`` prints through the cluster DNS."""
         reachable = self._verdict(oracle, topo, src, DNS_POD_IP, 53, "UDP")
         if self.faults.block_dns or not reachable:
             return 9, DNS_TIMED_OUT

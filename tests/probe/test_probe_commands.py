@@ -103,6 +103,7 @@ def test_dig_argv_binds_the_source_port_on_the_pod_address() -> None:
         "10.244.0.7#20001",
         "+time=3",
         "+tries=1",
+        "+noedns",
         "+nocmd",
         "+noquestion",
         "+nostats",

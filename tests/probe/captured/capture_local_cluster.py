@@ -26,14 +26,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 sys.path.insert(0, str(ROOT))
 
-from netpol_conformance.tutorial.layout import load_layout  # noqa: E402
-
 from netpol_conformance.cluster.providers import LocalProvider  # noqa: E402
 from netpol_conformance.cni import profile  # noqa: E402
+from netpol_conformance.plan.layout import load_layout  # noqa: E402
 from netpol_conformance.probe.commands import (  # noqa: E402
     ProbeSettings,
     curl_argv,
-    nslookup_argv,
+    dig_argv,
     udp_argv,
 )
 from netpol_conformance.probe.outcome import Outcome  # noqa: E402
@@ -123,7 +122,7 @@ def capture(kubeconfig: str, name: str, argv: list[str], setup: str) -> tuple[in
 
 
 def main() -> int:
-    provider = LocalProvider(profile("kube-router"))
+    provider = LocalProvider(profile("kube-router"), ROOT / "scripts" / "local-cluster")
     info = provider.prepare(print)
     backend = provider.connect(info)
     kubeconfig = info.kubeconfig
@@ -148,21 +147,35 @@ def main() -> int:
         if state.stdout.strip() == "Completed":
             break
         time.sleep(1)
-    ip = kubectl(
-        kubeconfig, "get", "pod", "-n", NS, "server", "-o", "jsonpath={.status.podIP}"
-    ).stdout.strip()
+    ip, client_ip = (
+        kubectl(
+            kubeconfig, "get", "pod", "-n", NS, pod, "-o", "jsonpath={.status.podIP}"
+        ).stdout.strip()
+        for pod in ("server", "client")
+    )
+    ports = iter(range(21000, 22000))  # a source port of its own for each datagram capture
+    name = "kubernetes.default.svc.cluster.local"
     probes = {
-        "udp-5432": (udp_argv(ip, 5432, SETTINGS), Probe("c", UDP, "s", 5432, "UDP")),
-        "udp-53": (udp_argv(ip, 53, SETTINGS), Probe("c", UDP, "s", 53, "UDP")),
-        "tcp-53": (curl_argv(ip, 53, SETTINGS), Probe("c", TCP, "s", 53)),
-        "tcp-80": (curl_argv(ip, 80, SETTINGS), Probe("c", TCP, "s", 80)),
+        "udp-5432": (
+            lambda: udp_argv(ip, 5432, SETTINGS, next(ports)),
+            Probe("c", UDP, "s", 5432, "UDP"),
+        ),
+        "udp-53": (
+            lambda: udp_argv(ip, 53, SETTINGS, next(ports)),
+            Probe("c", UDP, "s", 53, "UDP"),
+        ),
+        "tcp-53": (lambda: curl_argv(ip, 53, SETTINGS), Probe("c", TCP, "s", 53)),
+        "tcp-80": (lambda: curl_argv(ip, 80, SETTINGS), Probe("c", TCP, "s", 80)),
         "dns": (
-            nslookup_argv("kubernetes.default.svc.cluster.local", SETTINGS),
-            Probe("c", DNS, "dns", 53, "UDP", "kubernetes.default.svc.cluster.local"),
+            lambda: dig_argv(name, SETTINGS, next(ports), client_ip),
+            Probe("c", DNS, "dns", 53, "UDP", name),
         ),
     }
     runner = ProbeRunner(backend, SETTINGS)
-    targets = [ProbeTarget(p, NS, "client", ip) for _, p in probes.values()]
+    targets = [
+        ProbeTarget(p, NS, "client", "" if p.kind == DNS else ip, client_ip)
+        for _, p in probes.values()
+    ]
     failures = []
 
     def check(phase: str, expected: dict[str, Outcome]) -> None:
@@ -174,7 +187,7 @@ def main() -> int:
                 failures.append(f"{phase} {key}: expected {expected[key]}, observed {got}")
 
     for key, (argv, _) in probes.items():
-        capture(kubeconfig, f"open-{key}", argv, "no policy")
+        capture(kubeconfig, f"open-{key}", argv(), "no policy")
     check(
         "open",
         {
@@ -189,14 +202,14 @@ def main() -> int:
     backend.apply([DENY])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        rc, _ = capture(kubeconfig, "denied-udp-5432", probes["udp-5432"][0], "waiting")
+        rc, _ = capture(kubeconfig, "denied-udp-5432", probes["udp-5432"][0](), "waiting")
         if rc != 0:
             break
         time.sleep(1)
     time.sleep(1)
     for key, (argv, _) in probes.items():
         if key != "dns":
-            capture(kubeconfig, f"denied-{key}", argv, "default-deny-ingress on the server pod")
+            capture(kubeconfig, f"denied-{key}", argv(), "default-deny-ingress on the server pod")
     check(
         "denied",
         {
@@ -213,7 +226,7 @@ def main() -> int:
         if not ok:
             failures.append(f"control probe {protocol} {port}: not listening")
 
-    cmd = ["exec", "-n", NS, "ended", "-c", "probe", "--", *probes["dns"][0]]
+    cmd = ["exec", "-n", NS, "ended", "-c", "probe", "--", *probes["dns"][0]()]
     result = kubectl(kubeconfig, *cmd, check=False)
     (HERE / "cluster-kube-router-exec-container-gone.txt").write_text(
         f"#> command: kubectl {shlex.join(cmd)}\n"
