@@ -19,6 +19,7 @@ import pytest
 from local_cluster_helpers import (
     NAMESPACE,
     POLICY_YAML,
+    RUN_DIR,
     in_node,
     info,
     kubectl,
@@ -38,6 +39,7 @@ from netpol_conformance.probe.spec import UDP, Probe, ProbeTarget
 pytestmark = pytest.mark.local_cluster
 
 PORT = 5432
+KUBE_ROUTER_LOG = RUN_DIR / "logs" / "kube-router.log"
 # A UDP echo server, run by this machine's Python inside the server pod's network namespace.
 ECHO = (
     "import socket\n"
@@ -109,6 +111,9 @@ def test_the_same_5_tuple_leaks_through_a_deny_and_the_suites_probe_does_not(udp
     entry = [ln for ln in table.splitlines() if f"sport={first} " in ln]
     assert reused is Outcome.CONNECTED, f"expected the reused flow to leak; conntrack:\n{table}"
     assert entry and "UNREPLIED" not in entry[0], table
+    synced = [ln for ln in KUBE_ROUTER_LOG.read_text().splitlines() if "sync iptables took" in ln]
+    print(f"\nkube-router's last sync before the replay: {synced[-1] if synced else 'none'}")
+    print(f"the reused 5-tuple's conntrack entry, which answered it: {entry[0].strip()}")
 
     # The suite's next probe takes a new port: the deny answers.
     observed = runner.run([target])[target.probe]
