@@ -15,6 +15,7 @@ from netpol_conformance.cluster.kind.options import KindOptions, kind_options
 from netpol_conformance.cluster.kubeconfig import kubeconfig_path, require_kube_context
 from netpol_conformance.cni import PROFILES, CniProfile, profile
 from netpol_conformance.errors import UsageError
+from netpol_conformance.output_files import check_output
 from netpol_conformance.plan.layout import DEFAULT_MANIFESTS
 from netpol_conformance.probe.commands import ProbeSettings
 from netpol_conformance.run.options import RunOptions
@@ -91,6 +92,7 @@ def build_settings(opt: Callable[[str], Any]) -> SuiteSettings:
     if not (manifests / "topology" / "topology.yaml").is_file():
         raise UsageError(f"--manifests {manifests} does not hold topology/topology.yaml")
     results = opt("netpol_results")
+    check_output(results, "--netpol-results")
     local_script = opt("netpol_local_script")
     return SuiteSettings(
         cluster=cluster,

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from netpol_conformance.errors import UsageError
+from netpol_conformance.output_files import check_output
 from netpol_conformance.report.compare import DEFAULT_ENFORCE_THRESHOLD
 
 
@@ -55,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("report: give --html OUT.html and/or --markdown OUT.md")
     if not args.enforce_threshold >= 0:
         raise UsageError(f"--enforce-threshold {args.enforce_threshold:g}: give seconds >= 0")
+    check_output(args.html, "--html")
+    check_output(args.markdown, "--markdown")
     run_record = load_results(args.results)
     before = load_results(args.before) if args.before else None
     comparison = compare(before, run_record, args.enforce_threshold) if before else None

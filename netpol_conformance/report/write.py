@@ -3,6 +3,11 @@
 The text goes to a temporary file in the same directory, is flushed to disk, and then renamed
 over the target (``os.replace``, atomic on POSIX within one file system). A Ctrl-C or a full
 disk leaves at most the temporary file's removal undone, never a truncated results file.
+
+Renaming over a target replaces whatever it is, so only a regular file (or nothing) is ever a
+target (``output_files``): checked when the path comes from an option, before any work, and
+again here just before the rename. A symbolic link is written through: the file it names is
+replaced, the link stays.
 """
 
 from __future__ import annotations
@@ -15,13 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from netpol_conformance.errors import ResultsWriteError
+from netpol_conformance.output_files import output_problem
 from netpol_conformance.report.document import to_document
 from netpol_conformance.run.records import RunRecord
 
 
 def write_atomically(path: str | Path, text: str) -> None:
     """Replace ``path`` by ``text`` in one step; ResultsWriteError with one line on failure."""
-    target = Path(path)
+    target = Path(os.path.realpath(path))  # a symbolic link is written through
+    problem = output_problem(target)
+    if problem:
+        raise ResultsWriteError(f"cannot write {path}: {problem}")
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -35,9 +44,7 @@ def write_atomically(path: str | Path, text: str) -> None:
         os.replace(temporary, target)
     except OSError as exc:
         _discard(temporary)
-        raise ResultsWriteError(
-            f"cannot write the results file {target}: {exc.strerror or exc}"
-        ) from None
+        raise ResultsWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:  # Ctrl-C half-way: no temporary file left behind either
         _discard(temporary)
         raise

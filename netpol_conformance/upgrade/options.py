@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from netpol_conformance.errors import UsageError
+from netpol_conformance.output_files import check_output
 from netpol_conformance.pytest_plugin.options import add_options
 from netpol_conformance.upgrade.records import Limits
 from netpol_conformance.upgrade.simulated import UPGRADE_FAULTS
@@ -253,6 +254,13 @@ def gate_options(args: argparse.Namespace) -> GateOptions:
         if not (sep and ns and name) or "/" in name:
             raise UsageError(f"--cni-daemonset {args.cni_daemonset!r}: give NAMESPACE/NAME")
         daemonset = (ns, name)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(
+            f"--out {out} is not a directory: it takes before.json and after.json; name a "
+            "directory (made if missing)"
+        )
+    check_output(args.html, "--html")
     return GateOptions(
         upgrade_command=args.upgrade_command,
         ready_command=args.ready_command,
@@ -269,7 +277,7 @@ def gate_options(args: argparse.Namespace) -> GateOptions:
                 "max-disruption-established", args.max_disruption_established, zero_ok=True
             ),
         ),
-        out=Path(args.out),
+        out=out,
         html=Path(args.html) if args.html else None,
     )
 
