@@ -40,8 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("netpol-conformance: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # the reader went away (`| head`): not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:  # the reader went away (`| head`) and the command did not say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # more: not an error
         return 0
 
 

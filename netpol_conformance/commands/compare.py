@@ -1,6 +1,8 @@
 """`netpol-conformance compare BEFORE.json AFTER.json`: what changed between two runs.
 
-Exit 0 when nothing regressed or leaked, 1 otherwise, 2 when a file is not a results file.
+Exit 0 when nothing regressed or leaked and every probe of the before run was probed after, 1
+otherwise, 2 when a file is not a results file. The exit code is the verdict's, wherever the
+output goes: a reader that stops early (``| head``) changes nothing.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from netpol_conformance.commands.stdout import to_stdout
 from netpol_conformance.errors import UsageError
 from netpol_conformance.report.compare import DEFAULT_ENFORCE_THRESHOLD
 
@@ -24,8 +27,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "Compare two runs' results files (pytest --netpol-results) probe by probe: leaks "
             "(denied by the policies, got through after) first, then regressions, new expected "
             "deviations, fixes, changed categories, time-to-enforce changes, probes in one run "
-            "only, and changed metadata. Exit 0 when nothing regressed or leaked, 1 otherwise, "
-            "2 on bad input."
+            "only, and changed metadata and options. Exit 0 when nothing regressed or leaked "
+            "and every probe of BEFORE was probed in AFTER, 1 otherwise, 2 on bad input."
         ),
     )
     parser.add_argument("before", metavar="BEFORE.json", help="the earlier run's results file")
@@ -43,6 +46,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="report a step's time to enforce when it changed by more than this "
         f"(default: {DEFAULT_ENFORCE_THRESHOLD:g}, two poll intervals on a real cluster)",
+    )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="probes of BEFORE that AFTER did not probe (a narrower selection on purpose) do "
+        "not fail the comparison",
     )
     parser.set_defaults(func=run)
     return parser
@@ -64,15 +73,25 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--enforce-threshold {args.enforce_threshold:g}: give seconds >= 0")
     before = load_results(args.before)
     after = load_results(args.after)
-    comparison = compare(before, after, args.enforce_threshold)
+    comparison = compare(before, after, args.enforce_threshold, args.allow_missing)
     names = (f"{args.before} ({run_title(before)})", f"{args.after} ({run_title(after)})")
-    if args.format == "json":
-        document = comparison_document(comparison, args.before, args.after)
-        json.dump(document, sys.stdout, indent=1, ensure_ascii=False)
-        sys.stdout.write("\n")
-    elif args.format == "markdown":
-        sys.stdout.write(comparison_markdown(comparison, *names))
-    else:
-        console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-        print_comparison(comparison, console, *names)
+
+    def write() -> None:
+        if args.format == "json":
+            document = comparison_document(comparison, args.before, args.after)
+            json.dump(document, sys.stdout, indent=1, ensure_ascii=False)
+            sys.stdout.write("\n")
+        elif args.format == "markdown":
+            sys.stdout.write(comparison_markdown(comparison, *names))
+        else:
+            console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+            # rich ends the process with exit 1 on a closed pipe: hand it to to_stdout.
+            console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+            print_comparison(comparison, console, *names)
+
+    to_stdout(write)
     return comparison.exit_code
+
+
+def _broken_pipe() -> None:
+    raise BrokenPipeError

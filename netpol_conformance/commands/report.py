@@ -9,6 +9,7 @@ import argparse
 import sys
 from typing import Any
 
+from netpol_conformance.commands.stdout import to_stdout
 from netpol_conformance.errors import UsageError
 from netpol_conformance.output_files import check_output
 from netpol_conformance.report.compare import DEFAULT_ENFORCE_THRESHOLD
@@ -40,6 +41,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help=f"as for compare (default: {DEFAULT_ENFORCE_THRESHOLD:g})",
     )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="as for compare: probes of BEFORE that RESULTS did not probe do not gate",
+    )
     parser.set_defaults(func=run)
     return parser
 
@@ -60,14 +66,18 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.markdown, "--markdown")
     run_record = load_results(args.results)
     before = load_results(args.before) if args.before else None
-    comparison = compare(before, run_record, args.enforce_threshold) if before else None
+    comparison = (
+        compare(before, run_record, args.enforce_threshold, args.allow_missing) if before else None
+    )
     names = (str(args.before), str(args.results))
     if args.html:
-        write_atomically(args.html, render_html(run_record, before, comparison, names))
+        html = render_html(run_record, before, comparison, names)
+        write_atomically(args.html, html, "the HTML report")
     if args.markdown == "-":
-        sys.stdout.write(render_markdown(run_record, comparison, names))
+        to_stdout(lambda: sys.stdout.write(render_markdown(run_record, comparison, names)))
     elif args.markdown:
-        write_atomically(args.markdown, render_markdown(run_record, comparison, names))
+        markdown = render_markdown(run_record, comparison, names)
+        write_atomically(args.markdown, markdown, "the markdown report")
     summary = summarize(run_record)
     written = " and ".join(p for p in (args.html, args.markdown) if p and p != "-")
     if written:

@@ -30,6 +30,7 @@ from netpol_conformance.pytest_plugin.fixtures import (  # noqa: F401 - fixtures
     process_state,
 )
 from netpol_conformance.pytest_plugin.junit import JunitSuiteProperties
+from netpol_conformance.pytest_plugin.run_record import selection_record
 from netpol_conformance.pytest_plugin.session import ProgressRelay, SuiteSession
 from netpol_conformance.pytest_plugin.state import ProcessState
 from netpol_conformance.settings import build_settings
@@ -85,7 +86,7 @@ def pytest_configure(config: pytest.Config) -> None:
         state = ProcessState(settings, session, name)
         config.stash[STATE_KEY] = state
         if workerinput is None:
-            reporter = summary.RunReporter(state)
+            reporter = summary.RunReporter(state, selection_record(config))
             config.stash[REPORTER_KEY] = reporter
             config.pluginmanager.register(reporter, "netpol-conformance-reporter")
             config.pluginmanager.register(JunitSuiteProperties(state), "netpol-conformance-junit")

@@ -43,10 +43,30 @@ def run_status(exitstatus: int, setup_error: str | None) -> str:
     return "passed" if exitstatus == pytest.ExitCode.OK else "failed"
 
 
-def options_record(settings: SuiteSettings) -> dict[str, Any]:
+def weakened_checks(settings: SuiteSettings) -> list[str]:
+    """The checks that the run's options switched off, as a person should read them."""
+    out = []
+    if not settings.run.confirm_window:
+        out.append("flapping detection off (--confirm-window 0: no confirmation after convergence)")
+    return out
+
+
+def selection_record(config: pytest.Config) -> dict[str, Any]:
+    """What the run was asked to run: ``-m``, ``-k`` and the paths given to pytest."""
+    return {
+        "markexpr": config.getoption("markexpr", default="") or "",
+        "keyword": config.getoption("keyword", default="") or "",
+        "args": [str(a) for a in config.args],
+    }
+
+
+def options_record(
+    settings: SuiteSettings, selection: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The options that decide what the run means, as plain values."""
     run = settings.run
     return {
+        "selection": selection or {},
         "cluster": settings.cluster,
         "cni": settings.profile.name,
         "kube_context": settings.kube_context,
@@ -54,6 +74,10 @@ def options_record(settings: SuiteSettings) -> dict[str, Any]:
         "probe_timeout": run.probe.timeout,
         "dns_timeout": run.probe.dns_timeout,
         "enforce_timeout": run.enforce_timeout,
+        "confirm_window": run.confirm_window,
+        "strict_deny_style": run.strict_deny_style,
+        "simulate_delay": settings.simulate_delay if settings.cluster == "simulated" else None,
+        "weakened": weakened_checks(settings),
         "image_overrides": dict(settings.image_overrides),
         "pull_policy": settings.pull_policy,
         "simulate_faults": {k: v for k, v in dataclasses.asdict(settings.faults).items() if v},
@@ -92,6 +116,7 @@ def build_run_record(
     started: str,
     status: str,
     error: str = "",
+    selection: dict[str, Any] | None = None,
 ) -> RunRecord:
     p = settings.profile
     errors: dict[str, str] = {}
@@ -102,7 +127,7 @@ def build_run_record(
         started=started,
         finished=now(),
         status=status,
-        options=options_record(settings),
+        options=options_record(settings, selection),
         cluster=ClusterRecord(
             kind=settings.cluster,
             kubernetes_version=info.kubernetes_version if info else "",

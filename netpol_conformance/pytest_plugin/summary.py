@@ -13,7 +13,12 @@ from netpol_conformance.cni import CniProfile
 from netpol_conformance.errors import ConformanceError, UsageError
 from netpol_conformance.plan.judge import deny_style_line, deny_styles
 from netpol_conformance.probe.outcome import Outcome
-from netpol_conformance.pytest_plugin.run_record import build_run_record, now, run_status
+from netpol_conformance.pytest_plugin.run_record import (
+    build_run_record,
+    now,
+    run_status,
+    weakened_checks,
+)
 from netpol_conformance.pytest_plugin.state import ProcessState
 from netpol_conformance.pytest_plugin.store import ProcessResults
 from netpol_conformance.report.write import write_results
@@ -129,6 +134,8 @@ def terminal_summary(
         f"cluster {settings.cluster}, cni {p.name}: enforces NetworkPolicy: "
         f"{'yes' if p.enforces else 'no'}, deny style: {p.deny_description}"
     )
+    for weakened in weakened_checks(settings):
+        tr.write_line(f"WARNING: {weakened}", yellow=True, bold=True)
     for line in scenario_lines(tests, steps, p):
         tr.write_line(line)
     for line in sequence_lines(steps, ("walkthrough", "roundtrip")):
@@ -151,8 +158,9 @@ class RunReporter:
     """Registered in the controller: records every test (workers' included), writes the
     results file and prints the summary."""
 
-    def __init__(self, state: ProcessState) -> None:
+    def __init__(self, state: ProcessState, selection: dict[str, Any] | None = None) -> None:
         self.state = state
+        self.selection = selection or {}
         self.settings = state.settings
         self.tests: list[TestRecord] = []
         self.processes: list[ProcessResults] = []
@@ -186,6 +194,7 @@ class RunReporter:
             self.started,
             run_status(exitstatus, setup_error),
             setup_error or "",
+            self.selection,
         )
         try:
             write_results(record, path)

@@ -11,8 +11,13 @@ Every probe present in both runs is classified once, by the first rule that hold
 - category: the verdict is the same but the observed category changed (a timeout became a
   refusal: the deny style changed).
 
-Leaks and regressions gate (exit 1); everything else is information. A listed deviation does
-not gate, as it does not fail the run that observed it.
+A probe of the before run that the after run did not probe at all is missing: a gate must not
+pass on a later run that checked less (a narrower ``-m``, a run cut short). Leaks, regressions
+and missing probes gate (exit 1); everything else is information. ``allow_missing`` turns
+missing probes into information, for a later run narrowed on purpose. A listed deviation does
+not gate, as it does not fail the run that observed it. The runs' options that change verdicts
+(the selection, the confirmation window, the deny style demanded, ...) are compared too, so
+that a difference in them is never silent.
 """
 
 from __future__ import annotations
@@ -37,11 +42,12 @@ class Change(StrEnum):
     DEVIATION = "deviation"
     FIX = "fix"
     CATEGORY = "category"
+    MISSING = "missing"
     ONLY_BEFORE = "only-before"
     ONLY_AFTER = "only-after"
 
 
-GATING = frozenset({Change.LEAK, Change.REGRESSION})
+GATING = frozenset({Change.LEAK, Change.REGRESSION, Change.MISSING})
 ORDER = {kind: rank for rank, kind in enumerate(Change)}
 
 
@@ -139,6 +145,10 @@ class Comparison:
         return self.of(Change.REGRESSION)
 
     @property
+    def missing(self) -> tuple[ProbeChange, ...]:
+        return self.of(Change.MISSING)
+
+    @property
     def gating(self) -> tuple[ProbeChange, ...]:
         return tuple(c for c in self.probes if c.gating)
 
@@ -201,8 +211,11 @@ def _missing_after(key: StepKey, after: RunRecord) -> str:
     return ""
 
 
-def _probe_changes(before: RunRecord, after: RunRecord) -> tuple[list[ProbeChange], int]:
+def _probe_changes(
+    before: RunRecord, after: RunRecord, allow_missing: bool = False
+) -> tuple[list[ProbeChange], int]:
     old, new = _sides(before), _sides(after)
+    absent = Change.ONLY_BEFORE if allow_missing else Change.MISSING
     order = {k: i for i, k in enumerate([*new, *(k for k in old if k not in new)])}
     changes: list[ProbeChange] = []
     compared = 0
@@ -210,8 +223,8 @@ def _probe_changes(before: RunRecord, after: RunRecord) -> tuple[list[ProbeChang
         a = new.get((key, label))
         if a is None:
             why = _missing_after(key, after)
-            kind = Change.REGRESSION if why and b.accepted else Change.ONLY_BEFORE
-            changes.append(ProbeChange(kind, key, label, b, None, why))
+            kind = Change.REGRESSION if why and b.accepted else absent
+            changes.append(ProbeChange(kind, key, label, b, None, why or "not probed after"))
             continue
         compared += 1
         change = classify(b, a)
@@ -237,6 +250,28 @@ def _enforcement(before: RunRecord, after: RunRecord, threshold: float) -> Itera
             yield EnforceChange(key, b, a)
 
 
+# The options of a run that change what its verdicts mean (results file ``options``).
+VERDICT_OPTIONS = {
+    "selection": "selection (pytest -m, -k and paths)",
+    "confirm_window": "confirmation window (s)",
+    "strict_deny_style": "--strict-deny-style",
+    "enforce_timeout": "enforce timeout (s)",
+    "probe_timeout": "probe timeout (s)",
+    "dns_timeout": "DNS timeout (s)",
+    "simulate_delay": "simulated enforcement delay (s)",
+    "simulate_faults": "simulated faults",
+    "weakened": "checks switched off",
+}
+
+
+def _option_text(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items() if v not in (None, "", [], {}))
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return "" if value is None else str(value)
+
+
 def _metadata(before: RunRecord, after: RunRecord) -> Iterable[MetadataChange]:
     fields = {
         "CNI": lambda r: r.cni.name,
@@ -247,17 +282,23 @@ def _metadata(before: RunRecord, after: RunRecord) -> Iterable[MetadataChange]:
         "suite version": lambda r: r.suite_version,
         "run status": lambda r: r.status,
     }
+    for option, name in VERDICT_OPTIONS.items():
+        fields[name] = lambda r, o=option: _option_text(r.options.get(o))
     for name, get in fields.items():
         b, a = get(before), get(after)
         if b != a:
-            yield MetadataChange(name, b, a)
+            yield MetadataChange(name, b or "(none)", a or "(none)")
 
 
 def compare(
-    before: RunRecord, after: RunRecord, threshold: float = DEFAULT_ENFORCE_THRESHOLD
+    before: RunRecord,
+    after: RunRecord,
+    threshold: float = DEFAULT_ENFORCE_THRESHOLD,
+    allow_missing: bool = False,
 ) -> Comparison:
-    """Everything that differs from ``before`` to ``after``; ``threshold`` in seconds."""
-    changes, compared = _probe_changes(before, after)
+    """Everything that differs from ``before`` to ``after``; ``threshold`` in seconds; with
+    ``allow_missing``, probes the after run did not make do not gate."""
+    changes, compared = _probe_changes(before, after, allow_missing)
     return Comparison(
         probes=tuple(changes),
         enforcement=tuple(_enforcement(before, after, threshold)),

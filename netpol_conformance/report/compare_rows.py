@@ -23,6 +23,7 @@ TITLES = {
     Change.DEVIATION: "New expected deviations (listed for this CNI, not failures)",
     Change.FIX: "Fixes: not as expected before, as expected after",
     Change.CATEGORY: "Changed categories, same verdict",
+    Change.MISSING: "Missing: probed before, not after (--allow-missing when that is meant)",
     Change.ONLY_BEFORE: "Only in the before run",
     Change.ONLY_AFTER: "Only in the after run",
 }
@@ -50,6 +51,11 @@ def verdict(c: Comparison) -> str:
         f"{len(c.leaks)} leak{'s' if len(c.leaks) != 1 else ''}",
         f"{len(c.regressions)} regression{'s' if len(c.regressions) != 1 else ''}",
     ]
+    if c.missing:
+        parts.append(
+            f"{len(c.missing)} probe{'s' if len(c.missing) != 1 else ''} of the before run "
+            "not probed after"
+        )
     return f"FAIL: {', '.join(parts)} ({c.compared} probes compared)"
 
 
@@ -59,6 +65,7 @@ NAMES = {
     Change.DEVIATION: ("new deviation", "new deviations"),
     Change.FIX: ("fix", "fixes"),
     Change.CATEGORY: ("changed category", "changed categories"),
+    Change.MISSING: ("missing after", "missing after"),
     Change.ONLY_BEFORE: ("only in before", "only in before"),
     Change.ONLY_AFTER: ("only in after", "only in after"),
 }

@@ -16,7 +16,7 @@ from netpol_conformance.report.compare import Comparison, keyed_steps
 from netpol_conformance.report.html_compare import comparison_html
 from netpol_conformance.report.html_step import STATE_SYMBOL, step_section
 from netpol_conformance.report.html_upgrade import upgrade_section
-from netpol_conformance.report.summary import PASSED, RunSummary, run_title, summarize
+from netpol_conformance.report.summary import PASSED, RunSummary, run_title, summarize, weakened
 from netpol_conformance.report.svg_chart import EnforceBar, enforce_chart
 from netpol_conformance.run.records import RunRecord
 
@@ -79,10 +79,11 @@ def _meta(run: RunRecord) -> str:
 def _header(summary: RunSummary) -> str:
     run = summary.run
     v = summary.verdict
+    warnings = "".join(f'<p class="weakened">{escape(w)}</p>' for w in weakened(run))
     return (
         f'<header class="page {v}"><h1>NetworkPolicy conformance: {escape(run_title(run))}</h1>'
         f'<p class="verdict"><span class="badge {v}">{VERDICT_BADGE[v]}</span>'
-        f"{escape(_suite(run) + summary.headline)}</p>{_meta(run)}</header>"
+        f"{escape(_suite(run) + summary.headline)}</p>{warnings}{_meta(run)}</header>"
     )
 
 

@@ -7,7 +7,7 @@ from netpol_conformance.report.compare import Comparison
 from netpol_conformance.report.compare_render import comparison_markdown
 from netpol_conformance.report.html_report import VERDICT_BADGE
 from netpol_conformance.report.markdown_text import md_code, md_table, md_text
-from netpol_conformance.report.summary import RunSummary, run_title, summarize
+from netpol_conformance.report.summary import RunSummary, run_title, summarize, weakened
 from netpol_conformance.run.records import RunRecord
 
 STATE = {"passed": "\u2713", "failed": "\u2717", "deviations": "~"}
@@ -81,6 +81,7 @@ def render_markdown(
         "",
         f"**{VERDICT_BADGE[summary.verdict]}**: {md_text(summary.headline)}",
         "",
+        *(f"**Warning: {md_text(w)}**\n" for w in weakened(run)),
         *_metadata(summary),
         "",
     ]

@@ -105,6 +105,12 @@ def summarize(run: RunRecord) -> RunSummary:
     return RunSummary(run, steps, Counter(t.outcome for t in run.tests))
 
 
+def weakened(run: RunRecord) -> list[str]:
+    """The checks the run's options switched off (results files since 1.3 say so)."""
+    value = run.options.get("weakened") or []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
 def run_title(run: RunRecord) -> str:
     """``calico v3.29.3 on kind, Kubernetes v1.34.2``: which run this is, in a few words."""
     cni = f"{run.cni.name} {run.cni.version}".strip()

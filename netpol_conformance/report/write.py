@@ -25,12 +25,13 @@ from netpol_conformance.report.document import to_document
 from netpol_conformance.run.records import RunRecord
 
 
-def write_atomically(path: str | Path, text: str) -> None:
-    """Replace ``path`` by ``text`` in one step; ResultsWriteError with one line on failure."""
+def write_atomically(path: str | Path, text: str, what: str = "the file") -> None:
+    """Replace ``path`` by ``text`` in one step; ResultsWriteError with one line on failure
+    (``what`` names the file in it: "the results file", "the HTML report")."""
     target = Path(os.path.realpath(path))  # a symbolic link is written through
     problem = output_problem(target)
     if problem:
-        raise ResultsWriteError(f"cannot write {path}: {problem}")
+        raise ResultsWriteError(f"cannot write {what}: {problem}")
     temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -44,7 +45,7 @@ def write_atomically(path: str | Path, text: str) -> None:
         os.replace(temporary, target)
     except OSError as exc:
         _discard(temporary)
-        raise ResultsWriteError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise ResultsWriteError(f"cannot write {what} {path}: {exc.strerror or exc}") from None
     except BaseException:  # Ctrl-C half-way: no temporary file left behind either
         _discard(temporary)
         raise
@@ -61,4 +62,4 @@ def document_text(document: Any) -> str:
 
 def write_results(run: RunRecord, path: str | Path) -> None:
     """Write ``run`` as the results document at ``path``, atomically."""
-    write_atomically(path, document_text(to_document(run)))
+    write_atomically(path, document_text(to_document(run)), "the results file")

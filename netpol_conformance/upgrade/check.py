@@ -189,7 +189,8 @@ def run_check(plan: Plan, console: Console) -> int:
             more_where=f"netpol-conformance compare {names[0]} {names[1]} lists more",
         )
         if plan.gate.html is not None:
-            write_atomically(plan.gate.html, render_html(after, before, comparison, names))
+            html = render_html(after, before, comparison, names)
+            write_atomically(plan.gate.html, html, "the HTML report")
             say(f"wrote {plan.gate.html}")
         _finish_kind(plan, live)
         if verdict.passed:

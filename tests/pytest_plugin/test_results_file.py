@@ -133,3 +133,35 @@ def test_an_interrupted_run_writes_its_file_with_that_status(tmp_path: Path) -> 
     record = load_results(results)
     assert record.status == "interrupted"
     assert not list(tmp_path.glob("netpol-conformance-*"))
+
+
+def test_the_selection_and_the_options_that_change_verdicts_are_recorded(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    done = run(
+        tmp_path,
+        "--cluster",
+        "simulated",
+        "-m",
+        "step1",
+        "-k",
+        "db",
+        "--confirm-window",
+        "0",
+        "--strict-deny-style",
+        "--netpol-results",
+        str(results),
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    options = load_results(results).options
+    assert options["selection"] == {"markexpr": "step1", "keyword": "db", "args": ["suites"]}
+    assert options["confirm_window"] == 0 and options["strict_deny_style"] is True
+    assert options["simulate_delay"] == 0.05
+    # a check switched off is never silent: in the file and in the summary
+    assert options["weakened"] == [
+        "flapping detection off (--confirm-window 0: no confirmation after convergence)"
+    ]
+    assert "WARNING: flapping detection off" in done.stdout
+    complete = tmp_path / "complete.json"
+    done = run(tmp_path, "--cluster", "simulated", "-m", "step1", "--netpol-results", str(complete))
+    assert load_results(complete).options["weakened"] == []
+    assert "WARNING" not in done.stdout

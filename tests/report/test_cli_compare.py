@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -107,3 +110,42 @@ def test_a_negative_threshold_is_a_usage_error(
 ) -> None:
     code, _, err = _run(capsys, str(files["good"]), str(files["good"]), "--enforce-threshold", "-1")
     assert code == 2 and "--enforce-threshold -1: give seconds >= 0" in err
+
+
+@pytest.fixture(scope="module")
+def loud(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A comparison whose every format is far longer than a pipe holds (64 KiB): the reader
+    below stops after 10 bytes, while compare still writes."""
+    root = tmp_path_factory.mktemp("loud")
+    paths = {"good": root / "good.json", "leaky": root / "leaky.json"}
+    write_results(make_run(), paths["good"])
+    write_results(make_run(enforces=False), paths["leaky"])
+    return paths
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
+@pytest.mark.parametrize(("after", "code"), [("leaky", 1), ("good", 0)])
+def test_the_exit_code_is_the_verdicts_when_the_reader_stops_early(
+    loud: dict[str, Path], fmt: str, after: str, code: int
+) -> None:
+    pipeline = (
+        f"set -o pipefail; {shlex.quote(sys.executable)} -m netpol_conformance.cli compare "
+        f"{loud['good']} {loud[after]} --format {fmt} | head -c 10 >/dev/null"
+    )
+    proc = subprocess.run(
+        ["bash", "-c", pipeline], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+def test_a_narrower_later_run_fails_unless_missing_probes_are_allowed(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    step0 = tmp_path / "step0.json"
+    write_results(make_run(scenarios=("0-no-policies",)), step0)
+    code, out, _ = _run(capsys, str(files["good"]), str(step0))
+    assert code == 1
+    assert "FAIL: 0 leaks, 0 regressions, 420 probes of the before run not probed after" in out
+    code, out, _ = _run(capsys, str(files["good"]), str(step0), "--allow-missing")
+    assert code == 0 and "OK: nothing regressed or leaked (105 probes compared)" in out

@@ -111,13 +111,19 @@ def test_a_step_that_no_longer_converges_is_an_enforcement_change() -> None:
     assert [(e.step.scenario, e.before, e.after) for e in c.enforcement] == [(S2, 1.4, None)]
 
 
-def test_probes_in_one_run_only_do_not_gate() -> None:
+def test_new_probes_do_not_gate_and_missing_ones_do_unless_allowed() -> None:
     short = make_run(scenarios=(S1,))
     longer = make_run(scenarios=(S1, S2))
     c = compare(short, longer)
     assert {ch.kind for ch in c.probes} == {Change.ONLY_AFTER}
     assert {ch.step.scenario for ch in c.probes} == {S2} and c.exit_code == 0
-    assert {ch.kind for ch in compare(longer, short).probes} == {Change.ONLY_BEFORE}
+    # A later run that checked less must not pass the gate on what it did not look at.
+    narrowed = compare(longer, short)
+    assert {ch.kind for ch in narrowed.probes} == {Change.MISSING}
+    assert narrowed.exit_code == 1 and len(narrowed.missing) == len(narrowed.probes) > 0
+    assert all(ch.note == "not probed after" for ch in narrowed.probes)
+    allowed = compare(longer, short, allow_missing=True)
+    assert {ch.kind for ch in allowed.probes} == {Change.ONLY_BEFORE} and allowed.exit_code == 0
 
 
 def test_probes_lost_to_a_failed_set_up_are_regressions() -> None:

@@ -60,7 +60,7 @@ def test_anything_but_a_regular_file_is_refused_and_left_alone(tmp_path: Path, k
     assert kind.split()[-1] in str(output_problem(path))
     with pytest.raises(UsageError, match="--html: "):
         check_output(path, "--html")
-    with pytest.raises(ResultsWriteError, match=f"cannot write {path}"):
+    with pytest.raises(ResultsWriteError, match=f"cannot write the file: {path} "):
         write_atomically(path, "text")
     assert path.lstat().st_mode == before
 

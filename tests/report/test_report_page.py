@@ -201,3 +201,14 @@ def test_compare_on_the_page_folds_what_does_not_gate_and_shows_leaks_open() -> 
         r"<details class='changes'><summary>[^<]*\(\d+\)</summary><table", compare_part
     )
     assert "<h3>Changed categories" not in compare_part
+
+
+def test_a_check_the_run_switched_off_is_in_the_header_of_both_reports() -> None:
+    off = "flapping detection off (--confirm-window 0: no confirmation after convergence)"
+    run = replace(make_run(scenarios=("0-no-policies",)), options={"weakened": [off]})
+    page = Page(render_html(run))
+    assert len(page.find("p", **{"class": "weakened"})) == 1 and off in "".join(page.text)
+    assert f"**Warning: {off}**" in render_markdown(run)
+    assert not Page(render_html(make_run(scenarios=("0-no-policies",)))).find(
+        "p", **{"class": "weakened"}
+    )

@@ -186,7 +186,7 @@ def test_a_full_disk_is_one_line_and_leaves_the_earlier_file(
 
     monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(ResultsWriteError) as info:
-        write_atomically(path, "new")
+        write_atomically(path, "new", "the results file")
     assert str(info.value) == f"cannot write the results file {path}: No space left on device"
     assert path.read_text() == "earlier"
     assert os.listdir(tmp_path) == ["results.json"]
@@ -194,8 +194,8 @@ def test_a_full_disk_is_one_line_and_leaves_the_earlier_file(
 
 def test_a_write_into_a_file_instead_of_a_directory_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    with pytest.raises(ResultsWriteError, match="cannot write the results file"):
-        write_atomically(tmp_path / "file" / "results.json", "new")
+    with pytest.raises(ResultsWriteError, match=r"cannot write the results file: .*Not a direc"):
+        write_atomically(tmp_path / "file" / "results.json", "new", "the results file")
 
 
 def test_an_interrupted_write_leaves_the_earlier_file_whole(
