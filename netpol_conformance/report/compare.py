@@ -132,6 +132,7 @@ class Comparison:
     metadata: tuple[MetadataChange, ...]
     compared: int  # probes present in both runs
     threshold: float  # seconds, for enforcement changes
+    inconsistent: tuple[str, ...] = ()  # a file's stored verdicts its observations contradict
 
     def of(self, kind: Change) -> tuple[ProbeChange, ...]:
         return tuple(c for c in self.probes if c.kind is kind)
@@ -154,7 +155,7 @@ class Comparison:
 
     @property
     def passed(self) -> bool:
-        return not self.gating
+        return not self.gating and not self.inconsistent
 
     @property
     def exit_code(self) -> int:
@@ -305,4 +306,9 @@ def compare(
         metadata=tuple(_metadata(before, after)),
         compared=compared,
         threshold=threshold,
+        inconsistent=tuple(
+            f"{side}: {line}"
+            for side, run in (("before", before), ("after", after))
+            for line in run.inconsistent
+        ),
     )

@@ -51,6 +51,11 @@ def verdict(c: Comparison) -> str:
         f"{len(c.leaks)} leak{'s' if len(c.leaks) != 1 else ''}",
         f"{len(c.regressions)} regression{'s' if len(c.regressions) != 1 else ''}",
     ]
+    if c.inconsistent:
+        parts.append(
+            f"{len(c.inconsistent)} stored verdicts contradict their own observations "
+            f"({c.inconsistent[0]})"
+        )
     if c.missing:
         parts.append(
             f"{len(c.missing)} probe{'s' if len(c.missing) != 1 else ''} of the before run "

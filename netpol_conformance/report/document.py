@@ -28,7 +28,7 @@ from netpol_conformance.run.records import (
 FORMAT = "netpol-conformance/results"
 SCHEMA_MAJOR = 1
 SCHEMA_MINOR = 3  # 1.1: steps carry deny_style; 1.2: the optional upgrade section;
-# 1.3: steps carry poll_times, probes their flap
+# 1.3: steps carry poll_times, probes their flap and listening
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}"
 
 
@@ -54,6 +54,7 @@ def probe_document(record: ProbeRecord) -> dict[str, Any]:
         "met": record.met,
         "deviation": record.deviation,
         "evidence": record.evidence,
+        "listening": record.listening,
         "attempts": record.attempts,
         "history": [observation_document(o) for o in record.history],
         "command": record.command,

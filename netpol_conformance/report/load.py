@@ -2,16 +2,23 @@
 
 A reader accepts every minor version of its own schema major (a minor version only adds
 optional fields: those of a later minor are ignored here) and refuses any other major.
+
+Verdicts are judged again from what the file says was expected and observed, never taken from
+its stored ``met``: a probe whose stored verdict its own observation contradicts (a file edited
+by hand, or written by a broken tool) counts as its observation says, and the run lists it in
+``inconsistent``, which every report shows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from netpol_conformance.errors import ResultsFileError
+from netpol_conformance.plan.judge import meets
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import Probe
 from netpol_conformance.report.document import FORMAT, SCHEMA_MAJOR, SCHEMA_VERSION
@@ -83,6 +90,23 @@ def _observation(doc: Mapping[str, Any] | None) -> Observation | None:
     return Observation(Outcome(doc["category"]), doc["detail"])
 
 
+def _listening(doc: Mapping[str, Any]) -> bool | None:
+    """The control probe's answer: stored since 1.3, read from its evidence text before."""
+    if "listening" in doc:
+        return doc["listening"]
+    evidence = doc["evidence"]
+    if "accepts connections" in evidence:
+        return True
+    return False if "nothing accepts" in evidence else None
+
+
+def _judged(record: ProbeRecord, strict: bool) -> bool:
+    """The probe's verdict as its own expectation and observation give it."""
+    if record.observed is None or record.flap:
+        return False
+    return meets(record.expected, record.observed, record.listening, strict)
+
+
 def _probe(doc: Mapping[str, Any]) -> ProbeRecord:
     probe = Probe(
         source=doc["from"],
@@ -104,6 +128,7 @@ def _probe(doc: Mapping[str, Any]) -> ProbeRecord:
         path=doc["path"],
         deviation=doc["deviation"],
         flap=doc.get("flap", ""),  # 1.3
+        listening=_listening(doc),
     )
 
 
@@ -122,9 +147,33 @@ def _step(doc: Mapping[str, Any]) -> StepResult:
     )
 
 
+def _rejudged(
+    steps: tuple[StepResult, ...], strict: bool
+) -> tuple[tuple[StepResult, ...], list[str]]:
+    """The steps with every probe's verdict judged again, and where the file said otherwise."""
+    out, inconsistent = [], []
+    for step in steps:
+        probes = []
+        for r in step.probes:
+            judged = _judged(r, strict)
+            if judged != r.met:
+                said, seen = ("met", "does not meet") if r.met else ("not met", "meets")
+                inconsistent.append(
+                    f"{step.scenario} / {step.step}: {r.probe.label}: stored as {said}, but its "
+                    f"observation ({r.observed}) {seen} its expectation ({r.expected.value})"
+                )
+                r = dataclasses.replace(r, met=judged)
+            probes.append(r)
+        out.append(dataclasses.replace(step, probes=tuple(probes)))
+    return tuple(out), inconsistent
+
+
 def _run(doc: Mapping[str, Any]) -> RunRecord:
     cluster = doc["cluster"]
     cni = doc["cni"]
+    steps, inconsistent = _rejudged(
+        tuple(_step(s) for s in doc["steps"]), bool(doc["options"].get("strict_deny_style"))
+    )
     return RunRecord(
         suite_version=doc["suite_version"],
         started=doc["started"],
@@ -144,7 +193,7 @@ def _run(doc: Mapping[str, Any]) -> RunRecord:
             deny_style=cni["deny_style"],
             version=cni["version"],
         ),
-        steps=tuple(_step(s) for s in doc["steps"]),
+        steps=steps,
         setup_errors={e["scenario"]: e["error"] for e in doc["setup_errors"]},
         tests=tuple(
             TestRecord(
@@ -158,4 +207,5 @@ def _run(doc: Mapping[str, Any]) -> RunRecord:
             for t in doc["tests"]
         ),
         upgrade=upgrade_from_document(doc["upgrade"]) if "upgrade" in doc else None,
+        inconsistent=tuple(inconsistent),
     )

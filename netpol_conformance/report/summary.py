@@ -61,7 +61,11 @@ class RunSummary:
         if self.run.status in (ERROR, INTERRUPTED):
             return self.run.status
         failing = (
-            self.failed or self.run.setup_errors or self.tests["failed"] or self.tests["error"]
+            self.failed
+            or self.run.setup_errors
+            or self.tests["failed"]
+            or self.tests["error"]
+            or self.run.inconsistent  # a file that contradicts itself proves nothing
         )
         return FAILED if failing or self.run.status == FAILED else PASSED
 
@@ -80,6 +84,14 @@ class RunSummary:
         if self.tests:
             counted = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.tests.items()))
             parts.append(f"tests: {counted}")
+        if self.run.inconsistent:
+            n = len(self.run.inconsistent)
+            parts.insert(
+                0,
+                f"{n} stored verdict{'s' if n != 1 else ''} of this file contradict "
+                f"{'their' if n != 1 else 'its'} own observation{'s' if n != 1 else ''} "
+                f"(judged from the observations): {self.run.inconsistent[0]}",
+            )
         if self.run.status == ERROR and self.run.error:
             parts.insert(0, f"the run could not run: {self.run.error}")
         elif self.run.status == INTERRUPTED:

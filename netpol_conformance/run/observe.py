@@ -115,6 +115,7 @@ class Observer:
                 command=self.runner.command(targets[p]),
                 allowed=plan.allowed(p),
                 evidence=_evidence_text(p, evidence),
+                listening=evidence.get(p),
                 path=self.deployment.path(p),
                 flap=_flap_text(state, p, final[p]),
             )

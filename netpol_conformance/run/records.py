@@ -39,6 +39,7 @@ class ProbeRecord:
     command: str  # the exact `kubectl exec ...` that reproduces this probe
     allowed: bool = True  # whether the scenario's policies allow it (whatever the CNI does)
     evidence: str = ""  # for a refusal: what the control probe inside the destination found
+    listening: bool | None = None  # that control probe's answer; None: none was needed
     path: str = ""  # SAME_NODE, CROSS_NODE, EXTERNAL, DNS_PATH, or "" when unknown
     deviation: str = ""  # the reason, when an expected deviation of the CNI covers this probe
     flap: str = ""  # when it flapped: where its history broke, and when
@@ -131,3 +132,6 @@ class RunRecord:
     tests: tuple[TestRecord, ...] = ()
     error: str = ""  # why the run could not run, when status is error
     upgrade: UpgradeRecord | None = None  # upgrade-check's live timeline, on its after-run
+    # Read back from a file: probes whose stored verdict its own observations contradict (the
+    # verdicts read are the observations', never the stored ones).
+    inconsistent: tuple[str, ...] = ()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import strategies as st
 
+from netpol_conformance.plan.judge import meets
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import Probe
 from netpol_conformance.run.records import (
@@ -35,6 +38,18 @@ probes = st.builds(
     st.integers(0, 65535),
     text,
 )
+
+
+def consistent(record: ProbeRecord) -> ProbeRecord:
+    """A record whose stored verdict is what its observation gives (as a run writes it)."""
+    met = (
+        record.observed is not None
+        and not record.flap
+        and meets(record.expected, record.observed, record.listening)
+    )
+    return dataclasses.replace(record, met=met)
+
+
 probe_records = st.builds(
     ProbeRecord,
     probe=probes,
@@ -46,7 +61,9 @@ probe_records = st.builds(
     evidence=text,
     path=st.sampled_from(["", "same-node", "cross-node", "external", "dns"]),
     deviation=text,
-)
+    flap=st.sampled_from(["", "connected at +3.1s (poll 4 of 6, ...)"]),
+    listening=st.none() | st.booleans(),
+).map(consistent)
 steps = st.builds(
     StepResult,
     scenario=text,
@@ -58,6 +75,9 @@ steps = st.builds(
     time_to_enforce=st.none() | seconds,
     flapping=st.lists(text, max_size=2).map(tuple),
     phases=st.dictionaries(text, seconds, max_size=3),
+    poll_times=st.lists(
+        st.floats(0, 1000, allow_nan=False).map(lambda t: round(t, 3)), max_size=3
+    ).map(tuple),
 )
 tests = st.builds(
     TestRecord,

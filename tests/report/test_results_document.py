@@ -15,11 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from report_runs import blocks, make_run
 from report_strategies import runs
 
+from netpol_conformance.cli import main
 from netpol_conformance.errors import ResultsFileError, ResultsWriteError
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.report.document import FORMAT, SCHEMA_VERSION, to_document
 from netpol_conformance.report.load import from_document, load_results
 from netpol_conformance.report.schema import results_schema
+from netpol_conformance.report.summary import summarize
 from netpol_conformance.report.write import document_text, write_atomically, write_results
 from netpol_conformance.run.records import RunRecord
 
@@ -217,3 +219,31 @@ def test_an_interrupted_write_leaves_the_earlier_file_whole(
 def test_outcomes_in_the_schema_are_the_outcomes_of_the_code() -> None:
     enum = results_schema()["$defs"]["category"]["enum"]
     assert enum == [o.value for o in Outcome]
+
+
+def test_a_hand_edited_verdict_is_judged_from_its_own_observation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """met flipped to true and every status to passed: the observation still says otherwise."""
+    path = tmp_path / "edited.json"
+    blocked = "frontend/web->backend/db:5432/TCP"
+    write_results(make_run(fault=blocks("2-allow-frontend-to-db", {blocked})), path)
+    doc = json.loads(path.read_text())
+    doc["status"] = "passed"
+    for step in doc["steps"]:
+        for probe in step["probes"]:
+            probe["met"] = True
+    for test in doc["tests"]:
+        test["outcome"] = "passed"
+    path.write_text(json.dumps(doc))
+    run = load_results(path)
+    assert len(run.inconsistent) == 1 and blocked in run.inconsistent[0]
+    assert "stored as met, but its observation (timeout) does not meet" in run.inconsistent[0]
+    step = next(s for s in run.steps if s.scenario == "2-allow-frontend-to-db")
+    record = step.probe(next(r.probe for r in step.probes if r.probe.label == blocked))
+    assert not record.met
+    assert record.observed is not None and record.observed.outcome is Outcome.TIMEOUT
+    summary = summarize(run)
+    assert summary.verdict == "failed" and "contradict" in summary.headline
+    assert main(["compare", str(path), str(path)]) == 1
+    assert "stored verdicts contradict their own observations" in capsys.readouterr().out
