@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from netpol_conformance.model.addresses import plain_address
+
 MANAGED_LABEL = "netpol-conformance.io/managed"
 RUN_LABEL = "netpol-conformance.io/run"
 
@@ -104,3 +106,21 @@ class Backend(ABC):
     def daemonset_images(self) -> dict[str, list[str]]:
         """Every DaemonSet of the cluster (``namespace/name``) with its containers' images."""
         return {}
+
+
+def cluster_fact_problems(info: ClusterInfo) -> list[str]:
+    """What is wrong with a cluster's description, each a line: one bad fact must stop the run
+    once, at its start, not fail every test that reads it."""
+    problems = []
+    if info.external_ip is not None:
+        try:
+            plain_address(info.external_ip)
+        except ValueError as exc:
+            problems.append(
+                f"the {info.backend} cluster gives {info.external_ip!r} as the external host's "
+                f"address, which is not an IP address ({exc})"
+            )
+    for container, image in info.images.items():
+        if not isinstance(image, str) or not image.strip():
+            problems.append(f"the {info.backend} cluster gives no image for {container!r}")
+    return problems

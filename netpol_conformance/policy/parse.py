@@ -5,11 +5,11 @@ Every problem is collected with its file, object and field path; nothing is gues
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
 from netpol_conformance.errors import FieldProblem, ManifestError
+from netpol_conformance.model.addresses import plain_network
 from netpol_conformance.model.names import (
     is_dns1123_label,
     is_dns1123_subdomain,
@@ -132,9 +132,9 @@ def _cidr(c: _Collector, raw: Any, path: str):
         c.add(path, f"{raw!r} is not a CIDR (for one address write /32 or /128)")
         return None
     try:
-        return ipaddress.ip_network(raw, strict=False)
+        return plain_network(raw)
     except ValueError:
-        c.add(path, f"{raw!r} is not a valid CIDR")
+        c.add(path, f"{raw!r} is not a valid CIDR" + (" (no IPv6 zone)" if "%" in raw else ""))
         return None
 
 

@@ -17,7 +17,13 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from netpol_conformance.cluster.base import RUN_LABEL, Backend, ClusterInfo, Progress
+from netpol_conformance.cluster.base import (
+    RUN_LABEL,
+    Backend,
+    ClusterInfo,
+    Progress,
+    cluster_fact_problems,
+)
 from netpol_conformance.cluster.providers import (
     ExistingProvider,
     LocalProvider,
@@ -138,6 +144,9 @@ class SuiteSession:
                 return self._info
             try:
                 info = self.provider.prepare(self.progress)
+                problems = cluster_fact_problems(info)
+                if problems:
+                    raise SetupError("; ".join(problems))
             except ConformanceError as exc:
                 self._error_file.write_text(str(exc))
                 raise

@@ -17,6 +17,7 @@ from typing import Any
 from netpol_conformance.cluster.base import RUN_LABEL, Backend, PodState, Progress
 from netpol_conformance.cluster.pull_errors import pull_rate_limit_hint
 from netpol_conformance.errors import SetupError
+from netpol_conformance.model.addresses import plain_address
 from netpol_conformance.model.topology import (
     External,
     Namespace,
@@ -86,6 +87,15 @@ class Deployment:
     def delete(self, objects: Sequence[Mapping[str, Any]]) -> None:
         self.backend.delete(objects)
 
+    @staticmethod
+    def _check_addresses(ready: Mapping[str, PodState]) -> None:
+        """One set-up error for a pod address that is not one, not a failure per probe."""
+        for key, state in ready.items():
+            try:
+                plain_address(state.ip)
+            except ValueError as exc:
+                raise SetupError(f"pod {key} reports the address {state.ip!r}: {exc}") from None
+
     def _wait_for_pods(self) -> None:
         wanted = {
             f"{self.renderer.namespace(p.namespace)}/{p.name}": p.key for p in self.layout.pods
@@ -97,6 +107,7 @@ class Deployment:
             states = {f"{s.namespace}/{s.name}": s for s in self.backend.pods(namespaces)}
             ready = {k: s for k, s in states.items() if k in wanted and s.ready and s.ip}
             if len(ready) == len(wanted):
+                self._check_addresses(ready)
                 self.pods = {wanted[k]: s for k, s in ready.items()}
                 return
             hint = pull_rate_limit_hint(

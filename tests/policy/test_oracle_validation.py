@@ -85,9 +85,11 @@ def test_peer_with_nothing() -> None:
         ({"cidr": "10.0.0.0/33"}, "cidr"),
         ({"cidr": "10.0.0.1"}, "cidr"),
         ({"except": ["10.0.0.0/24"]}, "cidr"),
+        ({"cidr": "fe80::1%eth0/64"}, "cidr"),
+        ({"cidr": "fe80::/10", "except": ["fe80::1%eth0/128"]}, "except[0]"),
     ],
     ids=["outside", "equal", "wider", "other-family", "outside-v6", "bad-prefix", "no-prefix",
-         "missing-cidr"],
+         "missing-cidr", "zone", "zone-in-except"],
 )  # fmt: skip
 def test_ip_block_rules(block: dict[str, Any], path: str) -> None:
     assert paths(ingress_peer({"ipBlock": block})) == [f"spec.ingress[0].from[0].ipBlock.{path}"]
