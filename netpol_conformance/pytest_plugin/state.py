@@ -14,6 +14,7 @@ from netpol_conformance.errors import ConformanceError
 from netpol_conformance.plan.catalogue import BY_ID
 from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.plan.plan import SuitePlan, build_plan
+from netpol_conformance.pytest_plugin import store
 from netpol_conformance.pytest_plugin.session import SuiteSession
 from netpol_conformance.pytest_plugin.store import ProcessResults
 from netpol_conformance.run.scenarios import ScenarioRunner
@@ -70,17 +71,28 @@ class ProcessState:
             self._runner = ScenarioRunner(
                 backend, self.plan, options, self.session.run_id, self.name, self.session.progress
             )
+            if self.name != "main":
+                # A worker keeps what it observed in the run's state directory as it goes: if
+                # it dies, the controller still has every step it finished.
+                self._runner.on_result = lambda _: store.dump(
+                    self.results(), self.session.state_dir
+                )
         return self._runner
 
-    def close(self) -> ProcessResults:
-        """Delete this process's deployment; return everything it observed."""
+    def results(self) -> ProcessResults:
+        """Everything this process has observed so far."""
         results = ProcessResults(self.name)
         r = self._runner
         if r is not None:
-            r.close()
             results.steps = list(r.results)
             results.setup_errors = {sid: str(e) for sid, e in r.errors.items()}
             results.phases = dict(r.phases)
             for key, pod in sorted(r.deployment.pods.items()):
                 results.nodes.setdefault(pod.node or "unknown", []).append(key)
         return results
+
+    def close(self) -> ProcessResults:
+        """Delete this process's deployment; return everything it observed."""
+        if self._runner is not None:
+            self._runner.close()
+        return self.results()

@@ -10,7 +10,12 @@ import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from netpol_conformance.run.records import StepResult
+
+# In the controller: scope (scenario) -> why its tests never ran (a worker that died).
+LOST = pytest.StashKey[dict[str, str]]()
 
 
 @dataclass

@@ -10,7 +10,7 @@ stay independent in what they assert; what they share is only the pods.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from netpol_conformance.cluster.base import Backend, Progress
@@ -31,6 +31,7 @@ WALKTHROUGH = "walkthrough"
 ROUNDTRIP = "roundtrip"
 DELETE_STEP = "delete-policies"
 RESTORE_STEP = "restore-open"
+HOLD_STEP = "hold"
 
 Docs = list[dict[str, Any]]
 
@@ -64,6 +65,7 @@ class ScenarioRunner:
         self.probes = ProbeRunner(backend, options.probe)
         self.observer = Observer(self.deployment, self.probes, options)
         self.results: list[StepResult] = []  # everything observed, in order
+        self.on_result: Callable[[StepResult], None] | None = None  # told of each, as it comes
         self.phases: dict[str, float] = {}  # the deployment's own: create, wait, destroy
         self._by_scenario: dict[str, StepResult] = {}
         self.errors: dict[str, ConformanceError] = {}  # scenario id -> why it could not run
@@ -170,6 +172,27 @@ class ScenarioRunner:
         self._live = STEPS[-1].id if all(r.converged for r in out) else None
         return out
 
+    def hold(self, scenario_id: str, seconds: float) -> StepResult | None:
+        """Keep the scenario in force and probe its matrix over and over for ``seconds``
+        after it converged: rules that vanish some time after they took effect, or flapping
+        slower than the confirmation window, show as a probe that deviates, with its time.
+        None when the scenario never converged: there is no state to hold (its own tests say
+        why)."""
+        before = self.result(scenario_id)
+        if self._live != scenario_id:
+            before = self.activate(scenario_id)
+        if not before.converged:
+            return None
+        applied = tuple(self._applied)
+        return self._observe(
+            scenario_id,
+            HOLD_STEP,
+            time.monotonic(),
+            {},
+            [list(applied)],  # nothing changes: every probe must keep its verdict
+            window=seconds,
+        )
+
     def roundtrip(self, scenario_id: str) -> tuple[StepResult, StepResult]:
         """Apply a scenario, then delete its policies: enforced, then open again."""
         self.deploy()
@@ -232,13 +255,15 @@ class ScenarioRunner:
         phases: Mapping[str, float],
         states: Sequence[Docs] | None,
         record_as: str | None = None,
+        window: float | None = None,
     ) -> StepResult:
         """Observe the matrix after a change that went through ``states`` (the policies in
         force before it, then after each object but the last; None: a new deployment)."""
         plan = self.plan[scenario_id]
         applied = tuple(self._applied)
         # Verdict steps are watched for flapping; a return to open is only a transition.
-        window = 0.0 if step == RESTORE_STEP else self.observer.options.confirm_window
+        if window is None:
+            window = 0.0 if step == RESTORE_STEP else self.observer.options.confirm_window
         result = self.observer.observe(
             plan,
             scenario=record_as or scenario_id,
@@ -251,4 +276,6 @@ class ScenarioRunner:
             states=None if states is None else allowed_in(plan.probes, self.deployment, states),
         )
         self.results.append(result)
+        if self.on_result is not None:
+            self.on_result(result)
         return result
