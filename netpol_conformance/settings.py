@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from netpol_conformance.cluster.kind.options import KindOptions, kind_options
 from netpol_conformance.cluster.kubeconfig import kubeconfig_path, require_kube_context
 from netpol_conformance.cni import PROFILES, CniProfile, profile
 from netpol_conformance.errors import UsageError
+from netpol_conformance.model.addresses import plain_address
 from netpol_conformance.output_files import check_output
 from netpol_conformance.plan.layout import DEFAULT_MANIFESTS
 from netpol_conformance.probe.commands import ProbeSettings
@@ -42,6 +42,7 @@ class SuiteSettings:
     results_path: Path | None = None
     local_script: Path | None = None
     cni_host_agent: bool = False  # --cni-host-agent
+    hold: float = 20.0  # --hold: seconds the final state is probed on after it converged
     kind: KindOptions = field(default_factory=KindOptions)  # --k8s-version, --kind-image, ...
 
     def run_options(self, info: ClusterInfo) -> RunOptions:
@@ -73,14 +74,21 @@ def build_settings(opt: Callable[[str], Any]) -> SuiteSettings:
             "--cluster existing needs --kube-context NAME: the suite creates namespaces and "
             "pods, so it never guesses the cluster from your current context"
         )
-    probe_timeout = _seconds(opt, "netpol_probe_timeout", "--probe-timeout")
-    dns_timeout = _seconds(opt, "netpol_dns_timeout", "--dns-timeout")
+    probe_timeout = _seconds(opt, "netpol_probe_timeout", "--probe-timeout", most=MAX_PROBE_SECONDS)
+    dns_timeout = _seconds(opt, "netpol_dns_timeout", "--dns-timeout", most=MAX_PROBE_SECONDS)
     enforce_timeout = _seconds(opt, "netpol_enforce_timeout", "--enforce-timeout", zero_ok=True)
     if opt("netpol_confirm_window") is None:
         confirm_window = 1.0 if cluster == "simulated" else 3.0
     else:
         confirm_window = _seconds(opt, "netpol_confirm_window", "--confirm-window", zero_ok=True)
     simulate_delay = _seconds(opt, "netpol_simulate_delay", "--simulate-delay", zero_ok=True)
+    if opt("netpol_hold") is None:
+        hold = 12.0 if cluster == "simulated" else 20.0
+    else:
+        hold = _seconds(opt, "netpol_hold", "--hold", zero_ok=True, most=3600.0)
+    budget = None
+    if opt("netpol_max_time_to_enforce") is not None:
+        budget = _seconds(opt, "netpol_max_time_to_enforce", "--max-time-to-enforce", zero_ok=True)
     external_ip = _address(opt("netpol_external_ip"))
     overrides = {n: opt(f"netpol_{n}_image") for n in ("server", "probe")}
     kubeconfig = kubeconfig_path(opt("kubeconfig"))
@@ -115,16 +123,29 @@ def build_settings(opt: Callable[[str], Any]) -> SuiteSettings:
             poll_interval=0.05 if cluster == "simulated" else 0.5,
             confirm_window=confirm_window,
             strict_deny_style=bool(opt("netpol_strict_deny_style")),
+            max_time_to_enforce=budget,
         ),
         results_path=Path(results) if results else None,
         local_script=Path(local_script) if local_script else None,
         cni_host_agent=bool(opt("netpol_cni_host_agent")),
+        hold=hold,
         kind=kind_options(opt),
     )
 
 
-def _seconds(opt: Callable[[str], Any], name: str, flag: str, zero_ok: bool = False) -> float:
-    """A finite number of seconds, > 0 (or >= 0); one clear line otherwise."""
+# A probe that waits longer than this is no probe: curl, socat and dig are handed these
+# numbers, and an exec must outlast them (1e308 s overflowed in every test).
+MAX_PROBE_SECONDS = 300.0
+
+
+def _seconds(
+    opt: Callable[[str], Any],
+    name: str,
+    flag: str,
+    zero_ok: bool = False,
+    most: float | None = None,
+) -> float:
+    """A finite number of seconds, > 0 (or >= 0), at most ``most``; one clear line otherwise."""
     raw = opt(name)
     try:
         value = float(raw)
@@ -133,6 +154,8 @@ def _seconds(opt: Callable[[str], Any], name: str, flag: str, zero_ok: bool = Fa
     if not math.isfinite(value) or value < 0 or (value == 0 and not zero_ok):
         bound = ">= 0" if zero_ok else "> 0"
         raise UsageError(f"{flag} must be a finite number of seconds {bound}; got {raw!r}")
+    if most is not None and value > most:
+        raise UsageError(f"{flag} must be at most {most:g} seconds; got {raw!r}")
     return value
 
 
@@ -140,7 +163,7 @@ def _address(raw: str | None) -> str | None:
     if raw is None:
         return None
     try:
-        return str(ipaddress.ip_address(raw.strip()))
+        return str(plain_address(raw.strip()))
     except ValueError:
         raise UsageError(
             f"--external-ip must be an IP address (the step-4 host outside the pod network, "

@@ -35,7 +35,10 @@ def matrix_probes(layout: Layout, with_external: bool) -> tuple[Probe, ...]:
                 ]
         if with_external:
             probes += [Probe(src.key, TCP, layout.external_name, p) for p in layout.external_ports]
-        probes.append(Probe(src.key, DNS, DNS_TARGET, 53, "UDP", layout.dns_name))
+        probes += [
+            Probe(src.key, DNS, DNS_TARGET, 53, protocol, layout.dns_name)
+            for protocol in ("UDP", "TCP")  # allow-dns-egress allows both: both are probed
+        ]
     return tuple(probes)
 
 

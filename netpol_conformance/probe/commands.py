@@ -36,8 +36,13 @@ class ProbeSettings:
     dns_tries: int = 1  # dig +tries
 
 
-# The probe kinds whose flows are datagrams: each probe binds a source port of its own.
+# The probe kinds whose flows may be datagrams: each of those binds a source port of its own.
 BINDS_PORT = frozenset({UDP, DNS})
+
+
+def binds_port(target: ProbeTarget) -> bool:
+    """A datagram probe: UDP, or a DNS lookup over UDP."""
+    return target.probe.kind in BINDS_PORT and target.probe.protocol == "UDP"
 
 
 def _host(address: str) -> str:
@@ -88,15 +93,21 @@ def udp_destination(argv: Sequence[str]) -> tuple[str, int] | None:
 
 
 def dig_argv(
-    name: str, settings: ProbeSettings, source_port: int | None = None, source_ip: str = ""
+    name: str,
+    settings: ProbeSettings,
+    source_port: int | None = None,
+    source_ip: str = "",
+    tcp: bool = False,
 ) -> list[str]:
-    """``dig -b ADDRESS#PORT +time=T +tries=N ... NAME``; without a port, the kernel's."""
+    """``dig -b ADDRESS#PORT +time=T +tries=N ... NAME``; without a port, the kernel's;
+    ``+tcp`` over TCP."""
     bind = []
     if source_port is not None:
         bind = ["-b", f"{source_ip or '0.0.0.0'}#{source_port}"]
     return [
         "dig",
         *bind,
+        *(["+tcp"] if tcp else []),
         f"+time={settings.dns_timeout}",
         f"+tries={settings.dns_tries}",
         "+noedns",
@@ -117,7 +128,8 @@ def probe_argv(
     if probe.kind == UDP:
         return udp_argv(target.address, probe.port, settings, source_port)
     if probe.kind == DNS:
-        return dig_argv(probe.name, settings, source_port, target.source_ip)
+        tcp = probe.protocol == "TCP"
+        return dig_argv(probe.name, settings, source_port, target.source_ip, tcp)
     raise ValueError(f"unknown probe kind {probe.kind!r}")
 
 

@@ -15,8 +15,8 @@ from netpol_conformance.cluster.base import Backend
 from netpol_conformance.probe.batch import Batch
 from netpol_conformance.probe.classify import classify_curl, classify_dig, classify_udp
 from netpol_conformance.probe.commands import (
-    BINDS_PORT,
     ProbeSettings,
+    binds_port,
     curl_argv,
     exec_command,
     probe_argv,
@@ -65,7 +65,7 @@ class ProbeRunner:
     def argv(self, target: ProbeTarget) -> list[str]:
         """The probe's command line for its next run: a fresh source port where it binds one."""
         port = None
-        if target.probe.kind in BINDS_PORT:
+        if binds_port(target):
             port = self.ports.take((target.namespace, target.pod))
             self._last_port[target] = port
         return probe_argv(target, self.settings, port)

@@ -16,7 +16,8 @@ class Probe:
 
     ``kind`` is ``tcp`` (curl to ``target``'s address on ``port``), ``udp`` (one datagram to
     ``target``'s address on ``port``, waiting for a reply) or ``dns`` (a lookup of ``name``
-    through the cluster's DNS service). ``protocol`` is TCP for ``tcp`` and UDP for ``udp``.
+    through the cluster's DNS service, over ``protocol``: UDP, or TCP as a resolver falls back
+    to for a long answer). ``protocol`` is TCP for ``tcp`` and UDP for ``udp``.
     """
 
     source: str
@@ -34,7 +35,7 @@ class Probe:
     @property
     def label(self) -> str:
         if self.kind == DNS:
-            return f"{self.source}->dns:{self.name}"
+            return f"{self.source}->dns:{self.name}" + ("/TCP" if self.protocol == "TCP" else "")
         return f"{self.source}->{self.target}:{self.port}/{self.protocol}"
 
 

@@ -22,6 +22,7 @@ from netpol_conformance.pytest_plugin.fixtures import (  # noqa: F401 - fixtures
     _netpol_runner,
     netpol_backend,
     netpol_check,
+    netpol_hold,
     netpol_live,
     netpol_plan,
     netpol_result,
@@ -33,6 +34,7 @@ from netpol_conformance.pytest_plugin.junit import JunitSuiteProperties
 from netpol_conformance.pytest_plugin.run_record import selection_record
 from netpol_conformance.pytest_plugin.session import ProgressRelay, SuiteSession
 from netpol_conformance.pytest_plugin.state import ProcessState
+from netpol_conformance.pytest_plugin.store import LOST
 from netpol_conformance.settings import build_settings
 
 RELAY_KEY = pytest.StashKey[ProgressRelay]()
@@ -167,6 +169,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         processes += store.load_all(state.session.state_dir)
     reporter = config.stash[REPORTER_KEY]
     reporter.processes = processes
+    reporter.lost = dict(config.stash.get(LOST, {}))
+    for scope, why in reporter.lost.items():
+        _say(config)(f"lost: {scope}: {why}")
+    if reporter.lost and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     info = state.session.known_info()
     state.session.finish()
     reporter.write_results(exitstatus, info)

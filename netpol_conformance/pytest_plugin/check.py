@@ -38,6 +38,8 @@ def failure_lines(
     observed = record.observed
     if record.flap:
         why = f"flapping: {record.flap}: enforcement comes and goes"
+    elif record.late:
+        why = f"too slow: {record.late}"
     elif observed:
         why = explain_mismatch(record.expected, observed, settings.profile, None)
     else:

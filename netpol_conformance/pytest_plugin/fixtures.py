@@ -121,6 +121,25 @@ class Live:
 
 
 @pytest.fixture
+def netpol_hold(
+    pytestconfig: pytest.Config, netpol_runner: ScenarioRunner
+) -> Callable[[str], StepResult]:
+    """``netpol_hold(scenario_id)``: keep the scenario in force and probe it for --hold
+    seconds; skips when the hold is off (--hold 0) or the scenario never converged."""
+    seconds = process_state(pytestconfig).settings.hold
+
+    def hold(sid: str) -> StepResult:
+        if not seconds:
+            pytest.skip("the hold is off (--hold 0)")
+        held = netpol_runner.hold(sid, seconds)
+        if held is None:
+            pytest.skip(f"{sid} never converged: there is no state to hold (see its tests)")
+        return held
+
+    return hold
+
+
+@pytest.fixture
 def netpol_live(netpol_runner: ScenarioRunner) -> Callable[[str], Live]:
     """``netpol_live(scenario_id)``: put the scenario in force (if it is not) and return it."""
 

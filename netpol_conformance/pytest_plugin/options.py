@@ -67,9 +67,28 @@ def add_options(parser: pytest.Parser) -> None:
         dest="netpol_confirm_window",
         default=None,
         metavar="S",
-        help="after a matrix converges, keep probing until S seconds have passed since its "
-        "first matching poll; a probe that deviates fails as flapping (default: 3; 1 on the "
-        "simulated cluster, whose polls are 50 ms apart)",
+        help="after a matrix converges, keep probing (three polls at least) until S seconds "
+        "have passed since it converged; a probe whose history its change cannot explain fails "
+        "as flapping (default: 3; 1 on the simulated cluster, whose polls are 50 ms apart; 0 "
+        "switches flapping detection off after convergence, and the run says so)",
+    )
+    add(
+        "--hold",
+        dest="netpol_hold",
+        default=None,
+        metavar="S",
+        help="after the tutorial's last step is in force and confirmed, keep it and probe its "
+        "matrix over and over for S seconds: any probe that deviates fails with its time "
+        "(rules that vanish a while after they took effect; default: 20; 12 on the simulated "
+        "cluster; 0 switches the hold off, and the run says so)",
+    )
+    add(
+        "--max-time-to-enforce",
+        dest="netpol_max_time_to_enforce",
+        default=None,
+        metavar="S",
+        help="a time budget: a probe that meets its expectation only more than S seconds after "
+        "its policies changed fails, naming the step and the time (default: no budget)",
     )
     add(
         "--strict-deny-style",

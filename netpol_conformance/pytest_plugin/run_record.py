@@ -35,9 +35,11 @@ def suite_version() -> str:
         return "unknown"
 
 
-def run_status(exitstatus: int, setup_error: str | None) -> str:
+def run_status(exitstatus: int, setup_error: str | None, lost: bool = False) -> str:
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         return "interrupted"
+    if lost:
+        return "incomplete"  # a worker died: some scenarios never finished
     if setup_error or exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return "error"
     return "passed" if exitstatus == pytest.ExitCode.OK else "failed"
@@ -48,6 +50,8 @@ def weakened_checks(settings: SuiteSettings) -> list[str]:
     out = []
     if not settings.run.confirm_window:
         out.append("flapping detection off (--confirm-window 0: no confirmation after convergence)")
+    if not settings.hold:
+        out.append("hold off (--hold 0: the final state is not probed on after its confirmation)")
     return out
 
 
@@ -76,6 +80,8 @@ def options_record(
         "enforce_timeout": run.enforce_timeout,
         "confirm_window": run.confirm_window,
         "strict_deny_style": run.strict_deny_style,
+        "max_time_to_enforce": run.max_time_to_enforce,
+        "hold": settings.hold,
         "simulate_delay": settings.simulate_delay if settings.cluster == "simulated" else None,
         "weakened": weakened_checks(settings),
         "image_overrides": dict(settings.image_overrides),
@@ -117,6 +123,7 @@ def build_run_record(
     status: str,
     error: str = "",
     selection: dict[str, Any] | None = None,
+    lost: dict[str, str] | None = None,
 ) -> RunRecord:
     p = settings.profile
     errors: dict[str, str] = {}
@@ -139,4 +146,5 @@ def build_run_record(
         setup_errors=errors,
         tests=tuple(tests),
         error=error,
+        lost=dict(lost or {}),
     )

@@ -31,26 +31,33 @@ GOT_THROUGH = (Outcome.CONNECTED, Outcome.DNS_OK)
 
 
 def test_record(report: pytest.TestReport) -> TestRecord | None:
-    """The record of a test from its report: its call, or a set-up that failed or skipped."""
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        outcome = report.outcome
-        if hasattr(report, "wasxfail"):
-            outcome = "xfailed" if report.skipped else "xpassed"
-        elif report.when == "setup" and report.failed:
-            outcome = "error"
-        props = dict(report.user_properties)
-        message = ""
-        if report.longrepr is not None and not report.passed:
-            message = str(getattr(report, "longreprtext", "") or report.longrepr)[:2000]
-        return TestRecord(
-            nodeid=report.nodeid,
-            outcome=outcome,
-            duration=report.duration,
-            scenario=str(props.get("scenario", "")),
-            message=message,
-            properties=props,
-        )
-    return None
+    """The record of a test from its report: its call, a set-up that failed or skipped, or
+    the report xdist makes for the test a worker died in (``when`` is then "???")."""
+    if report.when == "teardown" or (report.when == "setup" and report.passed):
+        return None
+    outcome = report.outcome
+    if hasattr(report, "wasxfail"):
+        outcome = "xfailed" if report.skipped else "xpassed"
+    elif report.when == "setup" and report.failed:
+        outcome = "error"
+    props = dict(report.user_properties)
+    return TestRecord(
+        nodeid=report.nodeid,
+        outcome=outcome,
+        duration=report.duration,
+        scenario=str(props.get("scenario", "")),
+        message=_message(report),
+        properties=props,
+    )
+
+
+def _message(report: pytest.TestReport) -> str:
+    """The failure, skip or xfail reason, as text (a skip's is its reason, not a tuple)."""
+    if report.longrepr is None or report.passed:
+        return ""
+    if isinstance(report.longrepr, tuple):  # a skip: (path, line, "Skipped: reason")
+        return str(report.longrepr[2]).removeprefix("Skipped: ")[:2000]
+    return str(getattr(report, "longreprtext", "") or report.longrepr)[:2000]
 
 
 def phase_totals(processes: Iterable[ProcessResults]) -> dict[str, float]:
@@ -161,6 +168,7 @@ class RunReporter:
     def __init__(self, state: ProcessState, selection: dict[str, Any] | None = None) -> None:
         self.state = state
         self.selection = selection or {}
+        self.lost: dict[str, str] = {}  # scope -> why (a crashed worker), set at the end
         self.settings = state.settings
         self.tests: list[TestRecord] = []
         self.processes: list[ProcessResults] = []
@@ -192,9 +200,10 @@ class RunReporter:
             self.tests,
             self.processes,
             self.started,
-            run_status(exitstatus, setup_error),
+            run_status(exitstatus, setup_error, bool(self.lost)),
             setup_error or "",
             self.selection,
+            self.lost,
         )
         try:
             write_results(record, path)

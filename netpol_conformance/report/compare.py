@@ -33,7 +33,7 @@ from netpol_conformance.run.records import ProbeRecord, RunRecord, StepResult
 # Polls on a real cluster are one second apart, so a time to enforce is only known to about a
 # second either way; a difference must exceed two poll intervals to be more than that noise.
 DEFAULT_ENFORCE_THRESHOLD = 2.0
-UNFINISHED = frozenset({"error", "interrupted"})
+UNFINISHED = frozenset({"error", "interrupted", "incomplete"})
 
 
 class Change(StrEnum):
@@ -133,6 +133,7 @@ class Comparison:
     compared: int  # probes present in both runs
     threshold: float  # seconds, for enforcement changes
     inconsistent: tuple[str, ...] = ()  # a file's stored verdicts its observations contradict
+    unfinished: str = ""  # why the after run did not finish: it cannot pass a gate
 
     def of(self, kind: Change) -> tuple[ProbeChange, ...]:
         return tuple(c for c in self.probes if c.kind is kind)
@@ -155,7 +156,7 @@ class Comparison:
 
     @property
     def passed(self) -> bool:
-        return not self.gating and not self.inconsistent
+        return not self.gating and not self.inconsistent and not self.unfinished
 
     @property
     def exit_code(self) -> int:
@@ -207,6 +208,8 @@ def _missing_after(key: StepKey, after: RunRecord) -> str:
     """Why a probe of the before run is absent after, when that counts as a regression."""
     if key.scenario in after.setup_errors:
         return f"not observed: set-up failed: {after.setup_errors[key.scenario]}"
+    if key.scenario in after.lost:
+        return f"not observed: {after.lost[key.scenario]}"
     if after.status in UNFINISHED:
         return f"not observed: the run ended early ({after.status})"
     return ""
@@ -256,6 +259,8 @@ VERDICT_OPTIONS = {
     "selection": "selection (pytest -m, -k and paths)",
     "confirm_window": "confirmation window (s)",
     "strict_deny_style": "--strict-deny-style",
+    "max_time_to_enforce": "time budget to enforce (s)",
+    "hold": "hold of the final state (s)",
     "enforce_timeout": "enforce timeout (s)",
     "probe_timeout": "probe timeout (s)",
     "dns_timeout": "DNS timeout (s)",
@@ -311,4 +316,14 @@ def compare(
             for side, run in (("before", before), ("after", after))
             for line in run.inconsistent
         ),
+        unfinished=_unfinished(after),
     )
+
+
+def _unfinished(run: RunRecord) -> str:
+    if run.status not in UNFINISHED:
+        return ""
+    if run.lost:
+        why = next(iter(run.lost.values()))
+        return f"the after run is incomplete: {', '.join(run.lost)} lost ({why})"
+    return f"the after run did not finish ({run.status}{': ' + run.error if run.error else ''})"

@@ -51,6 +51,8 @@ def verdict(c: Comparison) -> str:
         f"{len(c.leaks)} leak{'s' if len(c.leaks) != 1 else ''}",
         f"{len(c.regressions)} regression{'s' if len(c.regressions) != 1 else ''}",
     ]
+    if c.unfinished:
+        parts.append(c.unfinished)
     if c.inconsistent:
         parts.append(
             f"{len(c.inconsistent)} stored verdicts contradict their own observations "

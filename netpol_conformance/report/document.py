@@ -26,9 +26,12 @@ from netpol_conformance.run.records import (
 )
 
 FORMAT = "netpol-conformance/results"
-SCHEMA_MAJOR = 1
-SCHEMA_MINOR = 3  # 1.1: steps carry deny_style; 1.2: the optional upgrade section;
-# 1.3: steps carry poll_times, probes their flap and listening
+SCHEMA_MAJOR = 2
+SCHEMA_MINOR = 0
+# 1.1: steps carry deny_style; 1.2: the optional upgrade section. 2.0: the status incomplete
+# (a worker died) with the run's lost scenarios; steps carry poll_times, probes their flap and
+# the control probe's answer (listening), options the selection and the verdict options.
+READS = (1, 2)  # the majors this version reads: 1.x files lack only fields 2.0 added
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}"
 
 
@@ -59,6 +62,8 @@ def probe_document(record: ProbeRecord) -> dict[str, Any]:
         "history": [observation_document(o) for o in record.history],
         "command": record.command,
         "flap": record.flap,
+        "enforced_after": record.enforced_after,
+        "late": record.late,
     }
 
 
@@ -137,6 +142,7 @@ def to_document(run: RunRecord) -> dict[str, Any]:
         "summary": summary_document(run),
         "steps": [step_document(s) for s in run.steps],
         "setup_errors": [{"scenario": k, "error": v} for k, v in run.setup_errors.items()],
+        "lost": [{"scenario": k, "error": v} for k, v in run.lost.items()],
         "tests": [test_document(t) for t in run.tests],
     }
     if run.upgrade is not None:

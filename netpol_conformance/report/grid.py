@@ -19,7 +19,7 @@ SUFFIX = {MET: "", MISS: "*", DEVIATION: "~", UNOBSERVED: "*"}
 
 @dataclass(frozen=True)
 class Grid:
-    title: str  # "80/TCP", or "dns: dig NAME"
+    title: str  # "80/TCP", or "dns: dig NAME" ("dns/TCP: dig +tcp NAME")
     rows: tuple[str, ...]
     columns: tuple[str, ...]
     cells: Mapping[tuple[str, str], ProbeRecord]
@@ -47,7 +47,9 @@ def observed_mark(record: ProbeRecord) -> str:
 
 def group_of(record: ProbeRecord) -> str:
     p = record.probe
-    return f"dns: dig {p.name}" if p.kind == DNS else f"{p.port}/{p.protocol}"
+    if p.kind == DNS:
+        return f"dns/TCP: dig +tcp {p.name}" if p.protocol == "TCP" else f"dns: dig {p.name}"
+    return f"{p.port}/{p.protocol}"
 
 
 def grids(step: StepResult) -> list[Grid]:

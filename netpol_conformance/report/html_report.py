@@ -77,8 +77,12 @@ def _meta(run: RunRecord) -> str:
 
 
 def _header(summary: RunSummary) -> str:
+    """The page's verdict: on an upgrade's page, the upgrade's first (a passing suite after a
+    failed upgrade must not lead the page with PASSED)."""
     run = summary.run
     v = summary.verdict
+    if run.upgrade is not None and not run.upgrade.passed:
+        v = "failed"
     warnings = "".join(f'<p class="weakened">{escape(w)}</p>' for w in weakened(run))
     return (
         f'<header class="page {v}"><h1>NetworkPolicy conformance: {escape(run_title(run))}</h1>'
@@ -89,7 +93,11 @@ def _header(summary: RunSummary) -> str:
 
 def _suite(run: RunRecord) -> str:
     """Whose verdict the header gives, when the page also holds an upgrade's."""
-    return "the suite after the upgrade: " if run.upgrade is not None else ""
+    if run.upgrade is None:
+        return ""
+    if not run.upgrade.passed:
+        return f"the upgrade failed: {'; '.join(run.upgrade.reasons)}; the suite after it: "
+    return "the upgrade passed; the suite after it: "
 
 
 def _steps_table(summary: RunSummary, anchors: list[str]) -> str:

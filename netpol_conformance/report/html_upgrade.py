@@ -75,7 +75,7 @@ def chart(r: UpgradeRecord) -> str:
     rows += [_held_row(c) for c in r.connections]
     markers = [Marker(0.0, "upgrade started")]
     if UPGRADE_FINISHED in r.phases:
-        markers.append(Marker(r.phases[UPGRADE_FINISHED], f"command exited {r.exit_code}"))
+        markers.append(Marker(r.phases[UPGRADE_FINISHED], f"command: {r.command_text}"))
     if CNI_READY in r.phases:
         markers.append(Marker(r.phases[CNI_READY], "CNI Ready"))
     events = [Tick(e.at, f"{seconds(e.at)} s: {e.agent} {e.event} ({e.origin})") for e in r.events]

@@ -1,7 +1,8 @@
 """Read a results document back into typed values, or refuse it with one line naming the file.
 
-A reader accepts every minor version of its own schema major (a minor version only adds
-optional fields: those of a later minor are ignored here) and refuses any other major.
+A reader accepts every minor version of the schema majors it knows (a minor version only adds
+optional fields: those of a later minor are ignored here; a 1.x file lacks only fields that
+2.0 added) and refuses any other major.
 
 Verdicts are judged again from what the file says was expected and observed, never taken from
 its stored ``met``: a probe whose stored verdict its own observation contradicts (a file edited
@@ -21,7 +22,7 @@ from netpol_conformance.errors import ResultsFileError
 from netpol_conformance.plan.judge import meets
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import Probe
-from netpol_conformance.report.document import FORMAT, SCHEMA_MAJOR, SCHEMA_VERSION
+from netpol_conformance.report.document import FORMAT, READS, SCHEMA_VERSION
 from netpol_conformance.report.schema import schema_problem
 from netpol_conformance.report.upgrade_document import upgrade_from_document
 from netpol_conformance.run.records import (
@@ -43,7 +44,17 @@ def load_results(path: str | Path) -> RunRecord:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ResultsFileError(f"{path}: cannot read it: {reason}") from None
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_no_constant)
+    except _NotJson as exc:
+        raise ResultsFileError(
+            f"{path}: {exc} is not a JSON number (the results writer never writes one); a "
+            "file edited or written by another tool"
+        ) from None
+    except RecursionError:
+        raise ResultsFileError(
+            f"{path}: nested too deeply to be a results file (a results document is a few "
+            "levels deep); pass a file written by pytest --netpol-results"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ResultsFileError(
             f"{path}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): a truncated "
@@ -52,10 +63,22 @@ def load_results(path: str | Path) -> RunRecord:
     return from_document(document, str(path))
 
 
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    """Python's json reads NaN and Infinity, which JSON does not have: refused."""
+    raise _NotJson(name)
+
+
 def from_document(document: Any, source: str) -> RunRecord:
     """Typed values from a parsed results document; ``source`` names it in errors."""
     check_header(document, source)
-    problem = schema_problem(document)
+    try:
+        problem = schema_problem(document)
+    except RecursionError:
+        problem = "nested too deeply to be a results document"
     if problem:
         raise ResultsFileError(f"{source}: not a valid results document: {problem}")
     return _run(document)
@@ -76,10 +99,11 @@ def check_header(document: Any, source: str) -> None:
     major, _, minor = str(version).partition(".")
     if not (major.isdigit() and minor.isdigit()):
         raise ResultsFileError(f"{source}: schema_version {version!r} is not MAJOR.MINOR")
-    if int(major) != SCHEMA_MAJOR:
+    if int(major) not in READS:
+        readable = " and ".join(f"{m}.x" for m in READS)
         raise ResultsFileError(
             f"{source}: results schema {version}, but this netpol-conformance reads "
-            f"{SCHEMA_MAJOR}.x (writes {SCHEMA_VERSION}); use the netpol-conformance version "
+            f"{readable} (writes {SCHEMA_VERSION}); use the netpol-conformance version "
             "that wrote it, or run the suite again"
         )
 
@@ -102,7 +126,7 @@ def _listening(doc: Mapping[str, Any]) -> bool | None:
 
 def _judged(record: ProbeRecord, strict: bool) -> bool:
     """The probe's verdict as its own expectation and observation give it."""
-    if record.observed is None or record.flap:
+    if record.observed is None or record.flap or record.late:
         return False
     return meets(record.expected, record.observed, record.listening, strict)
 
@@ -127,7 +151,9 @@ def _probe(doc: Mapping[str, Any]) -> ProbeRecord:
         evidence=doc["evidence"],
         path=doc["path"],
         deviation=doc["deviation"],
-        flap=doc.get("flap", ""),  # 1.3
+        flap=doc.get("flap", ""),  # 2.0
+        enforced_after=doc.get("enforced_after"),  # 2.0
+        late=doc.get("late", ""),  # 2.0
         listening=_listening(doc),
     )
 
@@ -143,7 +169,7 @@ def _step(doc: Mapping[str, Any]) -> StepResult:
         time_to_enforce=doc["time_to_enforce"],
         flapping=tuple(doc["flapping"]),
         phases=dict(doc["phases"]),
-        poll_times=tuple(doc.get("poll_times", ())),  # 1.3
+        poll_times=tuple(doc.get("poll_times", ())),  # 2.0
     )
 
 
@@ -195,6 +221,7 @@ def _run(doc: Mapping[str, Any]) -> RunRecord:
         ),
         steps=steps,
         setup_errors={e["scenario"]: e["error"] for e in doc["setup_errors"]},
+        lost={e["scenario"]: e["error"] for e in doc.get("lost", [])},  # 2.0
         tests=tuple(
             TestRecord(
                 nodeid=t["nodeid"],

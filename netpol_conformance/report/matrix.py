@@ -16,7 +16,9 @@ def mark(outcome: Outcome) -> str:
 def probe_group(record: ProbeRecord) -> str:
     """The table a probe belongs to: one per port and protocol, one for DNS."""
     p = record.probe
-    return "dns (dig)" if p.kind == DNS else f"{p.port}/{p.protocol}"
+    if p.kind == DNS:
+        return "dns (dig +tcp)" if p.protocol == "TCP" else "dns (dig)"
+    return f"{p.port}/{p.protocol}"
 
 
 def tables(result: StepResult, only_failing: bool = False) -> str:

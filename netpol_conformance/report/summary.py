@@ -12,6 +12,7 @@ PASSED = "passed"
 FAILED = "failed"
 ERROR = "error"
 INTERRUPTED = "interrupted"
+INCOMPLETE = "incomplete"  # a worker died: some scenarios never finished
 DEVIATIONS = "deviations"  # a step whose only differences are expected deviations
 
 
@@ -63,6 +64,7 @@ class RunSummary:
         failing = (
             self.failed
             or self.run.setup_errors
+            or self.run.lost
             or self.tests["failed"]
             or self.tests["error"]
             or self.run.inconsistent  # a file that contradicts itself proves nothing
@@ -81,6 +83,11 @@ class RunSummary:
         if self.run.setup_errors:
             n = len(self.run.setup_errors)
             parts.append(f"{n} scenario{'s' if n != 1 else ''} could not be set up")
+        if self.run.lost:
+            n = len(self.run.lost)
+            why = next(iter(self.run.lost.values()))
+            lost = ", ".join(self.run.lost)
+            parts.insert(0, f"incomplete: {n} scenario{'s' if n != 1 else ''} lost ({lost}): {why}")
         if self.tests:
             counted = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.tests.items()))
             parts.append(f"tests: {counted}")

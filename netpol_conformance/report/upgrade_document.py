@@ -1,4 +1,4 @@
-"""The ``upgrade`` section of a results document (schema 1.1), both ways.
+"""The ``upgrade`` section of a results document (since schema 1.2), both ways.
 
 Written by ``upgrade-check`` into the results file of the suite's run after the upgrade; read
 back by ``report`` and ``compare``. Times are seconds from the upgrade command's start,
@@ -89,6 +89,7 @@ def upgrade_document(u: UpgradeRecord) -> dict[str, Any]:
         "epoch": u.epoch,
         "upgrade_command": u.upgrade_command,
         "exit_code": u.exit_code,
+        "command_outcome": u.command_outcome,
         "ready_check": u.ready_check,
         "ready": u.ready,
         "interval": u.interval,
@@ -120,6 +121,7 @@ def upgrade_from_document(doc: Mapping[str, Any]) -> UpgradeRecord:
         epoch=doc["epoch"],
         upgrade_command=doc["upgrade_command"],
         exit_code=doc["exit_code"],
+        command_outcome=doc.get("command_outcome", ""),  # 2.0
         ready_check=doc["ready_check"],
         ready=doc["ready"],
         interval=doc["interval"],

@@ -117,6 +117,16 @@ class Convergence(Generic[K]):
         since = self.match_index if self.match_index is not None else len(self.verdicts) - 1
         return all(v.get(key) for v in self.verdicts[since:])
 
+    def met_since(self, key: K) -> int | None:
+        """The first poll of the run of polls, up to the last, in which the cell met its
+        expectation; None when the last did not."""
+        since = None
+        for i in range(len(self.verdicts) - 1, -1, -1):
+            if not self.verdicts[i].get(key):
+                break
+            since = i
+        return since
+
     def deciding(self, key: K) -> int | None:
         """The poll that decided the cell's verdict: where it flapped, the first poll since
         convergence that did not meet its expectation, or else the last."""

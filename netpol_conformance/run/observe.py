@@ -10,6 +10,7 @@ that evidence is kept on the probe's record.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -105,19 +106,25 @@ class Observer:
         final = {p: _verdict(plan.allowed(p), enforces) for p in plan.expected}
         state.judge_histories(final, self._paths(plan, states, enforces))
         self._remember(state)
+        budget = self.options.max_time_to_enforce
         records = tuple(
-            ProbeRecord(
-                probe=p,
-                expected=exp,
-                observed=_deciding(state, p),
-                met=state.met(p),
-                history=tuple(state.history(p)),
-                command=self.runner.command(targets[p]),
-                allowed=plan.allowed(p),
-                evidence=_evidence_text(p, evidence),
-                listening=evidence.get(p),
-                path=self.deployment.path(p),
-                flap=_flap_text(state, p, final[p]),
+            _with_budget(
+                ProbeRecord(
+                    probe=p,
+                    expected=exp,
+                    observed=_deciding(state, p),
+                    met=state.met(p),
+                    history=tuple(state.history(p)),
+                    command=self.runner.command(targets[p]),
+                    allowed=plan.allowed(p),
+                    evidence=_evidence_text(p, evidence),
+                    listening=evidence.get(p),
+                    path=self.deployment.path(p),
+                    flap=_flap_text(state, p, final[p]),
+                    enforced_after=_enforced_after(state, p),
+                ),
+                budget,
+                step,
             )
             for p, exp in plan.expected.items()
         )
@@ -175,6 +182,23 @@ class Observer:
 
 def _verdict(allowed: bool, enforces: bool) -> str:
     return ALLOW if allowed or not enforces else DENY
+
+
+def _enforced_after(state: Convergence[Probe], probe: Probe) -> float | None:
+    since = state.met_since(probe)
+    return None if since is None else round(state.poll_times[since], 3)
+
+
+def _with_budget(record: ProbeRecord, budget: float | None, step: str) -> ProbeRecord:
+    """A probe that met its expectation only later than the budget fails, saying so."""
+    after = record.enforced_after
+    if budget is None or not record.met or after is None or after <= budget:
+        return record
+    late = (
+        f"{step}: as expected only from {after:.1f} s after the change, more than "
+        f"--max-time-to-enforce {budget:g} s"
+    )
+    return dataclasses.replace(record, met=False, late=late)
 
 
 def _deciding(state: Convergence[Probe], probe: Probe) -> Observation | None:

@@ -17,6 +17,9 @@ class RunOptions:
     # matching poll: a cell that deviates in that window fails as flapping.
     confirm_window: float = 3.0
     strict_deny_style: bool = False  # a rejecting CNI's deny must be refused, never a timeout
+    # A time budget: a probe that meets its expectation only later than this after the change
+    # fails (None: no budget).
+    max_time_to_enforce: float | None = None
     pod_ready_timeout: float = 300.0
     images: Mapping[str, str] = field(default_factory=dict)  # container name -> image
     pull_policy: str | None = None

@@ -43,6 +43,9 @@ class ProbeRecord:
     path: str = ""  # SAME_NODE, CROSS_NODE, EXTERNAL, DNS_PATH, or "" when unknown
     deviation: str = ""  # the reason, when an expected deviation of the CNI covers this probe
     flap: str = ""  # when it flapped: where its history broke, and when
+    enforced_after: float | None = None  # seconds from the change to the first poll of its
+    # last run of polls as expected; None when it did not end as expected
+    late: str = ""  # when it met its expectation later than --max-time-to-enforce: by how much
 
     @property
     def flapping(self) -> bool:
@@ -123,7 +126,7 @@ class RunRecord:
     suite_version: str
     started: str  # ISO 8601, UTC
     finished: str
-    status: str  # passed, failed, error (could not run), interrupted
+    status: str  # passed, failed, error (could not run), interrupted, incomplete (lost work)
     options: Mapping[str, Any]
     cluster: ClusterRecord
     cni: CniRecord
@@ -132,6 +135,7 @@ class RunRecord:
     tests: tuple[TestRecord, ...] = ()
     error: str = ""  # why the run could not run, when status is error
     upgrade: UpgradeRecord | None = None  # upgrade-check's live timeline, on its after-run
+    lost: Mapping[str, str] = field(default_factory=dict)  # scenario -> why it never finished
     # Read back from a file: probes whose stored verdict its own observations contradict (the
     # verdicts read are the observations', never the stored ones).
     inconsistent: tuple[str, ...] = ()

@@ -56,7 +56,7 @@ def oracle_verdicts(
     for p in probes:
         src = deployment.rendered(p.source)
         if p.kind == DNS:
-            out[p] = oracle.explain(src, DNS_POD, 53, "UDP")
+            out[p] = oracle.explain(src, DNS_POD, 53, p.protocol)
         else:
             out[p] = oracle.explain(src, deployment.rendered(p.target), p.port, p.protocol)
     return out

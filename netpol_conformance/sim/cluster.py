@@ -40,6 +40,10 @@ EXTERNAL_IP = "172.18.0.100"
 DNS_POD_IP = "10.244.0.2"
 KUBERNETES_SERVICE_IP = "10.96.0.1"
 DNS_TIMED_OUT = ";; communications error to 10.96.0.10#53: timed out|;; no servers could be reached"
+DNS_TCP_TIMED_OUT = (
+    ";; Connection to 10.96.0.10#53(10.96.0.10) for {name} failed: timed out.|"
+    ";; no servers could be reached"
+)
 CLUSTER_NAMES = {"kubernetes.default.svc.cluster.local": KUBERNETES_SERVICE_IP}
 
 
@@ -196,11 +200,14 @@ class SimulatedCluster(Backend):
         the same: a probe matrix asks many times a second)."""
         now = time.monotonic()
         in_force: list[tuple[tuple[str, str], int]] = []
+        expire = self.faults.rules_expire
         for key, versions in self._policies.items():
             current = None
             for i, (t, d) in enumerate(versions):
                 if t + self.delay <= now:
                     current = i if d is not None else None
+                    if current is not None and expire and t + self.delay + expire <= now:
+                        current = None  # the fault: its rules vanished
             if current is not None:
                 in_force.append((key, current))
         enforcing = self.profile.enforces and self.faults.enforcing_at(now)
@@ -262,11 +269,14 @@ class SimulatedCluster(Backend):
         style = REJECT if self.faults.reject_instead_of_drop else self.profile.deny_style
         return (0, "") if style == DROP else (1, _udp_refused())
 
-    def _dig(self, src: Pod, oracle: Oracle, topo: Topology, name: str) -> tuple[int, str]:
-        """What ``dig +noedns +nocmd +noquestion +nostats NAME`` prints through the cluster DNS."""
-        reachable = self._verdict(oracle, topo, src, DNS_POD_IP, 53, "UDP")
-        if self.faults.block_dns or not reachable:
-            return 9, DNS_TIMED_OUT
+    def _dig(
+        self, src: Pod, oracle: Oracle, topo: Topology, name: str, tcp: bool
+    ) -> tuple[int, str]:
+        """What ``dig [+tcp] +noedns +nocmd +noquestion +nostats NAME`` prints through the
+        cluster DNS."""
+        reachable = self._verdict(oracle, topo, src, DNS_POD_IP, 53, "TCP" if tcp else "UDP")
+        if self.faults.block_dns or not reachable or (tcp and self.faults.dns_tcp_blocked):
+            return 9, DNS_TCP_TIMED_OUT.format(name=name) if tcp else DNS_TIMED_OUT
         status, answer = ("NXDOMAIN", "") if name not in CLUSTER_NAMES else ("NOERROR", "1")
         header = (
             f";; Got answer:|;; ->>HEADER<<- opcode: QUERY, status: {status}, id: 4242|"
@@ -280,7 +290,7 @@ class SimulatedCluster(Backend):
         if argv[0] == "curl":
             return self._curl(src, oracle, topo, argv[-1])
         if argv[0] == "dig":
-            return self._dig(src, oracle, topo, argv[-1])
+            return self._dig(src, oracle, topo, argv[-1], "+tcp" in argv)
         if udp := udp_destination(argv):
             return self._udp(src, oracle, topo, *udp)
         return 127, f"sh: {argv[0]}: not found"

@@ -25,12 +25,15 @@ FAULTS = (
     "ignore-except",
     "dns-port-any-destination",
     "block-dns",
+    "dns-tcp-blocked",
     "reject-instead-of-drop",
     "slow-enforcement",
+    "rules-expire",
     "flapping",
 )
 _USAGE = {
     "slow-enforcement": "seconds >= 0, e.g. slow-enforcement:5",
+    "rules-expire": "seconds > 0 a policy stays in force, e.g. rules-expire:10",
     "flapping": "PERIOD,OFF seconds (enforcement off for the last OFF of every PERIOD), "
     "e.g. flapping:3,0.6",
 }
@@ -47,8 +50,10 @@ class Faults:
     ignore_except: bool = False  # ipBlock.except is ignored
     dns_port_any_destination: bool = False  # an egress rule on port 53 opens 53 to anywhere
     block_dns: bool = False
+    dns_tcp_blocked: bool = False  # TCP 53 to the cluster DNS dropped, UDP 53 answered
     reject_instead_of_drop: bool = False
     slow_enforcement: float = 0.0
+    rules_expire: float = 0.0  # a policy is in force for this long, then gone (0: for good)
     flapping: tuple[float, float] | None = None  # (period, off) seconds
 
     @classmethod
@@ -67,6 +72,8 @@ class Faults:
                 raise UsageError(f"unknown fault {name!r}: choose from {', '.join(FAULTS)}")
             if name == "slow-enforcement":
                 values["slow_enforcement"] = _seconds(arg, name, allow_zero=True)
+            elif name == "rules-expire":
+                values["rules_expire"] = _seconds(arg, name)
             elif name == "flapping":
                 if i < len(items) and _NUMBER.match(items[i]):  # "flapping:3,0.6"
                     arg, i = f"{arg},{items[i]}", i + 1

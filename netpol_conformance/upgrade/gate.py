@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netpol_conformance.report.compare import Comparison
-from netpol_conformance.upgrade.records import DOWN, UP, UpgradeRecord
+from netpol_conformance.upgrade.records import DOWN, UP, UpgradeRecord, signed
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,7 @@ def _plural(n: int, word: str) -> str:
 def live_reasons(record: UpgradeRecord) -> list[str]:
     reasons: list[str] = []
     if record.exit_code != 0:
-        how = "did not finish" if record.exit_code is None else f"exited {record.exit_code}"
-        reasons.append(f"the upgrade command {how}")
+        reasons.append(f"the upgrade command: {record.command_text}")
     if not record.ready:
         reasons.append(f"the CNI was not Ready again ({record.ready_check})")
     gated = [p for p in record.probes if p.gated]
@@ -46,7 +45,7 @@ def live_reasons(record: UpgradeRecord) -> list[str]:
         total = sum(len(p.leaks) for p in leaking)
         reasons.append(
             f"{_plural(len(leaking), 'denied probe')} got through ({_plural(total, 'sample')}, "
-            f"the first at {first:+.2f} s)"
+            f"the first at {signed(first)} s)"
         )
     limit = record.limits.new
     for p in gated:
@@ -56,7 +55,7 @@ def live_reasons(record: UpgradeRecord) -> list[str]:
         if open_windows:
             reasons.append(
                 f"{p.label} was still disrupted when probing stopped (since "
-                f"{open_windows[0].start:+.2f} s)"
+                f"{signed(open_windows[0].start)} s)"
             )
         elif p.longest > limit:
             reasons.append(

@@ -127,8 +127,7 @@ class LiveCheck:
             simulated.end()
         t0 = command.started
         self.say(
-            f"upgrade command exited {command.exit_code} after "
-            f"{command.finished - command.started:.2f} s"
+            f"upgrade command: {command.outcome} after {command.finished - command.started:.2f} s"
         )
 
         self.phase = "waiting for the CNI to be Ready again"
@@ -145,9 +144,8 @@ class LiveCheck:
         notes = []
         if command.exit_code != 0:
             notes.append(
-                f"the upgrade command {'was stopped' if command.exit_code is None else 'exited'}"
-                f" {command.exit_code if command.exit_code is not None else 'at its timeout'}; "
-                "its last lines: " + " | ".join(command.tail[-5:])
+                f"the upgrade command: {command.outcome}; its last lines: "
+                + " | ".join(command.tail[-5:])
             )
         if ready_at is None:
             notes.append(f"not Ready after {o.ready_timeout:g} s: {self._ready_state()}")
@@ -164,6 +162,7 @@ class LiveCheck:
             epoch=utc_text(t0),
             upgrade_command=o.upgrade_command,
             exit_code=command.exit_code,
+            command_outcome=command.outcome,
             ready_check=self.watch.description,
             ready=ready_at is not None,
             interval=o.interval,

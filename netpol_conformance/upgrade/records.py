@@ -119,6 +119,12 @@ class Limits:
     established: float  # for a held connection's stall
 
 
+def signed(seconds: float) -> str:
+    """``+1.25`` / ``-0.40``: a time relative to the upgrade's start, never ``-0.00``."""
+    value = round(seconds, 2)
+    return f"{value if value else 0.0:+.2f}"
+
+
 @dataclass(frozen=True)
 class UpgradeRecord:
     """The live part of an upgrade check: what happened while the CNI was upgraded."""
@@ -139,7 +145,15 @@ class UpgradeRecord:
     cni_version_after: str = ""
     notes: tuple[str, ...] = ()  # what else a reader must know (a failed command, a timeout)
     reasons: tuple[str, ...] = ()  # why the gate failed, with the suite's comparison; () passed
+    command_outcome: str = ""  # "exit 0", "killed by SIGKILL", "timed out after 5 s (...)"
 
     @property
     def passed(self) -> bool:
         return not self.reasons
+
+    @property
+    def command_text(self) -> str:
+        """What the upgrade command did, never "exit None" (files before 2.0 lack the text)."""
+        if self.command_outcome:
+            return self.command_outcome
+        return "stopped at its timeout" if self.exit_code is None else f"exit {self.exit_code}"

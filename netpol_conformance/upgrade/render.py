@@ -24,6 +24,7 @@ from netpol_conformance.upgrade.records import (
     LiveProbeRecord,
     UpgradeRecord,
     Window,
+    signed,
 )
 from netpol_conformance.upgrade.timeline import sample_state
 
@@ -117,10 +118,10 @@ def headline(r: UpgradeRecord) -> list[str]:
     ready = r.phases.get(CNI_READY)
     lines = [
         f"t = 0 at {r.epoch} (the upgrade command's start); probe rounds every {r.interval:g} s "
-        f"from {r.phases.get(PROBING_STARTED, 0.0):+.2f} s to "
-        f"{r.phases.get(PROBING_STOPPED, 0.0):+.2f} s",
-        f"upgrade command: exit {r.exit_code} at {r.phases.get(UPGRADE_FINISHED, 0.0):+.2f} s; "
-        + (f"CNI Ready at {ready:+.2f} s" if ready is not None else "CNI not Ready")
+        f"from {signed(r.phases.get(PROBING_STARTED, 0.0))} s to "
+        f"{signed(r.phases.get(PROBING_STOPPED, 0.0))} s",
+        f"upgrade command: {r.command_text} at {signed(r.phases.get(UPGRADE_FINISHED, 0.0))} s; "
+        + (f"CNI Ready at {signed(ready)} s" if ready is not None else "CNI not Ready")
         + f" ({r.ready_check})"
         + (
             f"; CNI version {r.cni_version_before or '?'} -> {r.cni_version_after or '?'}"
@@ -130,7 +131,7 @@ def headline(r: UpgradeRecord) -> list[str]:
         f"must get through: {len(up)} probes, longest disruption {longest:.2f} s "
         f"(limit {r.limits.new:g} s)",
         f"must not get through: {len(down)} probes, {len(leaking)} leaked"
-        + (f", the first at {first:+.2f} s" if first is not None else ""),
+        + (f", the first at {signed(first)} s" if first is not None else ""),
         f"held connections: {len(r.connections)}, {broken} broken, longest stall {stall:.2f} s "
         f"(limit {r.limits.established:g} s)",
     ]
@@ -174,7 +175,7 @@ def strip_lines(r: UpgradeRecord, limit: int = 30) -> list[str]:
 
 def _windows_text(windows: Sequence[Window]) -> str:
     return "; ".join(
-        f"{w.start:+.2f}..{w.end:+.2f} s ({w.seconds:.2f} s{'' if w.ended else ', not over'})"
+        f"{signed(w.start)}..{signed(w.end)} s ({w.seconds:.2f} s{'' if w.ended else ', not over'})"
         for w in windows[:4]
     ) + (f"; and {len(windows) - 4} more" if len(windows) > 4 else "")
 
@@ -202,8 +203,8 @@ def print_timeline(r: UpgradeRecord, console: Console) -> None:
             table.add_row(
                 p.shown_label,
                 str(len(p.leaks)),
-                f"{p.leaks[0]:+.2f} s",
-                f"{p.leaks[-1]:+.2f} s",
+                f"{signed(p.leaks[0])} s",
+                f"{signed(p.leaks[-1])} s",
                 _windows_text(p.windows),
             )
         console.print(table)

@@ -30,6 +30,7 @@ from netpol_conformance.upgrade.records import (
     LiveProbeRecord,
     Segment,
     Window,
+    signed,
 )
 
 # Neither good nor bad: the probe did not run as written.
@@ -203,14 +204,14 @@ def held_record(
     ]
     reason = ""
     if log.closed_at is not None:
-        reason = f"closed at {log.closed_at - t0:+.2f} s (end of stream, reset or write error)"
+        reason = f"closed at {signed(log.closed_at - t0)} s (end of stream, reset or write error)"
     elif not log.alive:
         reason = "its process ended without closing it"
     if log.in_flight is not None and stopped - log.in_flight > interval:
         stalls.append(Window(log.in_flight - t0, stopped - t0, 1, "no answer", ended=False))
         if stopped - log.in_flight > silent_after(interval):
             reason = reason or (
-                f"no answer to the request sent at {log.in_flight - t0:+.2f} s "
+                f"no answer to the request sent at {signed(log.in_flight - t0)} s "
                 f"({stopped - log.in_flight:.1f} s before its log was read)"
             )
     return HeldConnectionRecord(

@@ -64,6 +64,10 @@ EXPECTED |= {
     "dig-dropped": C.DNS_FAIL,
     "dig-not-listening": C.DNS_FAIL,  # ICMP port-unreachable: a reject
     "dig-net-unreachable": C.UNREACHABLE,
+    # over TCP: a drop times the connection out, a reset refuses it
+    "dig-tcp-answer": C.DNS_OK,
+    "dig-tcp-dropped": C.DNS_FAIL,
+    "dig-tcp-not-listening": C.DNS_FAIL,
     "dig-no-route": C.UNREACHABLE,
     # the tool did not run as asked
     "dig-invalid-option": C.EXEC_ERROR,

@@ -92,9 +92,24 @@ def test_one_document_for_the_run_under_xdist(tmp_path: Path) -> None:
     assert record.cni.name == "calico" and record.cni.deny_style == "drop"
 
 
-def test_a_write_error_is_one_line_after_clean_up(tmp_path: Path) -> None:
+def test_a_path_that_cannot_take_a_file_is_refused_before_the_run(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")
+    done = run(
+        tmp_path,
+        "--cluster",
+        "simulated",
+        "--netpol-results",
+        str(blocker / "results.json"),
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 4, output[-3000:]  # pytest's usage error: nothing ran
+    assert "--netpol-results: " in output and "Not a directory" in output
+    assert "Traceback" not in output and "passed" not in output
+
+
+def test_a_write_error_is_one_line_after_clean_up(tmp_path: Path) -> None:
+    """A directory that exists and takes no file (procfs): only the write itself fails."""
     done = run(
         tmp_path,
         "--cluster",
@@ -102,11 +117,11 @@ def test_a_write_error_is_one_line_after_clean_up(tmp_path: Path) -> None:
         "-k",
         "1-default-deny-ingress and test_step",
         "--netpol-results",
-        str(blocker / "results.json"),
+        "/proc/1/netpol-results.json",
     )
     output = done.stdout + done.stderr
     assert done.returncode == 1, output[-3000:]
-    assert "cannot write the results file" in output
+    assert "cannot write the results file /proc/1/netpol-results.json" in output
     assert "Traceback" not in output and "INTERNALERROR" not in output
     assert not list(tmp_path.glob("netpol-conformance-*"))
 

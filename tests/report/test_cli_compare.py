@@ -99,7 +99,7 @@ def test_bad_input_exits_2_with_one_line_naming_the_file(
     elif broken == "major":
         version = f'"schema_version": "{SCHEMA_VERSION}"'
         assert version in text
-        bad.write_text(text.replace(version, '"schema_version": "2.0"'))
+        bad.write_text(text.replace(version, '"schema_version": "3.0"'))
     code, out, err = _run(capsys, str(files["good"]), str(bad))
     assert code == 2 and out == ""
     assert err.startswith(f"netpol-conformance: error: {bad}: ") and err.count("\n") == 1

@@ -145,16 +145,40 @@ def test_refuses_a_foreign_file(tmp_path: Path, content: str, says: str) -> None
 def test_refuses_another_schema_major_and_accepts_a_newer_minor(tmp_path: Path) -> None:
     document = to_document(make_run(scenarios=("1-default-deny-ingress",)))
     newer = copy.deepcopy(document)
-    newer["schema_version"] = "1.7"
-    newer["added_in_1_7"] = {"anything": True}
-    newer["steps"][0]["probes"][0]["added_in_1_7"] = 1
+    newer["schema_version"] = "2.7"
+    newer["added_in_2_7"] = {"anything": True}
+    newer["steps"][0]["probes"][0]["added_in_2_7"] = 1
     (tmp_path / "newer.json").write_text(json.dumps(newer))
     assert load_results(tmp_path / "newer.json") == from_document(document, "x")
-    document["schema_version"] = "2.0"
+    document["schema_version"] = "3.0"
     (tmp_path / "major.json").write_text(json.dumps(document))
-    assert "results schema 2.0, but this netpol-conformance reads 1.x" in _refusal(
+    assert "results schema 3.0, but this netpol-conformance reads 1.x and 2.x" in _refusal(
         tmp_path / "major.json"
     )
+
+
+def test_a_file_of_schema_1_still_loads(tmp_path: Path) -> None:
+    """Written by the release before 2.0: none of the fields 2.0 added, verdicts as they were."""
+    document = to_document(
+        make_run(fault=blocks("2-allow-frontend-to-db", {"frontend/web->backend/db:5432/TCP"}))
+    )
+    document["schema_version"] = "1.2"
+    document.pop("lost")
+    for step in document["steps"]:
+        step.pop("poll_times")
+        for probe in step["probes"]:
+            probe.pop("flap")
+            probe.pop("listening")
+    (tmp_path / "old.json").write_text(json.dumps(document))
+    old = load_results(tmp_path / "old.json")
+    assert old.lost == {} and not old.inconsistent
+    assert [r.met for s in old.steps for r in s.probes] == [
+        r.met
+        for s in make_run(
+            fault=blocks("2-allow-frontend-to-db", {"frontend/web->backend/db:5432/TCP"})
+        ).steps
+        for r in s.probes
+    ]
 
 
 def test_refuses_a_broken_field_naming_where(tmp_path: Path) -> None:
@@ -247,3 +271,25 @@ def test_a_hand_edited_verdict_is_judged_from_its_own_observation(
     assert summary.verdict == "failed" and "contradict" in summary.headline
     assert main(["compare", str(path), str(path)]) == 1
     assert "stored verdicts contradict their own observations" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("depth", [100_000])
+def test_deeply_nested_json_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], depth: int
+) -> None:
+    """Not a RecursionError traceback with exit 1, the code compare uses for regressions."""
+    document = json.loads(document_text(to_document(make_run(scenarios=("0-no-policies",)))))
+    path = tmp_path / "deep.json"
+    nested = "[" * depth + "]" * depth
+    text = json.dumps(document).replace('"options": {', f'"options": {{"deep": {nested}, ', 1)
+    path.write_text(text)
+    assert main(["compare", str(path), str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "nested too deeply" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_nan_time_to_enforce_is_refused(tmp_path: Path) -> None:
+    text = document_text(to_document(make_run(scenarios=("1-default-deny-ingress",))))
+    path = tmp_path / "nan.json"
+    path.write_text(text.replace('"time_to_enforce": 1.4', '"time_to_enforce": NaN', 1))
+    assert "NaN is not a JSON number" in _refusal(path)

@@ -60,7 +60,8 @@ def test_the_matrix_covers_every_pod_pair_port_dns_and_external() -> None:
         (53, "UDP"),
         (5432, "UDP"),
     }
-    per_source = (n - 1) * len(layout.server_ports) + len(layout.external_ports) + 1
+    # every server port of every other pod, the external host's ports, DNS over UDP and TCP
+    per_source = (n - 1) * len(layout.server_ports) + len(layout.external_ports) + 2
     probes = matrix_probes(layout, with_external=True)
     assert len(probes) == n * per_source
     assert len(set(probes)) == len(probes)
@@ -170,7 +171,8 @@ def test_a_scenario_in_force_is_not_applied_again() -> None:
 
 def test_dns_probes_ask_the_cluster_dns() -> None:
     dns = [p for p in plan().probes if p.kind == DNS]
-    assert len(dns) == len(load_layout().pods)
+    assert len(dns) == 2 * len(load_layout().pods)  # over UDP and over TCP
+    assert {p.protocol for p in dns} == {"UDP", "TCP"}
     assert all(p.name == load_layout().dns_name and p.target == DNS_TARGET for p in dns)
 
 

@@ -252,7 +252,11 @@ def test_fault_names_parse() -> None:
         or_for_and=True, slow_enforcement=2.5
     )
     assert Faults.parse(["block-dns", "ignore-ports"]) == Faults(block_dns=True, ignore_ports=True)
-    args = {"slow-enforcement": "slow-enforcement:1", "flapping": "flapping:3,0.6"}
+    args = {
+        "slow-enforcement": "slow-enforcement:1",
+        "flapping": "flapping:3,0.6",
+        "rules-expire": "rules-expire:10",
+    }
     every = Faults.parse(",".join(args.get(f, f) for f in FAULTS))
     assert all(getattr(every, f.replace("-", "_")) for f in FAULTS)
     assert every.flapping == (3.0, 0.6)

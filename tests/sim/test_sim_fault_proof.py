@@ -84,6 +84,15 @@ FAULTS: dict[str, tuple[list[str], Exposure]] = {
             dig_from("backend", "db"),
         ),
     ),
+    # allow-dns-egress allows UDP and TCP 53: a CNI that drops DNS over TCP breaks names.
+    "dns-tcp-blocked": (
+        [],
+        Exposure(
+            "0-no-policies",
+            "backend/db->dns:kubernetes.default.svc.cluster.local/TCP",
+            dig_from("backend", "db"),
+        ),
+    ),
     "reject-instead-of-drop": ([], WEB_TO_DB_80),
     "slow-enforcement:30": ([], WEB_TO_DB_80),
     # Enforcement off 0.6 s of every 3 s: two good polls in a row are not enough.
@@ -207,3 +216,31 @@ def test_slow_but_bounded_enforcement_passes(tmp_path: Path) -> None:
     }
     # The probes waited for the policy instead of passing before it took effect.
     assert enforce["1-default-deny-ingress"] >= 0.5
+
+
+def test_rules_that_vanish_after_ten_seconds_fail_the_hold(tmp_path: Path) -> None:
+    """Every step is confirmed within seconds: only the hold of the final state outlasts ten."""
+    rc, output, _ = run_suite(tmp_path, "--simulate-faults", "rules-expire:10", "-m", "step5")
+    assert rc == 1, output[-4000:]
+    assert "FAILED suites/test_hold.py::test_the_final_state_holds[5-production-isolation]" in (
+        output
+    )
+    assert "did not hold during the 12 s hold of 5-production-isolation" in output
+    held = re.search(r"(\S+->\S+): connected at \+(\d+\.\d)s", output)
+    assert held, output[-3000:]
+    # the rules went ten seconds after they took effect: some seconds into the hold
+    assert 4.0 <= float(held.group(2)) <= 12.0
+    assert "FAILED suites/test_tutorial.py" not in output  # the step itself held long enough
+
+
+def test_a_time_budget_fails_slow_enforcement_and_nothing_else(tmp_path: Path) -> None:
+    slow = ["--simulate-faults", "slow-enforcement:3", "-m", "step1", "--hold", "0"]
+    rc, output, results = run_suite(tmp_path, *slow, "--max-time-to-enforce", "2")
+    assert rc == 1, output[-4000:]
+    assert "more than --max-time-to-enforce 2 s" in output
+    failed = {r["probe"] for r in results if r["outcome"] == "failed"}
+    assert "frontend/web->backend/db:80/TCP" in failed
+    # the probes the change did not touch met their expectation at once: within the budget
+    assert "frontend/web->frontend/admin:80/TCP" not in failed
+    rc, output, _ = run_suite(tmp_path, *slow)
+    assert rc == 0, output[-4000:]

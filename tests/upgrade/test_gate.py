@@ -54,9 +54,15 @@ def test_held_connections_must_survive_and_stall_no_longer_than_their_limit() ->
 
 def test_a_failed_command_and_a_cni_not_ready_fail() -> None:
     reasons = gate(upgrade(exit_code=3, ready=False), NOTHING).reasons
-    assert reasons[0] == "the upgrade command exited 3"
+    assert reasons[0] == "the upgrade command: exit 3"
     assert reasons[1].startswith("the CNI was not Ready again")
-    assert gate(upgrade(exit_code=None), NOTHING).reasons == ("the upgrade command did not finish",)
+    assert gate(upgrade(exit_code=None), NOTHING).reasons == (
+        "the upgrade command: stopped at its timeout",
+    )
+    timed_out = upgrade(exit_code=None, command_outcome="timed out after 5 s (the command stopped)")
+    assert gate(timed_out, NOTHING).reasons == (
+        "the upgrade command: timed out after 5 s (the command stopped)",
+    )
 
 
 def test_the_suite_after_the_upgrade_gates_through_the_compare() -> None:

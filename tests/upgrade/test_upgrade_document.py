@@ -47,7 +47,7 @@ def test_an_upgrade_section_validates_strictly_and_reads_back_equal(tmp_path: Pa
     path = tmp_path / "after.json"
     write_results(run, path)
     document = json.loads(path.read_text())
-    assert document["schema_version"] == SCHEMA_VERSION == "1.3"
+    assert document["schema_version"] == SCHEMA_VERSION == "2.0"
     jsonschema.validate(document, _strict(results_schema()), cls=jsonschema.Draft202012Validator)
     assert load_results(path).upgrade == RECORD
     assert RECORD.probes[0].windows[0].seconds == 0.5
@@ -72,4 +72,8 @@ def test_the_report_page_shows_the_timeline_with_every_label_escaped() -> None:
     assert section.count('class="leak"') >= 2  # a bar per leak window (its first is a segment)
     assert "kube-router stopping" in section
     assert section.count("CNI version v2.1.0 -&gt; v2.1.0") == 1  # in the headline, once
-    assert "the suite after the upgrade: " in page[: page.index(section)]
+    header = page[: page.index(section)]
+    # a failed upgrade leads the page, even above a suite that passed after it
+    assert '<span class="badge failed">\u2717 FAILED</span>the upgrade failed: ' in header
+    assert "; the suite after it: " in header
+    assert "PASSED" not in header

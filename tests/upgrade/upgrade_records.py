@@ -84,8 +84,10 @@ def upgrade(
     exit_code: int | None = 0,
     ready: bool = True,
     reasons: tuple[str, ...] = (),
+    command_outcome: str = "",
 ) -> UpgradeRecord:
     return UpgradeRecord(
+        command_outcome=command_outcome,
         epoch="2026-11-25T20:33:01.652Z",
         upgrade_command="scripts/local-cluster cni restart",
         exit_code=exit_code,

@@ -90,6 +90,7 @@ RULES = [
         "icmp-admin-prohibited",
     ],
     ["-d", DNS["dropped"], "-p", "udp", "--dport", "53", "-j", "DROP"],
+    ["-d", DNS["dropped"], "-p", "tcp", "--dport", "53", "-j", "DROP"],
 ]
 
 
@@ -123,6 +124,20 @@ def serve_dns(address: str, mode: str) -> None:
         sock.sendto(dns_reply(packet, mode), peer)
 
 
+def serve_dns_tcp(address: str, mode: str) -> None:
+    """DNS over TCP: each message prefixed by its length."""
+    srv = socket.create_server((address, 53))
+    while True:
+        conn, _ = srv.accept()
+        with conn:
+            size = struct.unpack("!H", conn.recv(2))[0]
+            packet = b""
+            while len(packet) < size:
+                packet += conn.recv(size - len(packet))
+            reply = dns_reply(packet, mode)
+            conn.sendall(struct.pack("!H", len(reply)) + reply)
+
+
 def serve_http() -> None:
     srv = socket.create_server(("127.0.0.1", HTTP))
     while True:
@@ -154,6 +169,7 @@ def serve() -> None:
     holder.bind(("0.0.0.0", IN_USE))  # a port a probe cannot bind
     jobs: list[Callable[[], None]] = [serve_http, serve_empty, serve_udp]
     jobs += [lambda a=a, m=m: serve_dns(a, m) for m, a in DNS.items() if m in RCODES]
+    jobs += [lambda a=a, m=m: serve_dns_tcp(a, m) for m, a in DNS.items() if m in RCODES]
     for job in jobs:
         threading.Thread(target=job, daemon=True).start()
     print("ready", flush=True)
@@ -232,6 +248,21 @@ CASES["udp-source-port-in-use"] = (
 )
 for _mode, _server in DNS.items():
     CASES[f"dig-{_mode}"] = (DIG, _server, f"the resolver is {_mode}")
+CASES["dig-tcp-answer"] = (
+    dig_argv(NAME, SETTINGS, tcp=True),
+    DNS["answer"],
+    "the resolver answers over TCP",
+)
+CASES["dig-tcp-dropped"] = (
+    dig_argv(NAME, SETTINGS, tcp=True),
+    DNS["dropped"],
+    "iptables drops TCP 53 to the resolver",
+)
+CASES["dig-tcp-not-listening"] = (
+    dig_argv(NAME, SETTINGS, tcp=True),
+    DNS["not-listening"],
+    "nothing listens on TCP 53: a reset",
+)
 CASES["dig-invalid-option"] = (
     [*DIG[:-1], "+bogus", DIG[-1]],
     DNS["answer"],
