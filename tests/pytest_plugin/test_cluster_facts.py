@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from netpol_conformance.cluster.base import ClusterInfo, cluster_fact_problems
+import pytest
+
+from netpol_conformance.cluster.base import ClusterInfo, PodState, cluster_fact_problems
+from netpol_conformance.errors import SetupError
+from netpol_conformance.run.deploy import Deployment
 
 ROOT = Path(__file__).resolve().parents[2]
 # A plugin that makes the simulated cluster describe its external host with a non-address.
@@ -52,3 +56,13 @@ def test_a_bad_external_address_is_one_set_up_error_for_the_whole_run(tmp_path: 
     assert re.search(r"^\d+ skipped, 1 error in ", last), last  # one error, the rest skipped
     assert "'db.example.invalid' as the external host's address" in output
     assert "Traceback" not in output and "ValueError" not in output
+
+
+def test_a_pod_address_that_is_not_one_stops_the_deployment_once() -> None:
+    ready = {
+        "frontend-x/web": PodState("frontend-x", "web", "10.244.0.7", True, "Running"),
+        "backend-x/db": PodState("backend-x", "db", "fe80::7%eth0", True, "Running"),
+    }
+    with pytest.raises(SetupError, match=r"pod backend-x/db reports the address 'fe80::7%eth0'"):
+        Deployment._check_addresses(ready)
+    Deployment._check_addresses({"frontend-x/web": ready["frontend-x/web"]})
