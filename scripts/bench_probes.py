@@ -9,10 +9,11 @@ Prints, measured in one run:
      (iptables DROP rules in the node's network namespace);
   2. the whole tutorial suite with `-n auto` and with `-n 0`: wall time, load average, and the
      seconds per phase read from its results file (deploy = create + wait + control probes,
-     baseline, apply, converge, restore-open, delete, destroy), next to its floor: one
-     deployment (the measured deploy + baseline) plus two matrices per scenario activation,
-     one matrix timed from the run's own data (converge time less the waits between polls,
-     over the number of polls);
+     baseline, apply, converge, confirm, hold, restore-open, delete, destroy), next to its
+     floor: one deployment (the measured deploy + baseline), plus the fewest matrices each
+     step needs for its verdict (two to converge, and for a verdict step three more to confirm
+     it), plus the hold; one matrix timed from the run's own data (converge and confirm time
+     less the waits between polls, over the number of polls);
   3. with --repeat N, first N consecutive `-n auto` runs on the same cluster.
 Targets: (b) <= probe timeout + 1.5 s and at least 10x faster than (a); the suite with
 `-n auto` in at most 2x its floor and faster than with `-n 0`; repeated runs do not grow.
@@ -44,15 +45,26 @@ from netpol_conformance.probe.outcome import Outcome  # noqa: E402
 from netpol_conformance.probe.runner import ProbeRunner  # noqa: E402
 from netpol_conformance.probe.spec import TCP, Probe, ProbeTarget  # noqa: E402
 from netpol_conformance.report.load import load_results  # noqa: E402
+from netpol_conformance.run.convergence import CONFIRM_POLLS  # noqa: E402
 from netpol_conformance.run.records import StepResult  # noqa: E402
-from netpol_conformance.run.scenarios import RESTORE_STEP  # noqa: E402
+from netpol_conformance.run.scenarios import HOLD_STEP, RESTORE_STEP  # noqa: E402
 
 NODE_NETNS = "npc-node"
 PODS = [f"p{i}" for i in range(9)]
 DENIED = set(PODS[5:])  # ingress to these is denied: 9 x 4 - 4 self = 32 of 81 probes
 
 
-PHASES = ("deploy", "baseline", "apply", "converge", "restore", "delete", "destroy")
+PHASES = (
+    "deploy",
+    "baseline",
+    "apply",
+    "converge",
+    "confirm",
+    "hold",
+    "restore",
+    "delete",
+    "destroy",
+)
 POLL_INTERVAL = 0.5  # what --cluster local waits between polls (settings.py)
 
 
@@ -190,14 +202,16 @@ class SuiteRun:
 
 @dataclass(frozen=True)
 class Floor:
-    """One deployment (pods Ready, servers proven) plus two matrices per scenario activation."""
+    """One deployment (pods Ready, servers proven), the fewest matrices of each step, the hold."""
 
     deploy: float  # create + wait + control probes + the open baseline, of one deployment
-    matrices: tuple[tuple[str, float], ...]  # (scenario/step, seconds of one matrix)
+    # (scenario/step, seconds of one matrix, the fewest matrices its verdict takes)
+    matrices: tuple[tuple[str, float, int], ...]
+    hold: float = 0.0  # seconds the final state is held, whatever the matrices take
 
     @property
     def total(self) -> float:
-        return self.deploy + sum(2 * m for _, m in self.matrices)
+        return self.deploy + sum(n * m for _, m, n in self.matrices) + self.hold
 
 
 def breakdown(steps: list[StepResult], destroy: float) -> dict[str, float]:
@@ -208,11 +222,13 @@ def breakdown(steps: list[StepResult], destroy: float) -> dict[str, float]:
         ph = step.phases
         if step.step == RESTORE_STEP:
             out["restore"] += sum(ph.values())
+        elif step.step == HOLD_STEP:
+            out["hold"] += ph.get("converge", 0.0) + ph.get("confirm", 0.0)
         elif "create" in ph:
             out["deploy"] += ph["create"] + ph.get("wait", 0.0) + ph.get("controls", 0.0)
             out["baseline"] += ph.get("converge", 0.0)
         else:
-            for name in ("apply", "converge", "delete"):
+            for name in ("apply", "converge", "confirm", "delete"):
                 out[name] += ph.get(name, 0.0)
     out["destroy"] = destroy
     return out
@@ -232,12 +248,15 @@ def floor_of(steps: list[StepResult], poll_interval: float) -> Floor:
     matrices = tuple(
         (
             f"{s.scenario}/{s.step}",
-            (s.phases["converge"] - (s.polls - 1) * poll_interval) / s.polls,
+            (s.phases["converge"] + s.phases.get("confirm", 0.0) - (s.polls - 1) * poll_interval)
+            / s.polls,
+            2 if s.step == RESTORE_STEP else 2 + CONFIRM_POLLS,
         )
         for s in steps
-        if s.step != RESTORE_STEP and "create" not in s.phases and s.polls
+        if s.step != HOLD_STEP and "create" not in s.phases and s.polls
     )
-    return Floor(sum(deploys) / max(len(deploys), 1), matrices)
+    hold = sum(s.poll_times[-1] for s in steps if s.step == HOLD_STEP and s.poll_times)
+    return Floor(sum(deploys) / max(len(deploys), 1), matrices, hold)
 
 
 def run_suite(workers: str, label: str) -> SuiteRun:
@@ -307,10 +326,12 @@ def show(run: SuiteRun, label: str) -> None:
 
 
 def show_floor(floor: Floor) -> None:
-    m = [t for _, t in floor.matrices]
+    m = [t for _, t, _ in floor.matrices]
+    counts = sum(n for _, _, n in floor.matrices)
     print(
-        f"floor: one deployment {floor.deploy:.1f} s + {len(m)} activations x 2 matrices "
-        f"(one matrix {min(m):.2f}-{max(m):.2f} s, sum {sum(m):.1f} s) = {floor.total:.0f} s"
+        f"floor: one deployment {floor.deploy:.1f} s + {counts} matrices over {len(m)} steps "
+        f"(2 to converge each, 3 more to confirm a verdict; one matrix {min(m):.2f}-"
+        f"{max(m):.2f} s) + the hold {floor.hold:.0f} s = {floor.total:.0f} s"
     )
 
 
