@@ -19,6 +19,19 @@ class Outcome(StrEnum):
 
 # Outcomes that say nothing about a policy: they never meet an expectation.
 NOT_A_VERDICT = frozenset({Outcome.DNS_NEGATIVE, Outcome.UNREACHABLE, Outcome.EXEC_ERROR})
+# What a deny looks like, and what getting through looks like, whatever the CNI.
+DENIED = frozenset({Outcome.TIMEOUT, Outcome.REFUSED, Outcome.DNS_FAIL})
+THROUGH = frozenset({Outcome.CONNECTED, Outcome.DNS_OK})
+ALLOW = "allow"
+DENY = "deny"
+
+
+def verdict_of(outcome: Outcome) -> str | None:
+    """``allow``, ``deny`` (a refusal and a timeout alike), or None for an outcome that says
+    nothing about a policy."""
+    if outcome in THROUGH:
+        return ALLOW
+    return DENY if outcome in DENIED else None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from netpol_conformance.cluster.base import ClusterInfo
 from netpol_conformance.cni import CniProfile
 from netpol_conformance.errors import ConformanceError, UsageError
 from netpol_conformance.plan.judge import deny_style_line, deny_styles
-from netpol_conformance.probe.outcome import Outcome
+from netpol_conformance.probe.outcome import THROUGH
 from netpol_conformance.pytest_plugin.run_record import (
     build_run_record,
     now,
@@ -27,7 +27,6 @@ from netpol_conformance.run.scenarios import RESTORE_STEP
 from netpol_conformance.settings import SuiteSettings
 
 PHASES = ("create", "wait", "baseline", "apply", "converge", "confirm", "restore", "destroy")
-GOT_THROUGH = (Outcome.CONNECTED, Outcome.DNS_OK)
 
 
 def test_record(report: pytest.TestReport) -> TestRecord | None:
@@ -115,7 +114,7 @@ def sequence_lines(steps: Iterable[StepResult], scenarios: tuple[str, ...]) -> l
 
 def not_enforced_line(cni: str, steps: Iterable[StepResult]) -> str:
     denied = [r for s in steps if s.step == s.scenario for r in s.probes if not r.allowed]
-    through = sum(1 for r in denied if r.observed and r.observed.outcome in GOT_THROUGH)
+    through = sum(1 for r in denied if r.observed and r.observed.outcome in THROUGH)
     return (
         f"{cni} does NOT enforce NetworkPolicy: {through} of {len(denied)} probes that the "
         "tutorial's policies deny got through anyway."

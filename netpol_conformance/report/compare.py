@@ -26,8 +26,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from netpol_conformance.probe.outcome import Observation, Outcome
-from netpol_conformance.report.marks import DENIED, THROUGH
+from netpol_conformance.probe.outcome import DENIED, THROUGH, Observation, Outcome
 from netpol_conformance.run.records import ProbeRecord, RunRecord, StepResult
 
 # Polls on a real cluster are one second apart, so a time to enforce is only known to about a

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from netpol_conformance.probe.outcome import DENIED
 from netpol_conformance.report.grid import (
     DEVIATION,
     MET,
@@ -22,7 +23,6 @@ from netpol_conformance.report.grid import (
     grids,
     observed_mark,
 )
-from netpol_conformance.report.marks import DENIED
 from netpol_conformance.report.summary import DEVIATIONS, FAILED, StepSummary
 from netpol_conformance.run.records import ProbeRecord, StepResult
 

@@ -20,10 +20,6 @@ LEGEND = (
 )
 NOT_OBSERVED = "?"  # a probe that was never observed (the run stopped before it)
 
-# What a deny looks like, and what getting through looks like, whatever the CNI.
-DENIED = frozenset({Outcome.TIMEOUT, Outcome.REFUSED, Outcome.DNS_FAIL})
-THROUGH = frozenset({Outcome.CONNECTED, Outcome.DNS_OK})
-
 
 def mark(observed: Observation | Outcome | None) -> str:
     if observed is None:

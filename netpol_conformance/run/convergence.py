@@ -29,26 +29,11 @@ from typing import Generic, TypeVar
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt, stop_after_delay, wait_fixed
 
-from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.probe.outcome import Observation, verdict_of
 
 K = TypeVar("K", bound=Hashable)
 
-ALLOW = "allow"
-DENY = "deny"
 CONFIRM_POLLS = 3  # the fewest polls of a confirmation, however short its window
-
-_VERDICTS = {
-    Outcome.CONNECTED: ALLOW,
-    Outcome.DNS_OK: ALLOW,
-    Outcome.TIMEOUT: DENY,
-    Outcome.REFUSED: DENY,
-    Outcome.DNS_FAIL: DENY,
-}
-
-
-def verdict_of(outcome: Outcome) -> str | None:
-    """``allow``, ``deny``, or None for an outcome that says nothing about a policy."""
-    return _VERDICTS.get(outcome)
 
 
 def first_unexplained(

@@ -17,17 +17,10 @@ from typing import Any
 
 from netpol_conformance.plan.judge import judge, needs_control
 from netpol_conformance.plan.plan import ScenarioPlan
-from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.probe.outcome import ALLOW, DENY, Observation, Outcome, verdict_of
 from netpol_conformance.probe.runner import ProbeRunner
 from netpol_conformance.probe.spec import TCP, UDP, Probe
-from netpol_conformance.run.convergence import (
-    ALLOW,
-    DENY,
-    Convergence,
-    confirm,
-    converge,
-    verdict_of,
-)
+from netpol_conformance.run.convergence import Convergence, confirm, converge
 from netpol_conformance.run.deploy import Deployment
 from netpol_conformance.run.options import RunOptions
 from netpol_conformance.run.records import ProbeRecord, StepResult

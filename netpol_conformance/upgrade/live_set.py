@@ -21,9 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from netpol_conformance.plan.plan import ScenarioPlan
-from netpol_conformance.probe.outcome import Outcome
+from netpol_conformance.probe.outcome import THROUGH, Outcome
 from netpol_conformance.probe.spec import DNS, TCP, Probe
-from netpol_conformance.report.marks import THROUGH
 from netpol_conformance.upgrade.records import DOWN, UP
 
 FINAL_STATE = "5-production-isolation"

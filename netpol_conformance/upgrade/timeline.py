@@ -21,8 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from netpol_conformance.probe.outcome import Observation, Outcome
-from netpol_conformance.report.marks import THROUGH
+from netpol_conformance.probe.outcome import THROUGH, Observation, Outcome
 from netpol_conformance.upgrade.records import (
     DOWN,
     AgentEvent,

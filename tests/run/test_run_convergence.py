@@ -9,16 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.probe.outcome import ALLOW, DENY, Observation, Outcome, verdict_of
 from netpol_conformance.run.convergence import (
-    ALLOW,
     CONFIRM_POLLS,
-    DENY,
     Convergence,
     confirm,
     converge,
     first_unexplained,
-    verdict_of,
 )
 
 OK = Observation(Outcome.TIMEOUT)  # what the expectation wants: the deny holds
