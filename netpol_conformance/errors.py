@@ -23,6 +23,16 @@ class SetupError(ConformanceError):
     exit_code = 3
 
 
+class StepSetupError(SetupError):
+    """A set-up that failed because a matrix did not come out as it must (the open baseline,
+    the return to open): it carries that step's result, for whoever shows the error to show its
+    truth tables too."""
+
+    def __init__(self, message: str, result: object) -> None:
+        super().__init__(message)
+        self.result = result  # a run.records.StepResult
+
+
 class ResultsFileError(UsageError):
     """A results file that cannot be read back: unreadable, not JSON, foreign, another major."""
 

@@ -10,15 +10,24 @@ import pytest
 
 from netpol_conformance.cluster.base import Backend
 from netpol_conformance.deviations import deviations_for
-from netpol_conformance.errors import ConformanceError
+from netpol_conformance.errors import ConformanceError, StepSetupError
 from netpol_conformance.plan.catalogue import BY_ID
 from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.plan.plan import SuitePlan, build_plan
 from netpol_conformance.pytest_plugin import store
 from netpol_conformance.pytest_plugin.session import SuiteSession
 from netpol_conformance.pytest_plugin.store import ProcessResults
+from netpol_conformance.report.matrix import failure_summary
+from netpol_conformance.run.records import StepResult
 from netpol_conformance.run.scenarios import ScenarioRunner
 from netpol_conformance.settings import SuiteSettings
+
+
+def error_text(exc: ConformanceError) -> str:
+    """The error as a person reads it: with the truth tables of the step it comes from."""
+    if isinstance(exc, StepSetupError) and isinstance(exc.result, StepResult):
+        return f"{exc}:\n{failure_summary(exc.result)}"
+    return str(exc)
 
 
 @dataclass
@@ -57,7 +66,7 @@ class ProcessState:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             pytest.skip(f"could not be set up (reported above): {first[:200]}")
         self.errors_shown.add(id(exc))
-        pytest.fail(str(exc), pytrace=False)
+        pytest.fail(error_text(exc), pytrace=False)
 
     def connect(self) -> Attempt:
         try:
@@ -85,7 +94,7 @@ class ProcessState:
         r = self._runner
         if r is not None:
             results.steps = list(r.results)
-            results.setup_errors = {sid: str(e) for sid, e in r.errors.items()}
+            results.setup_errors = {sid: error_text(e) for sid, e in r.errors.items()}
             results.phases = dict(r.phases)
             for key, pod in sorted(r.deployment.pods.items()):
                 results.nodes.setdefault(pod.node or "unknown", []).append(key)

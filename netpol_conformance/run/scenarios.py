@@ -14,11 +14,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from netpol_conformance.cluster.base import Backend, Progress
-from netpol_conformance.errors import ConformanceError, SetupError
+from netpol_conformance.errors import ConformanceError, SetupError, StepSetupError
 from netpol_conformance.plan.catalogue import STEPS, Scenario
 from netpol_conformance.plan.plan import SuitePlan
 from netpol_conformance.probe.runner import ProbeRunner
-from netpol_conformance.report.matrix import failure_summary
 from netpol_conformance.run.deploy import Deployment
 from netpol_conformance.run.observe import Observer
 from netpol_conformance.run.options import RunOptions
@@ -92,10 +91,10 @@ class ScenarioRunner:
             baseline = self._observe(OPEN.id, OPEN.id, time.monotonic(), dict(self.phases), None)
             self._by_scenario[OPEN.id] = baseline  # step 0's own verdicts, whatever they are
             if not baseline.converged:
-                raise SetupError(
+                raise StepSetupError(
                     "the pods cannot reach each other before any policy is applied, so no "
-                    "verdict would mean anything (see the tests of 0-no-policies):\n"
-                    + failure_summary(baseline)
+                    "verdict would mean anything (see the tests of 0-no-policies)",
+                    baseline,
                 )
             self.observer.remember_open_answers(baseline)
             self._live = OPEN.id
@@ -241,10 +240,10 @@ class ScenarioRunner:
             return
         result = self._remove(for_scenario, RESTORE_STEP)
         if not result.converged:
-            raise SetupError(
+            raise StepSetupError(
                 "after deleting the previous scenario's policies, the matrix did not return "
-                "to all-open, so this scenario cannot be judged on its own:\n"
-                + failure_summary(result)
+                "to all-open, so this scenario cannot be judged on its own",
+                result,
             )
 
     def _observe(
