@@ -30,7 +30,7 @@ class StepSetupError(SetupError):
 
     def __init__(self, message: str, result: object) -> None:
         super().__init__(message)
-        self.result = result  # a run.records.StepResult
+        self.result = result  # a results.records.StepResult
 
 
 class ResultsFileError(UsageError):

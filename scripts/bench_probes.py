@@ -44,9 +44,9 @@ from netpol_conformance.probe.commands import ProbeSettings, curl_argv  # noqa: 
 from netpol_conformance.probe.outcome import Outcome  # noqa: E402
 from netpol_conformance.probe.runner import ProbeRunner  # noqa: E402
 from netpol_conformance.probe.spec import TCP, Probe, ProbeTarget  # noqa: E402
-from netpol_conformance.report.load import load_results  # noqa: E402
+from netpol_conformance.results.load import load_results  # noqa: E402
+from netpol_conformance.results.records import StepResult  # noqa: E402
 from netpol_conformance.run.convergence import CONFIRM_POLLS  # noqa: E402
-from netpol_conformance.run.records import StepResult  # noqa: E402
 from netpol_conformance.run.scenarios import HOLD_STEP, RESTORE_STEP  # noqa: E402
 
 NODE_NETNS = "npc-node"

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from netpol_conformance.errors import ResultsFileError
 from netpol_conformance.probe.outcome import Outcome
-from netpol_conformance.report.load import load_results
-from netpol_conformance.run.records import ProbeRecord, RunRecord
+from netpol_conformance.results.load import load_results
+from netpol_conformance.results.records import ProbeRecord, RunRecord
 
 DENIES = {Outcome.TIMEOUT, Outcome.REFUSED, Outcome.DNS_FAIL}
 SHOWN = 15  # differences listed per kind

@@ -13,8 +13,8 @@ import pytest
 
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.probe.spec import Probe
-from netpol_conformance.report.write import write_results
-from netpol_conformance.run.records import RunRecord
+from netpol_conformance.results.records import RunRecord
+from netpol_conformance.results.write import write_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "report"))
 from report_runs import make_run

@@ -141,7 +141,7 @@ def test_the_package_is_installed_with_its_data_not_linked_to_the_checkout(
         "manifests/topology/topology.yaml",
         "manifests/topology/pod.yaml",
         "manifests/step-1-default-deny-ingress/default-deny-ingress.yaml",
-        "report/results.schema.json",
+        "results/results.schema.json",
         "report/report.css",
         "py.typed",
     ):

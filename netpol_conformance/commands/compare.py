@@ -14,7 +14,7 @@ from typing import Any
 
 from netpol_conformance.commands.stdout import to_stdout
 from netpol_conformance.errors import UsageError
-from netpol_conformance.report.compare import DEFAULT_ENFORCE_THRESHOLD
+from netpol_conformance.results.compare import DEFAULT_ENFORCE_THRESHOLD
 
 FORMATS = ("table", "markdown", "json")
 
@@ -60,14 +60,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from netpol_conformance.report.compare import compare
     from netpol_conformance.report.compare_render import (
         comparison_document,
         comparison_markdown,
         print_comparison,
     )
-    from netpol_conformance.report.load import load_results
     from netpol_conformance.report.summary import run_title
+    from netpol_conformance.results.compare import compare
+    from netpol_conformance.results.load import load_results
 
     if not args.enforce_threshold >= 0:
         raise UsageError(f"--enforce-threshold {args.enforce_threshold:g}: give seconds >= 0")

@@ -12,7 +12,7 @@ from typing import Any
 from netpol_conformance.commands.stdout import to_stdout
 from netpol_conformance.errors import UsageError
 from netpol_conformance.output_files import check_output
-from netpol_conformance.report.compare import DEFAULT_ENFORCE_THRESHOLD
+from netpol_conformance.results.compare import DEFAULT_ENFORCE_THRESHOLD
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -51,12 +51,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from netpol_conformance.report.compare import compare
     from netpol_conformance.report.html_report import render_html
-    from netpol_conformance.report.load import load_results
     from netpol_conformance.report.markdown_report import render_markdown
     from netpol_conformance.report.summary import summarize
-    from netpol_conformance.report.write import write_atomically
+    from netpol_conformance.results.compare import compare
+    from netpol_conformance.results.load import load_results
+    from netpol_conformance.results.write import write_atomically
 
     if not args.html and not args.markdown:
         raise UsageError("report: give --html OUT.html and/or --markdown OUT.md")

@@ -12,7 +12,7 @@ from netpol_conformance.plan.judge import explain_mismatch
 from netpol_conformance.probe.outcome import Observation
 from netpol_conformance.pytest_plugin.cases import TutorialCase
 from netpol_conformance.report.matrix import failure_summary
-from netpol_conformance.run.records import ProbeRecord, StepResult
+from netpol_conformance.results.records import ProbeRecord, StepResult
 from netpol_conformance.settings import SuiteSettings
 
 

@@ -20,9 +20,9 @@ from netpol_conformance.pytest_plugin.cases import TutorialCase
 from netpol_conformance.pytest_plugin.check import check_case
 from netpol_conformance.pytest_plugin.session import ReportedSetupError
 from netpol_conformance.pytest_plugin.state import Attempt, ProcessState
+from netpol_conformance.results.records import StepResult
 from netpol_conformance.run.deploy import Deployment
 from netpol_conformance.run.observe import Observer
-from netpol_conformance.run.records import StepResult
 from netpol_conformance.run.scenarios import ScenarioRunner
 from netpol_conformance.settings import SuiteSettings
 

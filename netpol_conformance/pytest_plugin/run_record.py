@@ -13,7 +13,7 @@ import pytest
 from netpol_conformance.cluster.base import ClusterInfo
 from netpol_conformance.deviations import Deviations
 from netpol_conformance.pytest_plugin.store import ProcessResults
-from netpol_conformance.run.records import (
+from netpol_conformance.results.records import (
     ClusterRecord,
     CniRecord,
     NodeRecord,

@@ -18,7 +18,7 @@ from netpol_conformance.pytest_plugin import store
 from netpol_conformance.pytest_plugin.session import SuiteSession
 from netpol_conformance.pytest_plugin.store import ProcessResults
 from netpol_conformance.report.matrix import failure_summary
-from netpol_conformance.run.records import StepResult
+from netpol_conformance.results.records import StepResult
 from netpol_conformance.run.scenarios import ScenarioRunner
 from netpol_conformance.settings import SuiteSettings
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from netpol_conformance.run.records import StepResult
+from netpol_conformance.results.records import StepResult
 
 # In the controller: scope (scenario) -> why its tests never ran (a worker that died).
 LOST = pytest.StashKey[dict[str, str]]()

@@ -21,8 +21,8 @@ from netpol_conformance.pytest_plugin.run_record import (
 )
 from netpol_conformance.pytest_plugin.state import ProcessState
 from netpol_conformance.pytest_plugin.store import ProcessResults
-from netpol_conformance.report.write import write_results
-from netpol_conformance.run.records import StepResult, TestRecord
+from netpol_conformance.results.records import StepResult, TestRecord
+from netpol_conformance.results.write import write_results
 from netpol_conformance.run.scenarios import RESTORE_STEP
 from netpol_conformance.settings import SuiteSettings
 

@@ -7,7 +7,6 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from netpol_conformance.report.compare import Change, Comparison, Side, StepKey
 from netpol_conformance.report.compare_rows import (
     DEFAULT_LIMIT,
     HEADER,
@@ -18,9 +17,10 @@ from netpol_conformance.report.compare_rows import (
     seconds,
     verdict,
 )
-from netpol_conformance.report.document import observation_document
 from netpol_conformance.report.markdown_text import md_code, md_table, md_text
 from netpol_conformance.report.tables import terminal_table
+from netpol_conformance.results.compare import Change, Comparison, Side, StepKey
+from netpol_conformance.results.document import observation_document
 
 COMPARE_FORMAT = "netpol-conformance/compare"
 COMPARE_VERSION = "1.0"

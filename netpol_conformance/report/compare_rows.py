@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
-from netpol_conformance.report.compare import (
+from netpol_conformance.results.compare import (
     GATING,
     Change,
     Comparison,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from netpol_conformance.probe.spec import DNS
 from netpol_conformance.report.marks import mark
-from netpol_conformance.run.records import ProbeRecord, StepResult
+from netpol_conformance.results.records import ProbeRecord, StepResult
 
 MET = "met"
 MISS = "miss"  # not as expected

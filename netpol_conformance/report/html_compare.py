@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from html import escape
 
-from netpol_conformance.report.compare import GATING, Change, Comparison
 from netpol_conformance.report.compare_rows import (
     DEFAULT_LIMIT,
     HEADER,
@@ -16,6 +15,7 @@ from netpol_conformance.report.compare_rows import (
     verdict,
 )
 from netpol_conformance.report.tables import html_table
+from netpol_conformance.results.compare import GATING, Change, Comparison
 
 
 def comparison_html(c: Comparison, before: str, after: str, limit: int = DEFAULT_LIMIT) -> str:

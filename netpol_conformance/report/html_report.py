@@ -12,13 +12,13 @@ import json
 from html import escape
 from importlib import resources
 
-from netpol_conformance.report.compare import Comparison, keyed_steps
 from netpol_conformance.report.html_compare import comparison_html
 from netpol_conformance.report.html_step import STATE_SYMBOL, step_section
 from netpol_conformance.report.html_upgrade import upgrade_section
 from netpol_conformance.report.summary import PASSED, RunSummary, run_title, summarize, weakened
 from netpol_conformance.report.svg_chart import EnforceBar, enforce_chart
-from netpol_conformance.run.records import RunRecord
+from netpol_conformance.results.compare import Comparison, keyed_steps
+from netpol_conformance.results.records import RunRecord
 
 VERDICT_BADGE = {
     "passed": "\u2713 PASSED",

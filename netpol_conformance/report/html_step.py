@@ -24,7 +24,7 @@ from netpol_conformance.report.grid import (
     observed_mark,
 )
 from netpol_conformance.report.summary import DEVIATIONS, FAILED, StepSummary
-from netpol_conformance.run.records import ProbeRecord, StepResult
+from netpol_conformance.results.records import ProbeRecord, StepResult
 
 STATE_SYMBOL = {FAILED: "\u2717", DEVIATIONS: "~", "passed": "\u2713"}  # ✗ ~ ✓
 

@@ -7,7 +7,7 @@ from html import escape
 
 from netpol_conformance.report.svg_timeline import Bar, Marker, Row, Tick, timeline_chart
 from netpol_conformance.report.tables import html_table
-from netpol_conformance.upgrade.records import (
+from netpol_conformance.results.upgrade import (
     CNI_READY,
     DOWN,
     PROBING_STARTED,

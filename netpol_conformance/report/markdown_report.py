@@ -3,12 +3,12 @@ $GITHUB_STEP_SUMMARY or a pull-request comment. The HTML page has the full truth
 
 from __future__ import annotations
 
-from netpol_conformance.report.compare import Comparison
 from netpol_conformance.report.compare_render import comparison_markdown
 from netpol_conformance.report.html_report import VERDICT_BADGE
 from netpol_conformance.report.markdown_text import md_code, md_table, md_text
 from netpol_conformance.report.summary import RunSummary, run_title, summarize, weakened
-from netpol_conformance.run.records import RunRecord
+from netpol_conformance.results.compare import Comparison
+from netpol_conformance.results.records import RunRecord
 
 STATE = {"passed": "\u2713", "failed": "\u2717", "deviations": "~"}
 LIMIT = 100  # rows of probes listed; the HTML report and the results file have them all

@@ -6,7 +6,7 @@ from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.probe.spec import DNS
 from netpol_conformance.report.marks import LEGEND, MARKS
 from netpol_conformance.report.truth_table import render_table
-from netpol_conformance.run.records import ProbeRecord, StepResult
+from netpol_conformance.results.records import ProbeRecord, StepResult
 
 
 def mark(outcome: Outcome) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from netpol_conformance.report.compare import StepKey, keyed_steps
-from netpol_conformance.run.records import RunRecord, StepResult
+from netpol_conformance.results.compare import StepKey, keyed_steps
+from netpol_conformance.results.records import RunRecord, StepResult
 
 PASSED = "passed"
 FAILED = "failed"

@@ -28,8 +28,8 @@ from netpol_conformance.model.topology import (
 )
 from netpol_conformance.plan.layout import DNS_TARGET, Layout
 from netpol_conformance.probe.spec import DNS, Probe, ProbeTarget
+from netpol_conformance.results.records import CROSS_NODE, DNS_PATH, EXTERNAL, SAME_NODE
 from netpol_conformance.run.options import RunOptions
-from netpol_conformance.run.records import CROSS_NODE, DNS_PATH, EXTERNAL, SAME_NODE
 from netpol_conformance.run.render import DEPLOYMENT_LABEL, Renderer, new_suffix
 
 # CoreDNS as the oracle sees it: only its namespace and labels matter, never its address.

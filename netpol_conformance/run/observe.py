@@ -20,10 +20,10 @@ from netpol_conformance.plan.plan import ScenarioPlan
 from netpol_conformance.probe.outcome import ALLOW, DENY, Observation, Outcome, verdict_of
 from netpol_conformance.probe.runner import ProbeRunner
 from netpol_conformance.probe.spec import TCP, UDP, Probe
+from netpol_conformance.results.records import ProbeRecord, StepResult
 from netpol_conformance.run.convergence import Convergence, confirm, converge
 from netpol_conformance.run.deploy import Deployment
 from netpol_conformance.run.options import RunOptions
-from netpol_conformance.run.records import ProbeRecord, StepResult
 
 
 class Observer:

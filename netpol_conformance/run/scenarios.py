@@ -18,11 +18,11 @@ from netpol_conformance.errors import ConformanceError, SetupError, StepSetupErr
 from netpol_conformance.plan.catalogue import STEPS, Scenario
 from netpol_conformance.plan.plan import SuitePlan
 from netpol_conformance.probe.runner import ProbeRunner
+from netpol_conformance.results.records import StepResult
 from netpol_conformance.run.deploy import Deployment
 from netpol_conformance.run.observe import Observer
 from netpol_conformance.run.options import RunOptions
 from netpol_conformance.run.oracle_check import table_disagreements
-from netpol_conformance.run.records import StepResult
 from netpol_conformance.run.transitions import allowed_in, states_applying, states_deleting
 
 OPEN = STEPS[0]

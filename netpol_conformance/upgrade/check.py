@@ -20,11 +20,11 @@ from netpol_conformance.cluster.base import Backend, ClusterInfo
 from netpol_conformance.cluster.kube import KubeBackend
 from netpol_conformance.errors import ConformanceError, UsageError
 from netpol_conformance.pytest_plugin.session import local_cluster_script, make_provider
-from netpol_conformance.report.compare import DEFAULT_ENFORCE_THRESHOLD, compare
 from netpol_conformance.report.compare_render import print_comparison
 from netpol_conformance.report.html_report import render_html
 from netpol_conformance.report.summary import run_title
-from netpol_conformance.report.write import write_atomically, write_results
+from netpol_conformance.results.compare import DEFAULT_ENFORCE_THRESHOLD, compare
+from netpol_conformance.results.write import write_atomically, write_results
 from netpol_conformance.settings import SuiteSettings, build_settings
 from netpol_conformance.sim.cluster import SimulatedCluster
 from netpol_conformance.sim.faults import Faults

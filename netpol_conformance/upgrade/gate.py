@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netpol_conformance.report.compare import Comparison
-from netpol_conformance.upgrade.records import DOWN, UP, UpgradeRecord, signed
+from netpol_conformance.results.compare import Comparison
+from netpol_conformance.results.upgrade import DOWN, UP, UpgradeRecord, signed
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,14 @@ from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.plan.plan import SuitePlan, build_plan
 from netpol_conformance.probe.commands import ProbeSettings
 from netpol_conformance.probe.spec import Probe
+from netpol_conformance.results.upgrade import (
+    CNI_READY,
+    PROBING_STARTED,
+    PROBING_STOPPED,
+    UPGRADE_FINISHED,
+    UPGRADE_STARTED,
+    UpgradeRecord,
+)
 from netpol_conformance.run.scenarios import ScenarioRunner
 from netpol_conformance.settings import SuiteSettings
 from netpol_conformance.upgrade.clock import PodClock
@@ -32,14 +40,6 @@ from netpol_conformance.upgrade.held_runner import HeldConnections
 from netpol_conformance.upgrade.live_set import FINAL_STATE, LiveProbe, held_paths, live_probes
 from netpol_conformance.upgrade.options import GateOptions
 from netpol_conformance.upgrade.prober import ContinuousProber
-from netpol_conformance.upgrade.records import (
-    CNI_READY,
-    PROBING_STARTED,
-    PROBING_STOPPED,
-    UPGRADE_FINISHED,
-    UPGRADE_STARTED,
-    UpgradeRecord,
-)
 from netpol_conformance.upgrade.simulated import SimulatedUpgrade
 from netpol_conformance.upgrade.timeline import (
     HeldLog,

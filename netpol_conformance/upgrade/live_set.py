@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from netpol_conformance.plan.plan import ScenarioPlan
 from netpol_conformance.probe.outcome import THROUGH, Outcome
 from netpol_conformance.probe.spec import DNS, TCP, Probe
-from netpol_conformance.upgrade.records import DOWN, UP
+from netpol_conformance.results.upgrade import DOWN, UP
 
 FINAL_STATE = "5-production-isolation"
 

@@ -19,7 +19,7 @@ from typing import Any
 from netpol_conformance.errors import UsageError
 from netpol_conformance.output_files import check_output
 from netpol_conformance.pytest_plugin.options import add_options
-from netpol_conformance.upgrade.records import Limits
+from netpol_conformance.results.upgrade import Limits
 from netpol_conformance.upgrade.simulated import UPGRADE_FAULTS
 
 # Chosen from measurement: see the README's "Validating a CNI upgrade".

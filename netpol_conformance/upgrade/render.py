@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from netpol_conformance.report.tables import terminal_table
-from netpol_conformance.upgrade.records import (
+from netpol_conformance.results.upgrade import (
     CNI_READY,
     DOWN,
     PROBING_STARTED,

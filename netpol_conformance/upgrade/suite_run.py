@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netpol_conformance.errors import SetupError, UsageError
-from netpol_conformance.report.load import load_results
-from netpol_conformance.run.records import RunRecord
+from netpol_conformance.results.load import load_results
+from netpol_conformance.results.records import RunRecord
 
 CLEAN_UP_WAIT = 120.0  # seconds a run may take to delete its namespaces after Ctrl-C
 

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from netpol_conformance.probe.outcome import THROUGH, Observation, Outcome
-from netpol_conformance.upgrade.records import (
+from netpol_conformance.results.upgrade import (
     DOWN,
     AgentEvent,
     HeldConnectionRecord,

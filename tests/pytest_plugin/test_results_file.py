@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from netpol_conformance.report.load import load_results
+from netpol_conformance.results.load import load_results
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSED_BEFORE = {"format": "netpol-conformance/results", "status": "passed", "note": "old"}

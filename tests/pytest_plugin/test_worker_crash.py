@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from netpol_conformance.cli import main
-from netpol_conformance.report.load import load_results
+from netpol_conformance.results.load import load_results
 
 ROOT = Path(__file__).resolve().parents[2]
 CRASHED = "2-allow-frontend-to-db"

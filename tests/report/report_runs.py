@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import DNS, TCP, Probe
-from netpol_conformance.run.records import (
+from netpol_conformance.results.records import (
     CROSS_NODE,
     DNS_PATH,
     EXTERNAL,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from netpol_conformance.plan.judge import meets
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import Probe
-from netpol_conformance.run.records import (
+from netpol_conformance.results.records import (
     ClusterRecord,
     CniRecord,
     NodeRecord,

@@ -12,8 +12,8 @@ import pytest
 from report_runs import blocks, make_run, no_enforcement_on
 
 from netpol_conformance.cli import main
-from netpol_conformance.report.document import SCHEMA_VERSION
-from netpol_conformance.report.write import write_results
+from netpol_conformance.results.document import SCHEMA_VERSION
+from netpol_conformance.results.write import write_results
 
 S1 = "1-default-deny-ingress"
 S2 = "2-allow-frontend-to-db"

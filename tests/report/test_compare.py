@@ -11,7 +11,7 @@ from report_strategies import runs
 
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import Probe
-from netpol_conformance.report.compare import (
+from netpol_conformance.results.compare import (
     ORDER,
     Change,
     Side,
@@ -19,7 +19,7 @@ from netpol_conformance.report.compare import (
     classify,
     compare,
 )
-from netpol_conformance.run.records import RunRecord
+from netpol_conformance.results.records import RunRecord
 
 S1 = "1-default-deny-ingress"
 S2 = "2-allow-frontend-to-db"

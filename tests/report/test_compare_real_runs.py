@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from netpol_conformance.report.load import load_results
+from netpol_conformance.results.load import load_results
 
 ROOT = Path(__file__).resolve().parents[2]
 

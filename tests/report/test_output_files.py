@@ -17,7 +17,7 @@ from report_runs import make_run
 from netpol_conformance.cli import main
 from netpol_conformance.errors import ResultsWriteError, UsageError
 from netpol_conformance.output_files import check_output, output_problem
-from netpol_conformance.report.write import write_atomically, write_results
+from netpol_conformance.results.write import write_atomically, write_results
 
 ROOT = Path(__file__).resolve().parents[2]
 

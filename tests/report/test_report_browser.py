@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from report_runs import blocks, make_run
 
-from netpol_conformance.report.compare import compare
 from netpol_conformance.report.html_report import render_html
+from netpol_conformance.results.compare import compare
 
 S2 = "2-allow-frontend-to-db"
 MISSED = "frontend/web->backend/db:5432/TCP"

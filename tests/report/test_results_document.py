@@ -18,12 +18,12 @@ from report_strategies import runs
 from netpol_conformance.cli import main
 from netpol_conformance.errors import ResultsFileError, ResultsWriteError
 from netpol_conformance.probe.outcome import Outcome
-from netpol_conformance.report.document import FORMAT, SCHEMA_VERSION, to_document
-from netpol_conformance.report.load import from_document, load_results
-from netpol_conformance.report.schema import results_schema
 from netpol_conformance.report.summary import summarize
-from netpol_conformance.report.write import document_text, write_atomically, write_results
-from netpol_conformance.run.records import RunRecord
+from netpol_conformance.results.document import FORMAT, SCHEMA_VERSION, to_document
+from netpol_conformance.results.load import from_document, load_results
+from netpol_conformance.results.records import RunRecord
+from netpol_conformance.results.schema import results_schema
+from netpol_conformance.results.write import document_text, write_atomically, write_results
 
 
 def _strict(schema: Any) -> Any:

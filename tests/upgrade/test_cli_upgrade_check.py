@@ -16,11 +16,11 @@ import pytest
 from netpol_conformance import cli
 from netpol_conformance.cluster.base import ClusterInfo
 from netpol_conformance.cluster.kube import KubeBackend
-from netpol_conformance.report.load import load_results
+from netpol_conformance.results.load import load_results
+from netpol_conformance.results.upgrade import DOWN, UP
 from netpol_conformance.upgrade import check, live
 from netpol_conformance.upgrade.clock import RESOLUTION
 from netpol_conformance.upgrade.cni_watch import CommandWatch, DaemonSetWatch
-from netpol_conformance.upgrade.records import DOWN, UP
 
 ROOT = Path(__file__).resolve().parents[2]
 NARROW = ["--", "-n", "0", "-m", "step5", "-p", "no:cacheprovider", "-q"]

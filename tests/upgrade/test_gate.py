@@ -6,9 +6,9 @@ import dataclasses
 
 from upgrade_records import connection, leak, probe, upgrade
 
-from netpol_conformance.report.compare import Change, Comparison, ProbeChange, StepKey
+from netpol_conformance.results.compare import Change, Comparison, ProbeChange, StepKey
+from netpol_conformance.results.upgrade import Window
 from netpol_conformance.upgrade.gate import gate
-from netpol_conformance.upgrade.records import Window
 
 NOTHING = Comparison(probes=(), enforcement=(), metadata=(), compared=10, threshold=2.0)
 

@@ -9,8 +9,8 @@ from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.plan.plan import build_plan
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.probe.spec import DNS, TCP
+from netpol_conformance.results.upgrade import DOWN, UP
 from netpol_conformance.upgrade.live_set import FINAL_STATE, held_paths, live_probes
-from netpol_conformance.upgrade.records import DOWN, UP
 
 
 def final_state(cni: str = "calico"):  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from upgrade_records import leak, probe, upgrade
 
-from netpol_conformance.upgrade.records import signed
+from netpol_conformance.results.upgrade import signed
 from netpol_conformance.upgrade.render import headline
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from netpol_conformance.probe.outcome import Observation, Outcome
-from netpol_conformance.upgrade.records import DOWN, UP
+from netpol_conformance.results.upgrade import DOWN, UP
 from netpol_conformance.upgrade.timeline import (
     HeldLog,
     RawEvent,

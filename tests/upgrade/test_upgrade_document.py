@@ -11,13 +11,13 @@ from typing import Any
 import jsonschema
 from upgrade_records import connection, leak, probe, upgrade
 
-from netpol_conformance.report.document import SCHEMA_VERSION, to_document
 from netpol_conformance.report.html_report import render_html
-from netpol_conformance.report.load import from_document, load_results
-from netpol_conformance.report.schema import results_schema
-from netpol_conformance.report.upgrade_document import upgrade_document, upgrade_from_document
-from netpol_conformance.report.write import write_results
-from netpol_conformance.upgrade.records import Window
+from netpol_conformance.results.document import SCHEMA_VERSION, to_document
+from netpol_conformance.results.load import from_document, load_results
+from netpol_conformance.results.schema import results_schema
+from netpol_conformance.results.upgrade import Window
+from netpol_conformance.results.upgrade_document import upgrade_document, upgrade_from_document
+from netpol_conformance.results.write import write_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "report"))
 from report_runs import make_run

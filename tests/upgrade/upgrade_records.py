@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netpol_conformance.probe.outcome import Outcome
-from netpol_conformance.upgrade.records import (
+from netpol_conformance.results.upgrade import (
     CNI_READY,
     DOWN,
     PROBING_STARTED,

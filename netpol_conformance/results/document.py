@@ -3,7 +3,7 @@
 The document is the only thing the suite keeps of a run. Its shape is described by the JSON
 Schema shipped beside this module (``results.schema.json``), and its version follows one rule:
 a minor version only adds optional fields, a major version is anything else. A reader accepts
-every minor version of its own major (see ``report.load``).
+every minor version of the majors it knows (see ``results.load``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from netpol_conformance.plan.judge import deny_styles
 from netpol_conformance.probe.outcome import Observation
-from netpol_conformance.report.upgrade_document import upgrade_document
-from netpol_conformance.run.records import (
+from netpol_conformance.results.upgrade_document import upgrade_document
+from netpol_conformance.results.records import (
     ClusterRecord,
     CniRecord,
     ProbeRecord,

@@ -4,7 +4,7 @@ Nothing here talks to a cluster. A ``StepResult`` is one applied state of a scen
 step of the tutorial, one mistake, one half of a round trip) with every probe's expectation,
 observation and history; a ``RunRecord`` is the whole run: its metadata, every step result,
 every scenario that could not be set up, and every test's outcome; the run after an upgrade
-made by ``upgrade-check`` also holds the upgrade's timeline (``upgrade.records``).
+made by ``upgrade-check`` also holds the upgrade's timeline (``results.upgrade``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import Probe
-from netpol_conformance.upgrade.records import UpgradeRecord
+from netpol_conformance.results.upgrade import UpgradeRecord
 
 # The kinds of path a probe takes, for failure messages and reports.
 SAME_NODE = "same-node"

@@ -21,8 +21,8 @@ from typing import Any
 
 from netpol_conformance.errors import ResultsWriteError
 from netpol_conformance.output_files import output_problem
-from netpol_conformance.report.document import to_document
-from netpol_conformance.run.records import RunRecord
+from netpol_conformance.results.document import to_document
+from netpol_conformance.results.records import RunRecord
 
 
 def write_atomically(path: str | Path, text: str, what: str = "the file") -> None:

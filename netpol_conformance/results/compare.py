@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from netpol_conformance.probe.outcome import DENIED, THROUGH, Observation, Outcome
-from netpol_conformance.run.records import ProbeRecord, RunRecord, StepResult
+from netpol_conformance.results.records import ProbeRecord, RunRecord, StepResult
 
 # Polls on a real cluster are one second apart, so a time to enforce is only known to about a
 # second either way; a difference must exceed two poll intervals to be more than that noise.

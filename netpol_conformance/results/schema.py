@@ -15,7 +15,7 @@ SCHEMA_FILE = "results.schema.json"
 
 @cache
 def results_schema() -> dict[str, Any]:
-    text = resources.files("netpol_conformance.report").joinpath(SCHEMA_FILE).read_text("utf-8")
+    text = resources.files("netpol_conformance.results").joinpath(SCHEMA_FILE).read_text("utf-8")
     return json.loads(text)
 
 

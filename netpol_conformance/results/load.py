@@ -22,10 +22,10 @@ from netpol_conformance.errors import ResultsFileError
 from netpol_conformance.plan.judge import meets
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import Probe
-from netpol_conformance.report.document import FORMAT, READS, SCHEMA_VERSION
-from netpol_conformance.report.schema import schema_problem
-from netpol_conformance.report.upgrade_document import upgrade_from_document
-from netpol_conformance.run.records import (
+from netpol_conformance.results.document import FORMAT, READS, SCHEMA_VERSION
+from netpol_conformance.results.schema import schema_problem
+from netpol_conformance.results.upgrade_document import upgrade_from_document
+from netpol_conformance.results.records import (
     ClusterRecord,
     CniRecord,
     NodeRecord,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from netpol_conformance.probe.outcome import Outcome
-from netpol_conformance.upgrade.records import (
+from netpol_conformance.results.upgrade import (
     AgentEvent,
     HeldConnectionRecord,
     Limits,
