@@ -183,10 +183,16 @@ def detect_version(profile: CniProfile, daemonsets: Mapping[str, Sequence[str]])
     pattern = re.compile(profile.component_pattern)
     for name, images in sorted(daemonsets.items()):
         if pattern.search(name.rpartition("/")[2] + "-") and images:
-            image = images[0].split("@", 1)[0]
-            tag = image.rpartition(":")[2] if ":" in image.rpartition("/")[2] else ""
-            return tag
+            return image_tag(images[0])
     return ""
+
+
+def image_tag(image: str) -> str:
+    """The tag of an image reference (``registry:5000/calico/node:v3.32.1@sha256:...`` gives
+    ``v3.32.1``), or "" when it has none."""
+    image = image.split("@", 1)[0]
+    last = image.rpartition("/")[2]
+    return last.rpartition(":")[2] if ":" in last else ""
 
 
 def profile(name: str) -> CniProfile:

@@ -12,11 +12,12 @@ from typing import Any
 from netpol_conformance.cluster.base import ClusterInfo
 from netpol_conformance.cluster.kind.options import KindOptions, kind_options
 from netpol_conformance.cluster.kubeconfig import kubeconfig_path, require_kube_context
+from netpol_conformance.cluster.providers import ExistingProvider, LocalProvider, Provider
 from netpol_conformance.cni import PROFILES, CniProfile, profile
 from netpol_conformance.errors import UsageError
 from netpol_conformance.model.addresses import plain_address
 from netpol_conformance.output_files import check_output
-from netpol_conformance.plan.layout import DEFAULT_MANIFESTS
+from netpol_conformance.plan.layout import DEFAULT_MANIFESTS, load_layout
 from netpol_conformance.probe.commands import ProbeSettings
 from netpol_conformance.run.options import RunOptions
 from netpol_conformance.sim.faults import Faults
@@ -169,3 +170,39 @@ def _address(raw: str | None) -> str | None:
             f"--external-ip must be an IP address (the step-4 host outside the pod network, "
             f"listening on TCP 80 and 5432); got {raw!r}"
         ) from None
+
+
+def local_cluster_script(settings: SuiteSettings, rootdir: Path) -> Path:
+    """``--local-cluster-script``, or scripts/local-cluster of the checkout at ``rootdir``."""
+    return settings.local_script or rootdir / "scripts" / "local-cluster"
+
+
+def make_provider(settings: SuiteSettings, rootdir: Path) -> Provider:
+    p = settings.profile
+    layout = load_layout(settings.manifests)
+    if settings.cluster == "simulated":
+        from netpol_conformance.sim.provider import SimulatedProvider
+
+        return SimulatedProvider(
+            p,
+            settings.faults,
+            settings.simulate_delay,
+            settings.run.probe.timeout,
+            layout.external_ports,
+        )
+    if settings.cluster == "existing":
+        assert settings.kube_context is not None  # build_settings insists on it
+        return ExistingProvider(p, settings.kubeconfig, settings.kube_context, settings.external_ip)
+    if settings.cluster == "local":
+        return LocalProvider(p, local_cluster_script(settings, rootdir))
+    from netpol_conformance.cluster.kind.provider import KindProvider
+
+    return KindProvider(
+        p,
+        settings.cluster_name,
+        settings.keep_cluster,
+        settings.image_overrides.get("server", layout.images["server"]),
+        Path.home() / ".cache" / "netpol-conformance" / "kind",
+        settings.kind,
+        external_ports=layout.external_ports,
+    )

@@ -15,6 +15,9 @@ Prints, measured in one run:
      it), plus the hold; one matrix timed from the run's own data (converge and confirm time
      less the waits between polls, over the number of polls);
   3. with --repeat N, first N consecutive `-n auto` runs on the same cluster.
+With --results FILE..., no cluster is needed: the same figures (wall time from the file's start
+and finish, seconds by phase, busy per process, the floor) for runs already made, e.g. by
+`scripts/soak N --out DIR` (DIR/run-*.json), with the spread over runs of one worker count.
 Targets: (b) <= probe timeout + 1.5 s and at least 10x faster than (a); the suite with
 `-n auto` in at most 2x its floor and faster than with `-n 0`; repeated runs do not grow.
 A shared machine's neighbours show in the load average: measure when it is low.
@@ -32,6 +35,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,7 +198,7 @@ SUMMARY_DESTROY = re.compile(r"time by phase \(.*\bdestroy ([0-9.]+)s")
 class SuiteRun:
     workers: str
     wall: float
-    load: tuple[float, float]  # 1-minute load average before and after
+    load: tuple[float, float] | None  # 1-minute load average before and after (when measured)
     phases: dict[str, float]  # seconds per phase, summed over the run's processes
     busy: tuple[float, ...]  # seconds of phases per process: how balanced the workers were
     floor: Floor
@@ -319,8 +323,9 @@ def show(run: SuiteRun, label: str) -> None:
     parts = ", ".join(f"{k} {v:.1f}" for k, v in run.phases.items())
     n = len(run.busy)
     print(
-        f"{label}: -n {run.workers}: {run.wall:.0f} s (load {run.load[0]:.1f} -> "
-        f"{run.load[1]:.1f}); seconds by phase over {n} process{'es' if n != 1 else ''}: "
+        f"{label}: -n {run.workers}: {run.wall:.0f} s"
+        + (f" (load {run.load[0]:.1f} -> {run.load[1]:.1f})" if run.load else "")
+        + f"; seconds by phase over {n} process{'es' if n != 1 else ''}: "
         f"{parts}; busy per process: {', '.join(f'{b:.0f}' for b in run.busy)} s"
     )
 
@@ -333,6 +338,45 @@ def show_floor(floor: Floor) -> None:
         f"(2 to converge each, 3 more to confirm a verdict; one matrix {min(m):.2f}-"
         f"{max(m):.2f} s) + the hold {floor.hold:.0f} s = {floor.total:.0f} s"
     )
+
+
+def recorded(path: Path) -> SuiteRun:
+    """A finished run's figures from its results file: its wall time is start to finish."""
+    record = load_results(path)
+    wall = (
+        datetime.fromisoformat(record.finished) - datetime.fromisoformat(record.started)
+    ).total_seconds()
+    steps = list(record.steps)
+    busy = busy_per_process(steps)
+    workers = "0" if len(busy) == 1 else str(len(busy))
+    floor = floor_of(steps, POLL_INTERVAL)
+    return SuiteRun(workers, wall, None, breakdown(steps, 0.0), busy, floor)
+
+
+def from_results(paths: list[Path]) -> None:
+    """Print each run's figures, then per worker count the spread of wall times, against the
+    floor of the one-process runs (their matrices are timed without a neighbour)."""
+    by_workers: dict[str, list[SuiteRun]] = {}
+    for path in paths:
+        run = recorded(path)
+        show(run, path.name)
+        by_workers.setdefault(run.workers, []).append(run)
+    alone = by_workers.get("0", [])
+    floor = sum(r.floor.total for r in alone) / len(alone) if alone else None
+    if alone:
+        show_floor(alone[0].floor)
+    for workers, runs in sorted(by_workers.items()):
+        walls = [r.wall for r in runs]
+        ratio = (
+            f"; {min(walls) / floor:.2f}-{max(walls) / floor:.2f}x the mean floor of the -n 0 "
+            f"runs ({floor:.0f} s)"
+            if floor
+            else ""
+        )
+        print(
+            f"-n {workers}: {len(runs)} run{'s' if len(runs) != 1 else ''}, wall "
+            f"{min(walls):.0f}-{max(walls):.0f} s (mean {sum(walls) / len(walls):.0f}){ratio}"
+        )
 
 
 def matrix(info: dict) -> bool:
@@ -398,7 +442,17 @@ def main() -> int:
         "the number of runs before it on the same cluster",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument(
+        "--results",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="no cluster: the figures of runs already made, from their results files",
+    )
     args = parser.parse_args()
+    if args.results:
+        from_results(args.results)
+        return 0
     info = local_info()
     if info["cni"] != "kube-router":
         raise SystemExit("bench: needs scripts/local-cluster up --cni kube-router")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from netpol_conformance.report.matrix import failure_summary
+from netpol_conformance.report.truth_tables import failure_summary
 
 
 @pytest.mark.step1

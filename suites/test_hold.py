@@ -8,9 +8,8 @@ that deviates during the hold fails it, with its time.
 
 import pytest
 
+from netpol_conformance.plan.catalogue import FINAL_STATE as FINAL
 from netpol_conformance.pytest_plugin.check import history_text
-
-FINAL = "5-production-isolation"
 
 
 @pytest.mark.step5

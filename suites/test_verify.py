@@ -4,9 +4,9 @@ import pytest
 
 from netpol_conformance.plan.judge import meets, needs_control
 from netpol_conformance.plan.layout import DNS_TARGET
+from netpol_conformance.policy.describe import describe_policy
 from netpol_conformance.policy.parse import parse_policy
 from netpol_conformance.probe.spec import DNS, TCP, Probe
-from netpol_conformance.report.describe import describe_policy
 
 pytestmark = pytest.mark.step6
 

@@ -5,19 +5,16 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from report_runs import make_run
 
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.probe.spec import Probe
 from netpol_conformance.results.records import RunRecord
 from netpol_conformance.results.write import write_results
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "report"))
-from report_runs import make_run
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_fault_run.py"
 

@@ -143,6 +143,8 @@ def test_the_package_is_installed_with_its_data_not_linked_to_the_checkout(
         "manifests/step-1-default-deny-ingress/default-deny-ingress.yaml",
         "results/results.schema.json",
         "report/report.css",
+        "report/templates/page.html.j2",
+        "report/templates/timeline.svg.j2",
         "py.typed",
     ):
         assert (package / data).is_file(), data
@@ -166,6 +168,11 @@ def test_the_suite_runs_from_outside_the_checkout_through_the_entry_point(
     assert re.search(r"\d+ passed", summary), summary
     assert not re.search(r"\d+ (failed|errors?)\b", summary), summary
     assert json.loads(results.read_text())["status"] == "passed"
+    page = tmp_path / "report.html"
+    report = [python, "-m", "netpol_conformance.cli", "report", results, "--html", page]
+    rendered = _run(report, elsewhere)  # the page's templates come from the installed package
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+    assert '<svg class="chart"' in page.read_text() and "PASSED" in page.read_text()
 
     no_plugin = ["-p", "no:netpol_conformance.pytest_plugin"]
     without = _run([*pytest_in_venv, *no_plugin, "--cluster", "simulated"], elsewhere)

@@ -21,8 +21,23 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "netpol_conformance"
 NAME = PACKAGE.name
 
-# The higher layers: the pytest plugin, the run step, the reports and the command line.
-HIGHER = ("pytest_plugin", "run", "report", "commands", "cli")
+# Every folder and top-level module of the package, lowest first. A module imports only from its
+# own folder or from a lower row; two folders on one row do not import each other.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("errors", "strict_yaml"),
+    ("output_files", "cni", "model"),
+    ("policy", "cluster"),
+    ("probe",),
+    ("plan", "deviations"),
+    ("results",),  # the records of a run, an upgrade and a comparison
+    ("sim", "run"),
+    ("settings",),  # the suite's options, validated, and the provider they name
+    ("upgrade",),  # the upgrade gate's logic: live probes, the timeline, the verdict
+    ("report",),  # every rendering: terminal, markdown, HTML
+    ("pytest_plugin", "preflight"),
+    ("commands",),
+    ("cli",),
+)
 # Third-party packages that talk to a Kubernetes API server (pykube comes with pytest-kind-ng).
 KUBE_CLIENTS = ("kubernetes", "urllib3", "pykube", "pytest_kind")
 ORACLE = f"{NAME}.policy.oracle"
@@ -35,8 +50,10 @@ def _module_name(path: Path, package: Path) -> str:
     return ".".join(parts)
 
 
-def _imports(path: Path, package_dir: Path) -> set[str]:
-    """Every module `path` names in an import statement (for `from a import b`: `a` and `a.b`)."""
+def _imports(path: Path, package_dir: Path, modules: set[str]) -> set[str]:
+    """Every module `path` names in an import statement. For `from a import b` that is `a.b` when
+    `b` is a module of the project, else `a`: importing a sibling through its package is not an
+    import of the package's `__init__` logic."""
     tree = ast.parse(path.read_text(), filename=str(path))
     package = _module_name(path, package_dir).split(".")
     if path.name != "__init__.py":
@@ -51,8 +68,8 @@ def _imports(path: Path, package_dir: Path) -> set[str]:
                 module = ".".join([*base, *([node.module] if node.module else [])])
             else:
                 module = node.module or ""
-            found.add(module)
-            found.update(f"{module}.{alias.name}" for alias in node.names)
+            for alias in node.names:
+                found.add(sub if (sub := f"{module}.{alias.name}") in modules else module)
     return found
 
 
@@ -63,7 +80,7 @@ def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for module, path in sources.items():
         edges: set[str] = set()
-        for imported in _imports(path, package):
+        for imported in _imports(path, package, set(sources)):
             if imported.split(".")[0] != NAME:
                 edges.add(imported.split(".")[0])
             elif imported in sources:
@@ -116,13 +133,126 @@ def test_the_graph_is_read_from_the_package() -> None:
     assert ORACLE in reach(f"{NAME}.sim.cluster")
 
 
-@pytest.mark.parametrize("layer", ["cluster", "policy", "model", "probe"])
-def test_lower_layers_do_not_import_the_plugin_the_run_step_reports_or_the_cli(layer: str) -> None:
-    found = _violations((layer,), lambda target: _in(target, HIGHER))
-    assert not found, "a lower layer imports a higher one:\n" + "\n".join(found)
+def _part(module: str) -> str:
+    """The folder (or top-level module) of the package `module` belongs to."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
 
 
-@pytest.mark.parametrize("layer", ["policy", "model", "plan", "report"])
+def upward_imports(
+    graph: dict[str, set[str]], layers: tuple[tuple[str, ...], ...] = LAYERS
+) -> list[str]:
+    """Every import of a project module that does not point down the layers, and every module
+    whose folder is in no layer."""
+    rank = {part: i for i, row in enumerate(layers) for part in row}
+    found = []
+    for module, targets in sorted(graph.items()):
+        part = _part(module)
+        if not part:
+            continue
+        if part not in rank:
+            unlisted = f"{NAME}.{part}: in no layer"
+            if unlisted not in found:
+                found.append(unlisted)
+            continue
+        for target in sorted(t for t in targets if t.startswith(f"{NAME}.")):
+            other = _part(target)
+            if other and other != part and rank.get(other, len(layers)) >= rank[part]:
+                found.append(f"{module} -> {target}")
+    return found
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles among project modules (strongly connected components of two or more)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in graph:
+                continue
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_every_import_points_down_the_layers() -> None:
+    found = upward_imports(GRAPH)
+    assert not found, "imports that do not point down the layers:\n" + "\n".join(found)
+
+
+def test_no_import_circle() -> None:
+    found = circles(GRAPH)
+    assert not found, "modules that import each other:\n" + "\n".join(map(" <-> ".join, found))
+
+
+def test_every_folder_of_the_package_has_a_layer() -> None:
+    listed = {part for row in LAYERS for part in row}
+    parts = {_part(m) for m in GRAPH} - {""}
+    assert parts == listed
+
+
+def test_the_layer_checks_catch_an_upward_import_and_a_circle(tmp_path: Path) -> None:
+    fake = tmp_path / NAME
+    for folder in ("low", "high", "side", "loose"):
+        (fake / folder).mkdir(parents=True)
+        (fake / folder / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("")
+    (fake / "low" / "a.py").write_text(f"from {NAME}.high import b\n")  # up
+    (fake / "high" / "b.py").write_text(f"from {NAME}.low import a\nfrom {NAME}.side import c\n")
+    (fake / "side" / "c.py").write_text("")
+    (fake / "loose" / "d.py").write_text(f"from {NAME}.low import a\n")
+    graph = import_graph(fake)
+    layers = (("low",), ("high", "side"))
+    assert upward_imports(graph, layers) == [
+        f"{NAME}.high.b -> {NAME}.side.c",
+        f"{NAME}.loose: in no layer",
+        f"{NAME}.low.a -> {NAME}.high.b",
+    ]
+    assert circles(graph) == [[f"{NAME}.high.b", f"{NAME}.low.a"]]
+    (fake / "low" / "a.py").write_text("")
+    assert upward_imports(import_graph(fake), (("low",), ("side",), ("high",), ("loose",))) == []
+    assert circles(import_graph(fake)) == []
+
+
+def test_importing_a_sibling_through_its_package_is_not_a_circle(tmp_path: Path) -> None:
+    fake = tmp_path / NAME
+    (fake / "plug").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "plug" / "__init__.py").write_text(f"from {NAME}.plug import store\nVALUE = 1\n")
+    (fake / "plug" / "store.py").write_text("")
+    (fake / "plug" / "state.py").write_text(
+        f"from {NAME}.plug import store\nfrom {NAME}.plug import VALUE\n"
+    )
+    graph = import_graph(fake)
+    assert graph[f"{NAME}.plug.state"] == {f"{NAME}.plug.store", f"{NAME}.plug"}
+    assert circles(graph) == []
+
+
+@pytest.mark.parametrize("layer", ["policy", "model", "plan", "results", "report"])
 def test_pure_layers_do_not_reach_a_kubernetes_client(layer: str) -> None:
     found = _violations((layer,), lambda target: target in KUBE_CLIENTS)
     assert not found, "pure code reaches a Kubernetes client:\n" + "\n".join(found)

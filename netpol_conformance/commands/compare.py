@@ -60,7 +60,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from netpol_conformance.report.compare_render import (
+    from netpol_conformance.report.comparison import (
         comparison_document,
         comparison_markdown,
         print_comparison,

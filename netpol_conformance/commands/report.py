@@ -52,7 +52,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from netpol_conformance.report.html_report import render_html
-    from netpol_conformance.report.markdown_report import render_markdown
+    from netpol_conformance.report.markdown import render_markdown
     from netpol_conformance.report.summary import summarize
     from netpol_conformance.results.compare import compare
     from netpol_conformance.results.load import load_results

@@ -10,12 +10,12 @@ from netpol_conformance.errors import ManifestError, UsageError
 from netpol_conformance.model.topology import Topology
 from netpol_conformance.model.topology_file import load_topology
 from netpol_conformance.policy.loader import Manifests, read_manifests
+from netpol_conformance.policy.matrix_json import write_results_json
+from netpol_conformance.policy.matrix_selection import Selection
+from netpol_conformance.policy.matrix_tables import write_namespace_tables, write_pod_tables
 from netpol_conformance.policy.model import NetworkPolicy
 from netpol_conformance.policy.oracle import Oracle
 from netpol_conformance.policy.parse import parse_policies
-from netpol_conformance.report.connectivity_tables import write_namespace_tables, write_pod_tables
-from netpol_conformance.report.results_json import write_results_json
-from netpol_conformance.report.selection import Selection
 
 POD_TABLES_UP_TO = 30  # destinations; beyond, --group auto sums up by namespace
 

@@ -15,7 +15,7 @@ from typing import Any
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    from netpol_conformance.upgrade.options import add_gate_options, add_suite_options
+    from netpol_conformance.commands.upgrade_options import add_gate_options, add_suite_options
 
     parser = subparsers.add_parser(
         "upgrade-check",
@@ -42,7 +42,7 @@ def _sigterm(signum: int, frame: object) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from netpol_conformance.upgrade.check import plan_check, run_check
+    from netpol_conformance.commands.upgrade_run import plan_check, run_check
 
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 

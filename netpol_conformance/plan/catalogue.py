@@ -122,3 +122,14 @@ MISTAKES: tuple[Scenario, ...] = (
 
 ALL: tuple[Scenario, ...] = STEPS + MISTAKES
 BY_ID = {s.id: s for s in ALL}
+# The tutorial's last step: every namespace isolated, with the steps before it in force under it.
+FINAL_STATE = STEPS[-1].id
+
+
+def markers() -> dict[str, str]:
+    """Every pytest marker of the catalogue's scenarios, with what it selects."""
+    found: dict[str, str] = {}
+    for s in ALL:
+        what = f"tutorial step {s.id}" if s.group == "step" else f"the {s.group} scenarios"
+        found.setdefault(s.marker, what)
+    return found

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from netpol_conformance.errors import ConformanceError, UsageError
+from netpol_conformance.plan import catalogue
 from netpol_conformance.pytest_plugin import cases, options, store, summary
 from netpol_conformance.pytest_plugin.fixtures import (  # noqa: F401 - fixtures of the plugin
     STATE_KEY,
@@ -59,9 +60,8 @@ def _say(config: pytest.Config):
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for n in range(7):
-        config.addinivalue_line("markers", f"step{n}: tutorial step {n}")
-    config.addinivalue_line("markers", "mistake: one of the tutorial's common mistakes")
+    for marker, what in catalogue.markers().items():
+        config.addinivalue_line("markers", f"{marker}: {what}")
     config.addinivalue_line("markers", "cni(*names): run only when --cni is one of these")
     config.addinivalue_line("markers", "netpol_group(name): parametrize tutorial_case over it")
     # Every probe test records its properties for --junitxml; pytest warns once per test that

@@ -11,14 +11,12 @@ from typing import Any
 import pytest
 
 from netpol_conformance.cluster.base import ClusterInfo
-from netpol_conformance.deviations import Deviations
 from netpol_conformance.pytest_plugin.store import ProcessResults
 from netpol_conformance.results.records import (
     ClusterRecord,
     CniRecord,
     NodeRecord,
     RunRecord,
-    StepResult,
     TestRecord,
 )
 from netpol_conformance.settings import SuiteSettings
@@ -99,24 +97,9 @@ def nodes(processes: Iterable[ProcessResults]) -> tuple[NodeRecord, ...]:
     return tuple(NodeRecord(n, tuple(sorted(p))) for n, p in sorted(pods.items()))
 
 
-def with_deviations(steps: Iterable[StepResult], deviations: Deviations) -> list[StepResult]:
-    """Each probe that an expected deviation of the CNI covers carries its reason."""
-    if not deviations.entries:
-        return list(steps)
-    out = []
-    for step in steps:
-        probes = []
-        for r in step.probes:
-            d = deviations.match(step.scenario, r.probe.label, r.observed) if r.observed else None
-            probes.append(dataclasses.replace(r, deviation=d.explanation) if d and not r.met else r)
-        out.append(dataclasses.replace(step, probes=tuple(probes)))
-    return out
-
-
 def build_run_record(
     settings: SuiteSettings,
     info: ClusterInfo | None,
-    deviations: Deviations,
     tests: Sequence[TestRecord],
     processes: Sequence[ProcessResults],
     started: str,
@@ -142,7 +125,7 @@ def build_run_record(
             nodes=nodes(processes),
         ),
         cni=CniRecord(p.name, p.enforces, p.deny_style, info.cni_version if info else ""),
-        steps=tuple(with_deviations((s for proc in processes for s in proc.steps), deviations)),
+        steps=tuple(s for proc in processes for s in proc.steps),
         setup_errors=errors,
         tests=tuple(tests),
         error=error,

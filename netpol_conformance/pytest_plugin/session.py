@@ -25,51 +25,12 @@ from netpol_conformance.cluster.base import (
     cluster_fact_problems,
 )
 from netpol_conformance.cluster.providers import (
-    ExistingProvider,
-    LocalProvider,
     Provider,
     info_from_json,
     info_to_json,
 )
 from netpol_conformance.errors import ConformanceError, SetupError
-from netpol_conformance.plan.layout import load_layout
-from netpol_conformance.settings import SuiteSettings
-
-
-def local_cluster_script(settings: SuiteSettings, rootdir: Path) -> Path:
-    """``--local-cluster-script``, or scripts/local-cluster of the checkout at ``rootdir``."""
-    return settings.local_script or rootdir / "scripts" / "local-cluster"
-
-
-def make_provider(settings: SuiteSettings, rootdir: Path) -> Provider:
-    p = settings.profile
-    layout = load_layout(settings.manifests)
-    if settings.cluster == "simulated":
-        from netpol_conformance.sim.provider import SimulatedProvider
-
-        return SimulatedProvider(
-            p,
-            settings.faults,
-            settings.simulate_delay,
-            settings.run.probe.timeout,
-            layout.external_ports,
-        )
-    if settings.cluster == "existing":
-        assert settings.kube_context is not None  # build_settings insists on it
-        return ExistingProvider(p, settings.kubeconfig, settings.kube_context, settings.external_ip)
-    if settings.cluster == "local":
-        return LocalProvider(p, local_cluster_script(settings, rootdir))
-    from netpol_conformance.cluster.kind.provider import KindProvider
-
-    return KindProvider(
-        p,
-        settings.cluster_name,
-        settings.keep_cluster,
-        settings.image_overrides.get("server", layout.images["server"]),
-        Path.home() / ".cache" / "netpol-conformance" / "kind",
-        settings.kind,
-        external_ports=layout.external_ports,
-    )
+from netpol_conformance.settings import SuiteSettings, make_provider
 
 
 class SuiteSession:

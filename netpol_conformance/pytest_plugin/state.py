@@ -17,7 +17,7 @@ from netpol_conformance.plan.plan import SuitePlan, build_plan
 from netpol_conformance.pytest_plugin import store
 from netpol_conformance.pytest_plugin.session import SuiteSession
 from netpol_conformance.pytest_plugin.store import ProcessResults
-from netpol_conformance.report.matrix import failure_summary
+from netpol_conformance.report.truth_tables import failure_summary
 from netpol_conformance.results.records import StepResult
 from netpol_conformance.run.scenarios import ScenarioRunner
 from netpol_conformance.settings import SuiteSettings
@@ -78,7 +78,13 @@ class ProcessState:
         if self._runner is None:
             options = self.settings.run_options(backend.info)
             self._runner = ScenarioRunner(
-                backend, self.plan, options, self.session.run_id, self.name, self.session.progress
+                backend,
+                self.plan,
+                options,
+                self.session.run_id,
+                self.name,
+                self.session.progress,
+                deviations=self.deviations,
             )
             if self.name != "main":
                 # A worker keeps what it observed in the run's state directory as it goes: if

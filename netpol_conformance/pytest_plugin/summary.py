@@ -195,7 +195,6 @@ class RunReporter:
         record = build_run_record(
             self.settings,
             info,
-            self.state.deviations,
             self.tests,
             self.processes,
             self.started,

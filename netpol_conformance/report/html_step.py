@@ -1,32 +1,27 @@
-"""One step of a run as HTML: its policies, its truth tables side by side, its probes.
-
-Everything that came from the cluster or the manifests (names, policies, tool output,
-commands) is untrusted text: it is escaped here and nowhere else is it written raw.
+"""One step of a run as the report page shows it: the values of its truth-table cells, its probe
+rows and its facts, for ``templates/step.html.j2``. Plain text only: the template escapes it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from html import escape
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from netpol_conformance.probe.outcome import DENIED
-from netpol_conformance.report.grid import (
+from netpol_conformance.report.summary import StepSummary
+from netpol_conformance.report.truth_tables import (
     DEVIATION,
     MET,
-    Grid,
+    SUFFIX,
     cell_state,
     expected_mark,
-    grids,
     observed_mark,
 )
-from netpol_conformance.report.summary import DEVIATIONS, FAILED, StepSummary
-from netpol_conformance.results.records import ProbeRecord, StepResult
-
-STATE_SYMBOL = {FAILED: "\u2717", DEVIATIONS: "~", "passed": "\u2713"}  # ✗ ~ ✓
+from netpol_conformance.results.records import ProbeRecord
 
 
 def policy_text(policy: Mapping[str, Any]) -> str:
@@ -34,13 +29,6 @@ def policy_text(policy: Mapping[str, Any]) -> str:
         return yaml.safe_dump(dict(policy), sort_keys=False, allow_unicode=True).rstrip()
     except yaml.YAMLError:
         return json.dumps(policy, indent=1, default=str)
-
-
-def _head(name: str) -> str:
-    namespace, slash, pod = name.partition("/")
-    if not slash:
-        return escape(name)
-    return f"{escape(namespace)}/<br>{escape(pod)}"
 
 
 def probe_title(record: ProbeRecord) -> str:
@@ -57,9 +45,21 @@ def probe_title(record: ProbeRecord) -> str:
     return "\n".join(lines)
 
 
-def _cell(record: ProbeRecord | None, observed: bool) -> str:
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a truth table: its CSS classes, state, hover text and mark."""
+
+    classes: str
+    probe: str
+    state: str
+    title: str
+    text: str
+
+
+def truth_cell(record: ProbeRecord | None, observed: bool) -> Cell | None:
+    """The cell of ``record`` in the expected or the observed table; None where no probe is."""
     if record is None:
-        return '<td class="cell none">&ndash;</td>'
+        return None
     classes = ["cell"]
     shown = record.observed.outcome if observed and record.observed else record.expected
     if shown in DENIED:
@@ -74,67 +74,54 @@ def _cell(record: ProbeRecord | None, observed: bool) -> str:
         state = MET
         text = expected_mark(record)
         title = f"{record.probe.label}: expected {record.expected.value}"
-    return (
-        f'<td class="{" ".join(classes)}" data-probe="{escape(record.probe.label)}" '
-        f'data-state="{state}" title="{escape(title)}">{escape(text)}</td>'
-    )
+    return Cell(" ".join(classes), record.probe.label, state, title, text)
 
 
-def truth_table(grid: Grid, which: str, step_id: str) -> str:
-    observed = which == "observed"
-    head = "".join(f"<th>{_head(c)}</th>" for c in grid.columns)
+@dataclass(frozen=True)
+class ProbeRow:
+    label: str
+    path: str
+    expected: str
+    observed: str
+    met: bool
+    suffix: str  # the mark of a probe not as expected: * or ~
+    history: str
+    polls: int
+    detail: tuple[str, ...]  # output, control probe, deviation and history, for a failure
+    command: str
+
+
+def probe_rows(records: Iterable[ProbeRecord], with_detail: bool) -> list[ProbeRow]:
     rows = []
-    for row in grid.rows:
-        cells = "".join(_cell(grid.cell(row, c), observed) for c in grid.columns)
-        rows.append(f"<tr><th>{escape(row)}</th>{cells}</tr>")
-    return (
-        f'<figure class="truth"><figcaption>{which}</figcaption>'
-        f'<table class="truth" data-table="{which}" data-step="{escape(step_id)}" '
-        f'data-group="{escape(grid.title)}">'
-        f'<thead><tr><th class="corner">from \\ to</th>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></figure>"
-    )
-
-
-def _observed_text(record: ProbeRecord) -> str:
-    return str(record.observed) if record.observed else "not observed"
-
-
-def probe_rows(records: list[ProbeRecord], with_detail: bool) -> str:
-    head = ["probe", "path", "expected", "observed", "polls"]
-    if with_detail:
-        head += ["output / deviation"]
-    head.append("command")
-    out = [
-        '<table class="list probe-table"><thead><tr>',
-        "".join(f"<th>{h}</th>" for h in head),
-        "</tr></thead><tbody>",
-    ]
     for r in records:
-        state = cell_state(r)
-        cells = [
-            f"<td><code>{escape(r.probe.label)}</code></td>",
-            f"<td>{escape(r.path or '-')}</td>",
-            f"<td>{escape(r.expected.value)}</td>",
-            f'<td class="{"" if state == MET else "failed"}">{escape(_observed_text(r))}'
-            f"{'' if state == MET else ' ' + ('~' if state == DEVIATION else '*')}</td>",
-            f'<td class="num" title="{escape(", ".join(map(str, r.history)))}">{r.attempts}</td>',
-        ]
+        detail: list[str] = []
         if with_detail:
-            detail = [r.observed.detail] if r.observed and r.observed.detail else []
+            if r.observed and r.observed.detail:
+                detail.append(r.observed.detail)
             if r.evidence:
                 detail.append(f"control probe: {r.evidence}")
             if r.deviation:
                 detail.append(f"expected deviation: {r.deviation}")
             detail.append("history: " + ", ".join(map(str, r.history)))
-            cells.append(f"<td>{'<br>'.join(escape(d) for d in detail)}</td>")
-        cells.append(f'<td class="cmd"><code>{escape(r.command)}</code></td>')
-        out.append(f"<tr>{''.join(cells)}</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+        state = cell_state(r)
+        rows.append(
+            ProbeRow(
+                label=r.probe.label,
+                path=r.path or "-",
+                expected=r.expected.value,
+                observed=str(r.observed) if r.observed else "not observed",
+                met=state == MET,
+                suffix=SUFFIX[state],
+                history=", ".join(map(str, r.history)),
+                polls=r.attempts,
+                detail=tuple(detail),
+                command=r.command,
+            )
+        )
+    return rows
 
 
-def _facts(s: StepSummary) -> str:
+def step_facts(s: StepSummary) -> list[str]:
     step = s.step
     facts = [f"{s.total} probes: {s.met} as expected"]
     if s.failed:
@@ -149,53 +136,4 @@ def _facts(s: StepSummary) -> str:
         facts.append("phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in step.phases.items()))
     if step.flapping:
         facts.append(f"{len(step.flapping)} flapping (listed below)")
-    return " · ".join(escape(f) for f in facts)
-
-
-def _flapping(step: StepResult) -> str:
-    """The flapping probes with where their histories broke, folded: there can be dozens."""
-    if not step.flapping:
-        return ""
-    items = "".join(
-        f"<li><code>{escape(r.probe.label)}</code>: {escape(r.flap)}</li>"
-        for r in step.probes
-        if r.flap
-    )
-    return (
-        f"<details class='flapping'><summary>Flapping probes: histories the change cannot "
-        f"explain ({len(step.flapping)})</summary><ul>{items}</ul></details>"
-    )
-
-
-def step_section(s: StepSummary, anchor: str) -> str:
-    step = s.step
-    step_id = f"{step.scenario}/{step.step}"
-    name = escape(str(s.key))
-    out = [
-        f'<section class="step {s.state}" id="{anchor}" data-step="{escape(step_id)}">',
-        f'<h2><span class="state">{STATE_SYMBOL[s.state]}</span> {name}</h2>',
-        f'<p class="facts">{_facts(s)}</p>',
-        _flapping(step),
-    ]
-    policies = "".join(f"<pre>{escape(policy_text(p))}</pre>" for p in step.policies)
-    out.append(
-        f"<details class='policies'><summary>Applied policies ({len(step.policies)})</summary>"
-        f"{policies or '<p>none: nothing is isolated</p>'}</details>"
-    )
-    for grid in grids(step):
-        out.append(f"<h3>{escape(grid.title)}</h3><div class='pairs'>")
-        out.append(truth_table(grid, "expected", step_id))
-        out.append(truth_table(grid, "observed", step_id))
-        out.append("</div>")
-    wrong = [p for p in step.probes if not p.met]
-    if wrong:
-        out.append(
-            f"<details class='mismatches' open><summary>Probes not as expected ({len(wrong)})"
-            f"</summary>{probe_rows(wrong, with_detail=True)}</details>"
-        )
-    out.append(
-        f"<details class='probes'><summary>Every probe with its command ({len(step.probes)})"
-        f"</summary>{probe_rows(list(step.probes), with_detail=False)}</details>"
-    )
-    out.append("</section>")
-    return "\n".join(out)
+    return facts

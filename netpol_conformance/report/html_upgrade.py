@@ -1,12 +1,15 @@
-"""The upgrade's timeline as a section of the report page: verdict, facts, chart and tables."""
+"""The upgrade's timeline as the report page shows it: its verdict, facts, chart and tables, as
+values for ``templates/upgrade.html.j2``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
+from dataclasses import dataclass
 
-from netpol_conformance.report.svg_timeline import Bar, Marker, Row, Tick, timeline_chart
-from netpol_conformance.report.tables import html_table
+from markupsafe import Markup
+
+from netpol_conformance.report.svg import Bar, Marker, Row, Tick, timeline_chart
+from netpol_conformance.report.upgrade_terminal import headline, seconds
 from netpol_conformance.results.upgrade import (
     CNI_READY,
     DOWN,
@@ -19,17 +22,7 @@ from netpol_conformance.results.upgrade import (
     UpgradeRecord,
     Window,
 )
-from netpol_conformance.upgrade.render import headline, seconds
 from netpol_conformance.upgrade.timeline import sample_state
-
-LEGEND = (
-    '<p class="chart-legend"><span class="sw ok"></span>got through, as it must'
-    '<span class="sw held"></span>denied, as it must'
-    '<span class="sw bad"></span>disrupted or stalled'
-    '<span class="sw leak"></span>got through although denied'
-    '<span class="sw unknown"></span>no verdict (exec error). '
-    "Hover over a bar for its times and what was observed.</p>"
-)
 
 
 def _probe_row(p: LiveProbeRecord, group: str) -> Row:
@@ -68,7 +61,7 @@ def _held_row(c: HeldConnectionRecord) -> Row:
     return Row(f"held {c.label}", tuple(bars), "held connections (must carry data throughout)")
 
 
-def chart(r: UpgradeRecord) -> str:
+def chart(r: UpgradeRecord) -> Markup:
     rows = [_probe_row(p, "must not get through") for p in r.probes if p.role == DOWN] + [
         _probe_row(p, "must get through") for p in r.probes if p.role == UP
     ]
@@ -92,42 +85,36 @@ def _windows(windows: Sequence[Window]) -> str:
     )
 
 
-def _folded(title: str, table: str, rows: int) -> str:
-    return f"<details><summary>{escape(title)}</summary>{table}</details>" if rows > 15 else table
+@dataclass(frozen=True)
+class UpgradeView:
+    """The upgrade section's values for ``templates/upgrade.html.j2``: text, and the chart's SVG
+    (built from numbers and escaped labels by ``svg_timeline``)."""
+
+    state: str
+    badge: str
+    command: str
+    reasons: tuple[str, ...]
+    facts: tuple[str, ...]
+    chart: Markup
+    events: list[list[str]]
+    leaks: list[list[str]]
+    disrupted: list[list[str]]
+    connections: list[list[str]]
 
 
-def upgrade_section(r: UpgradeRecord) -> str:
-    state = "passed" if r.passed else "failed"
-    badge = "\u2713 UPGRADE PASSED" if r.passed else "\u2717 UPGRADE FAILED"
-    out = [
-        '<section class="upgrade" id="upgrade">',
-        "<h2>Upgrade timeline</h2>",
-        f'<p class="verdict"><span class="badge {state}">{badge}</span>'
-        f"{escape(r.upgrade_command)}</p>",
-    ]
-    if r.reasons:
-        out.append("<ul class='reasons'>")
-        out += [f"<li>{escape(reason)}</li>" for reason in r.reasons]
-        out.append("</ul>")
-    out.append("<ul class='facts'>")
-    out += [f"<li>{escape(line)}</li>" for line in headline(r)]  # the CNI versions among them
-    out += [f"<li>note: {escape(n)}</li>" for n in r.notes]
-    out.append("</ul>")
-    out.append(LEGEND)
-    out.append(chart(r))
-    if r.events:
-        body = [[f"{seconds(e.at)} s", e.agent, e.event, e.origin] for e in r.events]
-        out.append(f"<h3>CNI events ({len(body)})</h3>")
-        out.append(
-            _folded(
-                f"{len(body)} events",
-                html_table(["t", "agent", "event", "seen in"], body),
-                len(body),
-            )
-        )
+def upgrade_view(r: UpgradeRecord) -> UpgradeView:
     leaks = [p for p in r.probes if p.role == DOWN and p.leaks]
-    if leaks:
-        body = [
+    disrupted = [p for p in r.probes if p.role == UP and p.windows]
+    return UpgradeView(
+        state="passed" if r.passed else "failed",
+        badge="\u2713 UPGRADE PASSED" if r.passed else "\u2717 UPGRADE FAILED",
+        command=r.upgrade_command,
+        reasons=tuple(r.reasons),
+        # the headline holds the CNI versions; the notes follow it
+        facts=(*headline(r), *(f"note: {n}" for n in r.notes)),
+        chart=chart(r),
+        events=[[f"{seconds(e.at)} s", e.agent, e.event, e.origin] for e in r.events],
+        leaks=[
             [
                 p.label,
                 "yes" if p.gated else "no",
@@ -137,29 +124,13 @@ def upgrade_section(r: UpgradeRecord) -> str:
                 _windows(p.windows),
             ]
             for p in leaks
-        ]
-        out.append(f"<h3>Leaks: {len(leaks)} probes got through although denied</h3>")
-        table = html_table(
-            ["probe", "gated", "samples", "first", "last", "windows"], body, "change-leak"
-        )
-        out.append(_folded(f"{len(leaks)} probes", table, len(body)))
-    disrupted = [p for p in r.probes if p.role == UP and p.windows]
-    if disrupted:
-        body = [
+        ],
+        disrupted=[
             [p.label, "yes" if p.gated else "no", p.path, f"{p.longest:.2f} s", _windows(p.windows)]
             for p in disrupted
-        ]
-        out.append(f"<h3>Disruptions: {len(disrupted)} probes</h3>")
-        table = html_table(
-            ["probe", "gated", "path", "longest", "windows"], body, "change-regression"
-        )
-        out.append(_folded(f"{len(disrupted)} probes", table, len(body)))
-    if r.connections:
-        body = [
+        ],
+        connections=[
             [c.label, c.path, str(c.round_trips), f"{c.longest:.2f} s", c.reason or "survived"]
             for c in r.connections
-        ]
-        out.append(f"<h3>Held connections ({len(body)})</h3>")
-        out.append(html_table(["connection", "path", "answers", "longest stall", "outcome"], body))
-    out.append("</section>")
-    return "\n".join(out)
+        ],
+    )

@@ -14,11 +14,25 @@ MARKS: dict[Outcome, str] = {
     Outcome.UNREACHABLE: "U",
     Outcome.EXEC_ERROR: "E",
 }
-LEGEND = (
-    ". connected/resolved  X timed out/dns failed  R refused  N dns negative answer  "
-    "U unreachable  E exec error  * differs"
+# What each mark says, in the order the legends list them; every mark of MARKS is here once.
+MEANINGS: tuple[tuple[str, str], ...] = (
+    (".", "connected/resolved"),
+    ("X", "timed out/DNS failed"),
+    ("R", "refused"),
+    ("N", "DNS negative answer"),
+    ("U", "unreachable"),
+    ("E", "exec error"),
 )
 NOT_OBSERVED = "?"  # a probe that was never observed (the run stopped before it)
+DIFFERS = "*"  # an observed cell that is not as expected
+DEVIATES = "~"  # an observed cell that is an expected deviation of the CNI
+LEGEND = (
+    "  ".join(f"{m} {meaning}" for m, meaning in MEANINGS)
+    + f"  {DIFFERS} differs  {DEVIATES} expected deviation"
+)
+
+# One symbol per state of a step or a run, for every report.
+STATE_MARKS = {"passed": "\u2713", "failed": "\u2717", "deviations": "~"}  # ✓ ✗ ~
 
 
 def mark(observed: Observation | Outcome | None) -> str:

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from netpol_conformance.results.compare import StepKey, keyed_steps
-from netpol_conformance.results.records import RunRecord, StepResult
+from netpol_conformance.results.records import ProbeCounts, RunRecord, StepResult
 
 PASSED = "passed"
 FAILED = "failed"
@@ -112,14 +112,9 @@ def summarize(run: RunRecord) -> RunSummary:
     which would put step 2 after step 5."""
     by_scenario = sorted(keyed_steps(run), key=lambda keyed: keyed[0].scenario)
     steps = tuple(
-        StepSummary(
-            key=key,
-            step=step,
-            met=sum(p.met for p in step.probes),
-            failed=sum(not p.met and not p.deviation for p in step.probes),
-            deviations=sum(not p.met and bool(p.deviation) for p in step.probes),
-        )
+        StepSummary(key, step, counts.met, counts.failed, counts.deviations)
         for key, step in by_scenario
+        for counts in [ProbeCounts.of(step.probes)]
     )
     return RunSummary(run, steps, Counter(t.outcome for t in run.tests))
 

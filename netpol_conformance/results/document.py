@@ -19,6 +19,7 @@ from netpol_conformance.results.upgrade_document import upgrade_document
 from netpol_conformance.results.records import (
     ClusterRecord,
     CniRecord,
+    ProbeCounts,
     ProbeRecord,
     RunRecord,
     StepResult,
@@ -115,12 +116,13 @@ def test_document(test: TestRecord) -> dict[str, Any]:
 def summary_document(run: RunRecord) -> dict[str, Any]:
     """Counts for a quick look (`jq .summary`); readers recompute them from the steps."""
     probes = [p for s in run.steps for p in s.probes]
+    counts = ProbeCounts.of(probes)
     return {
         "steps": len(run.steps),
         "probes": len(probes),
-        "met": sum(p.met for p in probes),
-        "not_met": sum(not p.met and not p.deviation for p in probes),
-        "deviations": sum(not p.met and bool(p.deviation) for p in probes),
+        "met": counts.met,
+        "not_met": counts.failed,
+        "deviations": counts.deviations,
         "setup_errors": len(run.setup_errors),
         "tests": dict(sorted(Counter(t.outcome for t in run.tests).items())),
     }

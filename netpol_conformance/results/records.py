@@ -9,7 +9,7 @@ made by ``upgrade-check`` also holds the upgrade's timeline (``results.upgrade``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,27 @@ class ProbeRecord:
     @property
     def attempts(self) -> int:
         return len(self.history)
+
+
+@dataclass(frozen=True)
+class ProbeCounts:
+    """How many probes met their expectation, failed, or missed it as an expected deviation."""
+
+    met: int
+    failed: int
+    deviations: int
+
+    @classmethod
+    def of(cls, probes: Iterable[ProbeRecord]) -> ProbeCounts:
+        met = failed = deviations = 0
+        for p in probes:
+            if p.met:
+                met += 1
+            elif p.deviation:
+                deviations += 1
+            else:
+                failed += 1
+        return cls(met, failed, deviations)
 
 
 @dataclass(frozen=True)

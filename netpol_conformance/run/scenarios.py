@@ -9,11 +9,13 @@ stay independent in what they assert; what they share is only the pods.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from netpol_conformance.cluster.base import Backend, Progress
+from netpol_conformance.deviations import Deviations
 from netpol_conformance.errors import ConformanceError, SetupError, StepSetupError
 from netpol_conformance.plan.catalogue import STEPS, Scenario
 from netpol_conformance.plan.plan import SuitePlan
@@ -44,6 +46,7 @@ class ScenarioRunner:
         run_id: str,
         name: str,
         progress: Progress,
+        deviations: Deviations | None = None,
     ) -> None:
         if plan.has_external and backend.info.external_ip is None:
             raise SetupError(
@@ -52,6 +55,7 @@ class ScenarioRunner:
             )
         self.plan = plan
         self.progress = progress
+        self.deviations = deviations  # the CNI's expected deviations: marked on each result
         self.deployment = Deployment(
             backend,
             plan.layout,
@@ -274,7 +278,21 @@ class ScenarioRunner:
             confirm_window=window,
             states=None if states is None else allowed_in(plan.probes, self.deployment, states),
         )
+        if self.deviations is not None:
+            result = with_deviations(result, self.deviations)
         self.results.append(result)
         if self.on_result is not None:
             self.on_result(result)
         return result
+
+
+def with_deviations(step: StepResult, deviations: Deviations) -> StepResult:
+    """The step with each probe that an expected deviation of the CNI covers carrying its reason:
+    decided here, once, for the test's verdict and for the results file alike."""
+    if not deviations.entries:
+        return step
+    probes = []
+    for r in step.probes:
+        d = deviations.match(step.scenario, r.probe.label, r.observed) if r.observed else None
+        probes.append(dataclasses.replace(r, deviation=d.explanation) if d and not r.met else r)
+    return dataclasses.replace(step, probes=tuple(probes))

@@ -8,7 +8,8 @@
   UTC-TIME`` lines go on the timeline too. The local cluster's agent is a node process, not a
   pod: its readiness is ``scripts/local-cluster status``.
 
-The decisions (``rollout_state``, ``pod_changes``) are pure; only the readers talk to a cluster.
+When a rollout is complete is ``cluster.rollout``'s to say; ``pod_changes`` is pure; only the
+readers talk to a cluster.
 """
 
 from __future__ import annotations
@@ -18,10 +19,17 @@ import subprocess
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from netpol_conformance.cluster.rollout import (
+    DaemonSetView,
+    PodView,
+    daemonset_view,
+    pod_view,
+    rollout_state,
+)
+from netpol_conformance.cni import image_tag
 from netpol_conformance.upgrade.events import parse_event
 from netpol_conformance.upgrade.timeline import RawEvent
 
@@ -49,49 +57,7 @@ class CniWatch(ABC):
         return ""
 
 
-# --- DaemonSets: pure decisions
-
-
-@dataclass(frozen=True)
-class DaemonSetView:
-    generation: int
-    observed_generation: int
-    desired: int
-    updated: int
-    ready: int
-    available: int
-    image: str = ""
-
-
-@dataclass(frozen=True)
-class PodView:
-    name: str
-    ready: bool
-    restarts: int
-    terminating: bool = False
-    image: str = ""
-
-
-def rollout_state(ds: DaemonSetView | None, pods: Sequence[PodView]) -> tuple[bool, str]:
-    """(done, how it stands) for a DaemonSet and its pods."""
-    if ds is None:
-        return False, "the DaemonSet does not exist"
-    text = (
-        f"{ds.updated}/{ds.desired} updated, {ds.ready}/{ds.desired} ready, "
-        f"{ds.available}/{ds.desired} available"
-    )
-    if ds.observed_generation < ds.generation:
-        return False, f"the controller has not seen generation {ds.generation} yet; {text}"
-    if ds.desired == 0 or not ds.updated == ds.ready == ds.available == ds.desired:
-        return False, text
-    live = [p for p in pods if not p.terminating]
-    waiting = [p.name for p in live if not p.ready]
-    if len(pods) != len(live) or len(live) != ds.desired or waiting:
-        gone = len(pods) - len(live)
-        return False, f"{text}; pods: {len(live)} running, {gone} terminating, not Ready: " + (
-            ", ".join(waiting) or "none"
-        )
-    return True, text
+# --- DaemonSets: what changed
 
 
 def pod_changes(
@@ -114,12 +80,6 @@ def pod_changes(
             out.append(RawEvent(at, name, "ready" if pod.ready else "not-ready", origin))
     out += [RawEvent(at, name, "deleted", origin) for name in before if name not in after]
     return out
-
-
-def image_tag(image: str) -> str:
-    image = image.split("@", 1)[0]
-    last = image.rpartition("/")[2]
-    return last.rpartition(":")[2] if ":" in last else ""
 
 
 # --- DaemonSets: the reader
@@ -215,32 +175,6 @@ def kube_daemonset_reader(
         return daemonset_view(ds), [pod_view(p) for p in items]
 
     return read
-
-
-def daemonset_view(ds: Any) -> DaemonSetView:
-    s = ds.status
-    containers = ds.spec.template.spec.containers or []
-    return DaemonSetView(
-        generation=ds.metadata.generation or 0,
-        observed_generation=s.observed_generation or 0,
-        desired=s.desired_number_scheduled or 0,
-        updated=s.updated_number_scheduled or 0,
-        ready=s.number_ready or 0,
-        available=s.number_available or 0,
-        image=containers[0].image if containers else "",
-    )
-
-
-def pod_view(pod: Any) -> PodView:
-    statuses = pod.status.container_statuses or []
-    containers = pod.spec.containers or []
-    return PodView(
-        name=pod.metadata.name,
-        ready=bool(statuses) and all(s.ready for s in statuses),
-        restarts=sum(s.restart_count or 0 for s in statuses),
-        terminating=pod.metadata.deletion_timestamp is not None,
-        image=containers[0].image if containers else "",
-    )
 
 
 # --- a command

@@ -10,9 +10,28 @@ exited 0 and the CNI was Ready again in time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from netpol_conformance.results.compare import Comparison
-from netpol_conformance.results.upgrade import DOWN, UP, UpgradeRecord, signed
+from netpol_conformance.results.upgrade import DOWN, UP, Limits, UpgradeRecord, signed
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """The gate's own options, validated (the command line builds them)."""
+
+    upgrade_command: str
+    ready_command: str | None
+    cni_daemonset: tuple[str, str] | None
+    interval: float
+    live_timeout: float
+    baseline: float
+    settle: float
+    ready_timeout: float
+    upgrade_timeout: float
+    limits: Limits
+    out: Path
+    html: Path | None
 
 
 @dataclass(frozen=True)

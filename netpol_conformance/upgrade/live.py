@@ -18,6 +18,7 @@ from pathlib import Path
 
 from netpol_conformance.cluster.base import Backend, ClusterInfo, Progress
 from netpol_conformance.cluster.providers import Provider
+from netpol_conformance.plan.catalogue import FINAL_STATE
 from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.plan.plan import SuitePlan, build_plan
 from netpol_conformance.probe.commands import ProbeSettings
@@ -36,9 +37,9 @@ from netpol_conformance.upgrade.clock import PodClock
 from netpol_conformance.upgrade.cni_watch import CniWatch
 from netpol_conformance.upgrade.command import run_upgrade
 from netpol_conformance.upgrade.events import utc_text
+from netpol_conformance.upgrade.gate import GateOptions
 from netpol_conformance.upgrade.held_runner import HeldConnections
-from netpol_conformance.upgrade.live_set import FINAL_STATE, LiveProbe, held_paths, live_probes
-from netpol_conformance.upgrade.options import GateOptions
+from netpol_conformance.upgrade.live_set import LiveProbe, held_paths, live_probes
 from netpol_conformance.upgrade.prober import ContinuousProber
 from netpol_conformance.upgrade.simulated import SimulatedUpgrade
 from netpol_conformance.upgrade.timeline import (

@@ -25,8 +25,6 @@ from netpol_conformance.probe.outcome import THROUGH, Outcome
 from netpol_conformance.probe.spec import DNS, TCP, Probe
 from netpol_conformance.results.upgrade import DOWN, UP
 
-FINAL_STATE = "5-production-isolation"
-
 
 @dataclass(frozen=True)
 class LiveProbe:

@@ -99,8 +99,10 @@ class Obj:
 class FakeApis:
     """CoreV1Api and AppsV1Api stand-ins: record each call's timeout; fail as told."""
 
-    def __init__(self, fail: Exception | None = None, missing: str = "") -> None:
-        self.fail, self.missing = fail, missing
+    def __init__(
+        self, fail: Exception | None = None, missing: str = "", generation: int = 1
+    ) -> None:
+        self.fail, self.missing, self.generation = fail, missing, generation
         self.timeouts: list[Any] = []
 
     def _call(self, kwargs: dict[str, Any], name: str = "") -> None:
@@ -117,7 +119,17 @@ class FakeApis:
 
     def read_namespaced_daemon_set(self, name: str, ns: str, **kw: Any) -> Any:
         self._call(kw, name)
-        return Obj(status=Obj(number_ready=2, desired_number_scheduled=3))
+        return Obj(
+            metadata=Obj(generation=self.generation),
+            status=Obj(
+                observed_generation=1,
+                desired_number_scheduled=3,
+                updated_number_scheduled=3 if self.generation == 1 else 0,
+                number_ready=3 if self.generation > 1 else 2,
+                number_available=3 if self.generation > 1 else 2,
+            ),
+            spec=Obj(template=Obj(spec=Obj(containers=[Obj(image="calico/node:v3.32.1")]))),
+        )
 
     def read_namespaced_deployment(self, name: str, ns: str, **kw: Any) -> Any:
         self._call(kw, name)
@@ -156,6 +168,17 @@ def test_refused_credentials_end_the_wait_at_once() -> None:
     apis = FakeApis(fail=ApiException(status=403, reason="Forbidden"))
     with pytest.raises(SetupError, match="403"):
         kube_reader(apis, apis, CALICO)()
+
+
+def test_a_daemonset_whose_new_spec_the_controller_has_not_seen_is_not_ready() -> None:
+    """All pods Ready, but of the old spec: the counts look complete, the rollout is not."""
+    apis = FakeApis(generation=2)
+    daemonset = kube_reader(apis, apis, CALICO)()[1]
+    assert not daemonset.done
+    assert str(daemonset) == (
+        "kube-system/calico-node 3/3 (the controller has not seen generation 2 yet; "
+        "0/3 updated, 3/3 ready, 3/3 available)"
+    )
 
 
 def test_a_missing_daemonset_reads_as_zero_of_zero() -> None:

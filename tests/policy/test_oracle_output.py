@@ -15,14 +15,14 @@ from oracle_strategies import NAMESPACES, Doc, policy_sets, topologies
 from policy_helpers import basic, build
 
 from netpol_conformance.model.topology import Pod, Topology
-from netpol_conformance.policy.oracle import Matrix, Oracle
-from netpol_conformance.report.connectivity_tables import (
+from netpol_conformance.policy.matrix_json import write_results_json
+from netpol_conformance.policy.matrix_selection import Selection
+from netpol_conformance.policy.matrix_tables import (
     EXTERNALS,
     write_namespace_tables,
     write_pod_tables,
 )
-from netpol_conformance.report.results_json import write_results_json
-from netpol_conformance.report.selection import Selection
+from netpol_conformance.policy.oracle import Matrix, Oracle
 
 FAST = settings(max_examples=60, deadline=None)
 

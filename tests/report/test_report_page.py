@@ -13,11 +13,11 @@ from report_runs import POLICY, blocks, make_run
 
 from netpol_conformance.cli import main
 from netpol_conformance.probe.outcome import Observation, Outcome
-from netpol_conformance.report.grid import grids
 from netpol_conformance.report.html_report import render_html
-from netpol_conformance.report.markdown_report import render_markdown
+from netpol_conformance.report.markdown import render_markdown
 from netpol_conformance.report.marks import MARKS
-from netpol_conformance.report.svg_chart import EnforceBar, enforce_chart
+from netpol_conformance.report.svg import EnforceBar, enforce_chart
+from netpol_conformance.report.truth_tables import grids
 from netpol_conformance.results.compare import compare
 from netpol_conformance.results.records import RunRecord
 from netpol_conformance.results.write import write_results

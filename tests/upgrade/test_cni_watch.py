@@ -7,17 +7,19 @@ from types import SimpleNamespace
 
 import pytest
 
-from netpol_conformance.upgrade.cni_watch import (
-    CommandWatch,
+from netpol_conformance.cluster.rollout import (
     DaemonSetView,
-    DaemonSetWatch,
-    LocalClusterWatch,
     PodView,
     daemonset_view,
-    image_tag,
-    pod_changes,
     pod_view,
     rollout_state,
+)
+from netpol_conformance.cni import image_tag
+from netpol_conformance.upgrade.cni_watch import (
+    CommandWatch,
+    DaemonSetWatch,
+    LocalClusterWatch,
+    pod_changes,
 )
 
 DONE = DaemonSetView(3, 3, 2, 2, 2, 2, "quay.io/calico/node:v3.30.3")
@@ -26,6 +28,12 @@ PODS = [PodView("calico-node-a", True, 0), PodView("calico-node-b", True, 1)]
 
 def test_a_complete_rollout_with_every_pod_ready_is_ready() -> None:
     assert rollout_state(DONE, PODS) == (True, "2/2 updated, 2/2 ready, 2/2 available")
+
+
+def test_without_its_pods_a_rollout_is_judged_by_the_daemonsets_counts() -> None:
+    assert rollout_state(DONE) == (True, "2/2 updated, 2/2 ready, 2/2 available")
+    assert rollout_state(DONE, [PODS[0]])[0] is False  # given, the pods are checked
+    assert rollout_state(DaemonSetView(3, 3, 2, 2, 1, 1))[0] is False
 
 
 @pytest.mark.parametrize(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 
 from netpol_conformance.cni import profile
+from netpol_conformance.plan.catalogue import FINAL_STATE
 from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.plan.plan import build_plan
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.probe.spec import DNS, TCP
 from netpol_conformance.results.upgrade import DOWN, UP
-from netpol_conformance.upgrade.live_set import FINAL_STATE, held_paths, live_probes
+from netpol_conformance.upgrade.live_set import held_paths, live_probes
 
 
 def final_state(cni: str = "calico"):  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ import pytest
 
 from netpol_conformance.cni import profile
 from netpol_conformance.errors import UsageError
+from netpol_conformance.plan.catalogue import FINAL_STATE
 from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.plan.plan import SuitePlan, build_plan
 from netpol_conformance.probe.commands import ProbeSettings
@@ -19,7 +20,7 @@ from netpol_conformance.run.scenarios import ScenarioRunner
 from netpol_conformance.sim.cluster import SimulatedCluster
 from netpol_conformance.sim.faults import Faults
 from netpol_conformance.upgrade.held_runner import HeldConnections
-from netpol_conformance.upgrade.live_set import FINAL_STATE, LiveProbe, held_paths, live_probes
+from netpol_conformance.upgrade.live_set import LiveProbe, held_paths, live_probes
 from netpol_conformance.upgrade.prober import ContinuousProber
 from netpol_conformance.upgrade.simulated import SimulatedUpgrade, UpgradeFaults, split_faults
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Protocol
 
 from netpol_conformance.cluster.base import Progress
+from netpol_conformance.errors import SetupError
 
 HEARTBEAT_SECONDS = 10.0
 
@@ -118,3 +119,40 @@ def _pump(stream: IO[str] | None, which: int, lines: queue.Queue[tuple[int, str 
         for line in stream:
             lines.put((which, line))
     lines.put((which, None))
+
+
+def checked_run(
+    run: Runner, argv: Sequence[str], what: str, heartbeat: Heartbeat | None = None
+) -> str:
+    """Run ``argv`` (its lines to ``heartbeat`` when given) and return its output; SetupError
+    naming ``what``, the command and the end of its output when it fails."""
+    if heartbeat is None:
+        result = run(argv, timeout=600)
+    else:
+        heartbeat.restart()
+        result = run(
+            argv,
+            on_line=lambda line: heartbeat.say(f"{what}: {line.strip()}"),
+            tick=lambda: heartbeat.tick(f"kind: still {what}"),
+            timeout=1200,
+        )
+    if result.returncode != 0:
+        detail = (result.stderr.strip() or result.stdout.strip())[-2000:]
+        raise SetupError(f"{what} failed (exit {result.returncode}: {' '.join(argv)}):\n{detail}")
+    return result.stdout
+
+
+def docker_preflight(run: Runner, which: Callable[[str], str | None]) -> None:
+    """SetupError saying what to do when Docker is missing or its engine does not answer."""
+    if which("docker") is None:
+        raise SetupError(
+            "--cluster kind needs Docker: install it, or run against another cluster with "
+            "--cluster existing --kube-context NAME"
+        )
+    result = run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=60)
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
+        raise SetupError(
+            f"the Docker engine is not running or not reachable (docker info: {reason}): "
+            "start Docker (and check that this user may use it), then run again"
+        )

@@ -16,8 +16,14 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from netpol_conformance.cluster.base import Backend, ClusterInfo, Progress
-from netpol_conformance.cluster.kind.commands import Heartbeat, Runner, run_command
+from netpol_conformance.cluster.base import ClusterInfo, Progress
+from netpol_conformance.cluster.kind.commands import (
+    Heartbeat,
+    Runner,
+    checked_run,
+    docker_preflight,
+    run_command,
+)
 from netpol_conformance.cluster.kind.config import kind_config_yaml
 from netpol_conformance.cluster.kind.external import ExternalHostContainer, kind_network
 from netpol_conformance.cluster.kind.install_steps import (
@@ -28,7 +34,7 @@ from netpol_conformance.cluster.kind.install_steps import (
     kubectl_apply,
 )
 from netpol_conformance.cluster.kind.options import KindOptions
-from netpol_conformance.cluster.kind.ready import kube_reader, wait_until_ready
+from netpol_conformance.cluster.kind.ready import kube_reader, not_ready_pods, wait_until_ready
 from netpol_conformance.cluster.kind.state import (
     CREATING,
     INSTALLING,
@@ -40,7 +46,6 @@ from netpol_conformance.cluster.kind.tools import ToolFinder, Tools
 from netpol_conformance.cluster.kind.versions import NodeImage, cni_support_note
 from netpol_conformance.cluster.kube import KubeBackend
 from netpol_conformance.cluster.providers import Provider, connect_kube
-from netpol_conformance.cluster.pull_errors import pull_rate_limit_hint
 from netpol_conformance.cni import PROFILES, CniProfile, KindInstall, detect_version
 from netpol_conformance.errors import ConformanceError, SetupError, UsageError
 
@@ -194,36 +199,10 @@ class KindProvider(Provider):
             exc.args = (f"{exc} (the kind cluster {self.name} was deleted)",)
 
     def _preflight(self) -> None:
-        if self.which("docker") is None:
-            raise SetupError(
-                "--cluster kind needs Docker: install it, or run against another cluster with "
-                "--cluster existing --kube-context NAME"
-            )
-        result = self.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=60)
-        if result.returncode != 0:
-            reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
-            raise SetupError(
-                f"the Docker engine is not running or not reachable (docker info: {reason}): "
-                "start Docker (and check that this user may use it), then run again"
-            )
+        docker_preflight(self.run, self.which)
 
     def _check(self, argv: Sequence[str], what: str, heartbeat: Heartbeat | None = None) -> str:
-        if heartbeat is None:
-            result = self.run(argv, timeout=600)
-        else:
-            heartbeat.restart()
-            result = self.run(
-                argv,
-                on_line=lambda line: heartbeat.say(f"{what}: {line.strip()}"),
-                tick=lambda: heartbeat.tick(f"kind: still {what}"),
-                timeout=1200,
-            )
-        if result.returncode != 0:
-            detail = (result.stderr.strip() or result.stdout.strip())[-2000:]
-            raise SetupError(
-                f"{what} failed (exit {result.returncode}: {' '.join(argv)}):\n{detail}"
-            )
-        return result.stdout
+        return checked_run(self.run, argv, what, heartbeat)
 
     # --- the cluster
 
@@ -378,7 +357,7 @@ class KindProvider(Provider):
             kube_reader(client.CoreV1Api(api), client.AppsV1Api(api), self.install),
             heartbeat,
             self.wait_timeout,
-            explain=lambda: self._explain(backend),
+            explain=lambda: not_ready_pods(backend, self.install, self.name),
         )
 
     def _running_version(self, info: ClusterInfo) -> str:
@@ -387,24 +366,6 @@ class KindProvider(Provider):
             return detect_version(self.profile, self.connect(info).daemonset_images())
         except ConformanceError:
             return ""
-
-    def _explain(self, backend: Backend) -> str:
-        """The CNI and system pods that are not Ready, and a pull-limit hint if that is why."""
-        install = self.install
-        namespaces = sorted(
-            {install.daemonset[0], "kube-system", *(ns for ns, _ in install.deployments)}
-        )
-        try:
-            pods = backend.pods(namespaces)
-        except Exception as exc:  # the explanation must not hide the timeout
-            return f"(could not list pods: {exc})"
-        hint = pull_rate_limit_hint(pods, self.name)
-        if hint:
-            return hint
-        stuck = [
-            f"{p.namespace}/{p.name} {p.phase} {p.message}".strip() for p in pods if not p.ready
-        ]
-        return "not ready: " + "; ".join(stuck[:6]) if stuck else ""
 
     # --- use and tear-down
 

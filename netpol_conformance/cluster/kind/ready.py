@@ -13,7 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from netpol_conformance.cluster.base import Backend
 from netpol_conformance.cluster.kind.commands import Heartbeat
+from netpol_conformance.cluster.pull_errors import pull_rate_limit_hint
+from netpol_conformance.cluster.rollout import daemonset_view, rollout_state
 from netpol_conformance.cni import KindInstall
 from netpol_conformance.errors import SetupError
 
@@ -26,13 +29,15 @@ class Rollout:
     what: str  # "nodes", "kube-system/calico-node", ...
     ready: int
     want: int
+    pending: str = ""  # why a rollout whose counts look complete is not (a DaemonSet's state)
 
     @property
     def done(self) -> bool:
-        return self.want > 0 and self.ready >= self.want
+        return self.want > 0 and self.ready >= self.want and not self.pending
 
     def __str__(self) -> str:
-        return f"{self.what} {self.ready}/{self.want}"
+        counts = f"{self.what} {self.ready}/{self.want}"
+        return f"{counts} ({self.pending})" if self.pending and self.ready >= self.want else counts
 
 
 class NotYet(Exception):
@@ -112,12 +117,14 @@ def kube_reader(core: Any, apps: Any, install: KindInstall) -> Callable[[], list
 
 def _daemonset(apps: Any, ns: str, name: str, api_exception: type[Exception]) -> Rollout:
     try:
-        status = apps.read_namespaced_daemon_set(name, ns, _request_timeout=READ_TIMEOUT).status
+        found = apps.read_namespaced_daemon_set(name, ns, _request_timeout=READ_TIMEOUT)
     except api_exception as exc:
         if getattr(exc, "status", None) == 404:
             return Rollout(f"{ns}/{name}", 0, 0)  # not created yet
         raise
-    return Rollout(f"{ns}/{name}", status.number_ready or 0, status.desired_number_scheduled or 0)
+    view = daemonset_view(found)
+    done, state = rollout_state(view)
+    return Rollout(f"{ns}/{name}", view.ready, view.desired, "" if done else state)
 
 
 def _deployment(apps: Any, ns: str, name: str, api_exception: type[Exception]) -> Rollout:
@@ -128,3 +135,20 @@ def _deployment(apps: Any, ns: str, name: str, api_exception: type[Exception]) -
             return Rollout(f"{ns}/{name}", 0, 0)
         raise
     return Rollout(f"{ns}/{name}", found.status.ready_replicas or 0, found.spec.replicas or 0)
+
+
+def not_ready_pods(backend: Backend, install: KindInstall, cluster: str) -> str:
+    """The CNI and system pods that are not Ready, or a pull-limit hint if that is why; "" when
+    every pod is Ready. For the error of a wait that timed out: it never raises."""
+    namespaces = sorted(
+        {install.daemonset[0], "kube-system", *(ns for ns, _ in install.deployments)}
+    )
+    try:
+        pods = backend.pods(namespaces)
+    except Exception as exc:  # the explanation must not hide the timeout
+        return f"(could not list pods: {exc})"
+    hint = pull_rate_limit_hint(pods, cluster)
+    if hint:
+        return hint
+    stuck = [f"{p.namespace}/{p.name} {p.phase} {p.message}".strip() for p in pods if not p.ready]
+    return "not ready: " + "; ".join(stuck[:6]) if stuck else ""

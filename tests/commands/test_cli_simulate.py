@@ -446,7 +446,7 @@ def test_console_script_exits_2_without_traceback(files: tuple[Path, Path], tmp_
     )
 
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_reader_that_stops_early_ends_the_stream_quietly(

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 from upgrade_records import leak, probe, upgrade
 
+from netpol_conformance.report.upgrade_terminal import headline
 from netpol_conformance.results.upgrade import signed
-from netpol_conformance.upgrade.render import headline
 
 
 def test_the_headline_counts_leaks_and_names_the_cni_releases() -> None:

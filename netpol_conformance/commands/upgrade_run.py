@@ -18,14 +18,26 @@ from rich.console import Console
 
 from netpol_conformance.cluster.base import Backend, ClusterInfo
 from netpol_conformance.cluster.kube import KubeBackend
+from netpol_conformance.commands.upgrade_options import (
+    GateOptions,
+    SuiteOption,
+    gate_options,
+    option_getter,
+    suite_argv,
+)
 from netpol_conformance.errors import ConformanceError, UsageError
-from netpol_conformance.pytest_plugin.session import local_cluster_script, make_provider
-from netpol_conformance.report.compare_render import print_comparison
+from netpol_conformance.report.comparison import print_comparison
 from netpol_conformance.report.html_report import render_html
 from netpol_conformance.report.summary import run_title
+from netpol_conformance.report.upgrade_terminal import print_timeline
 from netpol_conformance.results.compare import DEFAULT_ENFORCE_THRESHOLD, compare
 from netpol_conformance.results.write import write_atomically, write_results
-from netpol_conformance.settings import SuiteSettings, build_settings
+from netpol_conformance.settings import (
+    SuiteSettings,
+    build_settings,
+    local_cluster_script,
+    make_provider,
+)
 from netpol_conformance.sim.cluster import SimulatedCluster
 from netpol_conformance.sim.faults import Faults
 from netpol_conformance.upgrade.cni_watch import (
@@ -37,14 +49,6 @@ from netpol_conformance.upgrade.cni_watch import (
 )
 from netpol_conformance.upgrade.gate import gate
 from netpol_conformance.upgrade.live import LiveCheck
-from netpol_conformance.upgrade.options import (
-    GateOptions,
-    SuiteOption,
-    gate_options,
-    option_getter,
-    suite_argv,
-)
-from netpol_conformance.upgrade.render import print_timeline
 from netpol_conformance.upgrade.simulated import SimulatedUpgrade, UpgradeFaults, split_faults
 from netpol_conformance.upgrade.suite_run import SuiteCommand, find_suites
 from netpol_conformance.upgrade.timeline import RawEvent

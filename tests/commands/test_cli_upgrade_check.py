@@ -16,9 +16,10 @@ import pytest
 from netpol_conformance import cli
 from netpol_conformance.cluster.base import ClusterInfo
 from netpol_conformance.cluster.kube import KubeBackend
+from netpol_conformance.commands import upgrade_run as check
 from netpol_conformance.results.load import load_results
 from netpol_conformance.results.upgrade import DOWN, UP
-from netpol_conformance.upgrade import check, live
+from netpol_conformance.upgrade import live
 from netpol_conformance.upgrade.clock import RESOLUTION
 from netpol_conformance.upgrade.cni_watch import CommandWatch, DaemonSetWatch
 

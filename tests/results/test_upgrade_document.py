@@ -19,7 +19,6 @@ from netpol_conformance.results.upgrade import Window
 from netpol_conformance.results.upgrade_document import upgrade_document, upgrade_from_document
 from netpol_conformance.results.write import write_results
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "report"))
 from report_runs import make_run
 
 

@@ -15,14 +15,13 @@ from netpol_conformance.cluster.kind.provider import KindProvider
 from netpol_conformance.cluster.providers import ExistingProvider
 from netpol_conformance.errors import UsageError
 from netpol_conformance.plan.layout import load_layout
-from netpol_conformance.pytest_plugin.session import make_provider
-from netpol_conformance.settings import SuiteSettings, build_settings
+from netpol_conformance.settings import SuiteSettings, build_settings, make_provider
 from netpol_conformance.sim.faults import Faults
 from netpol_conformance.sim.provider import SimulatedProvider
 
 PINS = load_layout().images
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULTS: dict[str, Any] = {
     "netpol_cluster": "kind",

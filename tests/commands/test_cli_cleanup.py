@@ -11,7 +11,7 @@ import yaml
 
 from netpol_conformance.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 KUBECONFIG = {
     "clusters": [{"name": "lab", "cluster": {"server": "https://127.0.0.1:6443"}}],

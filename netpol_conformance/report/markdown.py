@@ -1,16 +1,17 @@
-"""A run as markdown: the verdict, the steps and what was not as expected, for
-$GITHUB_STEP_SUMMARY or a pull-request comment. The HTML page has the full truth tables."""
+"""The run as GitHub-flavoured markdown (a job summary, a pull request comment): the summary, the
+failed steps and, with a before run, the comparison. Untrusted text goes into it only through
+the markdown helpers of `tables`."""
 
 from __future__ import annotations
 
-from netpol_conformance.report.compare_render import comparison_markdown
+from netpol_conformance.report.comparison import comparison_markdown
 from netpol_conformance.report.html_report import VERDICT_BADGE
-from netpol_conformance.report.markdown_text import md_code, md_table, md_text
+from netpol_conformance.report.marks import STATE_MARKS
 from netpol_conformance.report.summary import RunSummary, run_title, summarize, weakened
+from netpol_conformance.report.tables import md_code, md_table, md_text
 from netpol_conformance.results.compare import Comparison
 from netpol_conformance.results.records import RunRecord
 
-STATE = {"passed": "\u2713", "failed": "\u2717", "deviations": "~"}
 LIMIT = 100  # rows of probes listed; the HTML report and the results file have them all
 
 
@@ -36,7 +37,7 @@ def _steps(summary: RunSummary) -> list[str]:
         tte = s.step.time_to_enforce
         body.append(
             [
-                STATE[s.state],
+                STATE_MARKS[s.state],
                 md_text(str(s.key)),
                 str(s.total),
                 str(s.met),

@@ -1,26 +1,173 @@
-"""A comparison for people (a rich terminal table, markdown) and for programs (JSON)."""
+"""A comparison of two runs for people: its rows (probe by probe, with the before and after sides),
+and the same rows as a terminal table, markdown, and JSON."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from rich.console import Console
 from rich.text import Text
 
-from netpol_conformance.report.compare_rows import (
-    DEFAULT_LIMIT,
-    HEADER,
-    TITLES,
-    counts_line,
-    enforce_delta,
-    rows,
-    seconds,
-    verdict,
+from netpol_conformance.report.tables import md_code, md_table, md_text, terminal_table
+from netpol_conformance.results.compare import (
+    GATING,
+    Change,
+    Comparison,
+    EnforceChange,
+    ProbeChange,
+    Side,
+    StepKey,
 )
-from netpol_conformance.report.markdown_text import md_code, md_table, md_text
-from netpol_conformance.report.tables import terminal_table
-from netpol_conformance.results.compare import Change, Comparison, Side, StepKey
 from netpol_conformance.results.document import observation_document
+
+DEFAULT_LIMIT = 200  # rows per kind of change in the terminal and markdown; JSON has them all
+
+TITLES = {
+    Change.LEAK: "Leaks: denied by the policies, got through after",
+    Change.REGRESSION: "Regressions: as expected before, not after",
+    Change.DEVIATION: "New expected deviations (listed for this CNI, not failures)",
+    Change.FIX: "Fixes: not as expected before, as expected after",
+    Change.CATEGORY: "Changed categories, same verdict",
+    Change.MISSING: "Missing: probed before, not after (--allow-missing when that is meant)",
+    Change.ONLY_BEFORE: "Only in the before run",
+    Change.ONLY_AFTER: "Only in the after run",
+}
+HEADER = ("scenario / step", "probe", "expected", "before", "after", "note")
+
+
+@dataclass(frozen=True)
+class Row:
+    step: str
+    probe: str
+    expected: str
+    before: str
+    after: str
+    note: str
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        return (self.step, self.probe, self.expected, self.before, self.after, self.note)
+
+
+def verdict(c: Comparison) -> str:
+    if c.passed:
+        return f"OK: nothing regressed or leaked ({c.compared} probes compared)"
+    parts = [
+        f"{len(c.leaks)} leak{'s' if len(c.leaks) != 1 else ''}",
+        f"{len(c.regressions)} regression{'s' if len(c.regressions) != 1 else ''}",
+    ]
+    if c.unfinished:
+        parts.append(c.unfinished)
+    if c.inconsistent:
+        parts.append(
+            f"{len(c.inconsistent)} stored verdicts contradict their own observations "
+            f"({c.inconsistent[0]})"
+        )
+    if c.missing:
+        parts.append(
+            f"{len(c.missing)} probe{'s' if len(c.missing) != 1 else ''} of the before run "
+            "not probed after"
+        )
+    return f"FAIL: {', '.join(parts)} ({c.compared} probes compared)"
+
+
+NAMES = {
+    Change.LEAK: ("leak", "leaks"),
+    Change.REGRESSION: ("regression", "regressions"),
+    Change.DEVIATION: ("new deviation", "new deviations"),
+    Change.FIX: ("fix", "fixes"),
+    Change.CATEGORY: ("changed category", "changed categories"),
+    Change.MISSING: ("missing after", "missing after"),
+    Change.ONLY_BEFORE: ("only in before", "only in before"),
+    Change.ONLY_AFTER: ("only in after", "only in after"),
+}
+
+
+def counts_line(c: Comparison, gating: bool | None = None) -> str:
+    """``n kind`` for every kind that occurs; only gating or only other kinds if asked."""
+    return ", ".join(
+        f"{n} {NAMES[k][n != 1]}"
+        for k, n in c.counts().items()
+        if n and (gating is None or (k in GATING) == gating)
+    )
+
+
+def side_text(side: Side | None) -> str:
+    if side is None:
+        return "-"
+    seen = str(side.observed) if side.observed else "not observed"
+    if side.met:
+        return f"\u2713 {seen}"  # ✓
+    return f"~ {seen} (deviation)" if side.deviation else f"\u2717 {seen}"  # ✗
+
+
+def expected_text(change: ProbeChange) -> str:
+    values = [s.expected.value for s in (change.before, change.after) if s is not None]
+    return values[0] if len(set(values)) == 1 else " -> ".join(values)
+
+
+def seconds(value: float | None) -> str:
+    return "not converged" if value is None else f"{value:.1f}s"
+
+
+def enforce_delta(e: EnforceChange) -> str:
+    return "-" if e.delta is None else f"{e.delta:+.1f}s"
+
+
+def _row(change: ProbeChange) -> Row:
+    return Row(
+        str(change.step),
+        change.label,
+        expected_text(change),
+        side_text(change.before),
+        side_text(change.after),
+        change.note,
+    )
+
+
+def _summed(sides: Sequence[Side | None]) -> str:
+    texts = {side_text(s) for s in sides}
+    if len(texts) == 1:
+        return texts.pop()
+    met = sum(1 for s in sides if s and s.met)
+    if met == len(sides):
+        return f"\u2713 all {met} as expected"
+    return f"{met} of {len(sides)} as expected"
+
+
+def _group_row(group: list[ProbeChange]) -> Row:
+    expected = {expected_text(c) for c in group}
+    return Row(
+        str(group[0].step),
+        f"{len(group)} probes: {group[0].label} ... {group[-1].label}",
+        expected.pop() if len(expected) == 1 else "various",
+        _summed([c.before for c in group]),
+        _summed([c.after for c in group]),
+        group[0].note,
+    )
+
+
+def rows(c: Comparison, kind: Change, limit: int = DEFAULT_LIMIT) -> tuple[list[Row], int]:
+    """The rows of one kind of change, and how many more there are past ``limit``.
+
+    Probes missing on one side for the same reason in the same step (a scenario whose set-up
+    failed) make one row, not one per probe.
+    """
+    out: list[Row] = []
+    for (_, missing, _), grouped in groupby(
+        c.of(kind),
+        key=lambda x: (x.step, x.before is None or x.after is None, x.note),
+    ):
+        group = list(grouped)
+        if missing and len(group) > 1:
+            out.append(_group_row(group))
+        else:
+            out += [_row(x) for x in group]
+    return out[:limit], max(0, len(out) - limit)
+
 
 COMPARE_FORMAT = "netpol-conformance/compare"
 COMPARE_VERSION = "1.0"

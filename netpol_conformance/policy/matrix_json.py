@@ -12,8 +12,8 @@ from typing import TextIO
 
 import numpy as np
 
+from netpol_conformance.policy.matrix_selection import Selection
 from netpol_conformance.policy.oracle import Matrix
-from netpol_conformance.report.selection import Selection
 
 Explain = Callable[[str, str, int, str], str]  # (from, to, port, protocol) -> reason
 

@@ -20,6 +20,7 @@ from netpol_conformance.errors import UsageError
 from netpol_conformance.output_files import check_output
 from netpol_conformance.pytest_plugin.options import add_options
 from netpol_conformance.results.upgrade import Limits
+from netpol_conformance.upgrade.gate import GateOptions
 from netpol_conformance.upgrade.simulated import UPGRADE_FAULTS
 
 # Chosen from measurement: see the README's "Validating a CNI upgrade".
@@ -217,22 +218,6 @@ def add_gate_options(parser: argparse.ArgumentParser) -> None:
         metavar="-- PYTEST-ARGS",
         help="after --: passed to pytest as they are (e.g. -- -n 2 -m step5)",
     )
-
-
-@dataclass(frozen=True)
-class GateOptions:
-    upgrade_command: str
-    ready_command: str | None
-    cni_daemonset: tuple[str, str] | None
-    interval: float
-    live_timeout: float
-    baseline: float
-    settle: float
-    ready_timeout: float
-    upgrade_timeout: float
-    limits: Limits
-    out: Path
-    html: Path | None
 
 
 def _seconds(name: str, value: float, zero_ok: bool = False) -> float:

@@ -17,8 +17,8 @@ from typing import TextIO
 import numpy as np
 
 from netpol_conformance.model.topology import Pod
+from netpol_conformance.policy.matrix_selection import Selection
 from netpol_conformance.policy.oracle import Matrix, PortKey
-from netpol_conformance.report.selection import Selection
 
 CORNER = "from \\ to"
 GAP = "  "

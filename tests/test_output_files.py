@@ -19,7 +19,7 @@ from netpol_conformance.errors import ResultsWriteError, UsageError
 from netpol_conformance.output_files import check_output, output_problem
 from netpol_conformance.results.write import write_atomically, write_results
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def fifo(tmp_path: Path) -> Path:
