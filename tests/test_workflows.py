@@ -132,11 +132,41 @@ def test_nightly_keeps_results_report_junit_summary_and_compares() -> None:
         "netpol-conformance compare --format markdown",
         "GITHUB_STEP_SUMMARY",
         'netpol-conformance compare "previous/',
-        "--status success",
+        "--kind-logs",
     ):
         assert needed in script, needed
     uploads = [s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact")]
     assert uploads and uploads[0]["with"]["path"] == "results/"
+
+
+def test_nightly_finds_each_legs_baseline_on_its_own_branch() -> None:
+    """Not the last night whose every leg passed (one failing leg would leave the others
+    without a baseline), and not the default branch's name, which schedule runs leave empty."""
+    steps = {s.get("id"): s for s in _load("nightly.yml")["jobs"]["kind"]["steps"]}
+    previous = steps["previous"]
+    assert previous["env"]["BRANCH"] == "${{ github.ref_name }}"
+    script = previous["run"]
+    assert '--branch "$BRANCH" --status completed' in script and "--status success" not in script
+    assert '[ "$run_id" = "$GITHUB_RUN_ID" ] && continue' in script  # not this very run
+    assert '--name "nightly-$LEG"' in script and '[ -s "previous/$LEG.json" ]' in script
+    assert "default_branch" not in yaml.safe_dump(_load("nightly.yml"))
+
+
+def test_nightly_keeps_the_kind_logs_of_a_failed_leg() -> None:
+    steps = _load("nightly.yml")["jobs"]["kind"]["steps"]
+    suite = next(s for s in steps if s.get("id") == "suite")
+    assert '--kind-logs "kind-logs/$LEG"' in suite["run"]
+    (logs,) = [s for s in steps if s.get("with", {}).get("path") == "kind-logs/"]
+    assert logs["uses"].startswith("actions/upload-artifact")
+    assert logs["if"] == "failure() || steps.suite.outputs.rc != '0'"
+
+
+def test_ci_removes_dockers_containerd_before_the_local_cluster_installs_its_own() -> None:
+    steps = _load("ci.yml")["jobs"]["local-cluster"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    purge = next(i for i, r in enumerate(runs) if "apt-get purge" in r)
+    assert "'containerd*'" in runs[purge] and "'docker*'" in runs[purge]
+    assert purge < next(i for i, r in enumerate(runs) if ".ci/run" in r)
 
 
 def test_ci_runs_lint_tests_simulated_suite_and_ci_run_as_root() -> None:

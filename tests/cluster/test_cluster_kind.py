@@ -16,6 +16,7 @@ from kind_fakes import FakeRun, inspect_json
 
 from netpol_conformance.cluster.base import ClusterInfo
 from netpol_conformance.cluster.kind.external import start_script
+from netpol_conformance.cluster.kind.host import INFO_FORMAT
 from netpol_conformance.cluster.kind.options import KindOptions
 from netpol_conformance.cluster.kind.provider import KindProvider
 from netpol_conformance.cluster.kind.state import CREATING, INSTALLING, READY, StateFile
@@ -28,6 +29,11 @@ KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
 NODES = "npc-control-plane\nnpc-worker2\nnpc-worker\n"
 
 
+def kubectl_work(run: FakeRun) -> list[list[str]]:
+    """The kubectl commands that act on the cluster (not the version check of the binary)."""
+    return [c for c in run.commands("/usr/bin/kubectl") if c[1:2] != ["version"]]
+
+
 def which(*present: str):
     return lambda name: f"/usr/bin/{name}" if name in present else None
 
@@ -37,6 +43,7 @@ def fresh_replies(extra: dict[tuple[str, ...], Any] | None = None) -> dict[tuple
     replies: dict[tuple[str, ...], Any] = {
         ("docker", "info"): (0, "28.3.0\n", ""),
         (KIND, "version"): (0, "kind v0.33.0 go1.26.7 linux/amd64\n", ""),
+        ("/usr/bin/kubectl", "version"): (0, '{"clientVersion": {"gitVersion": "v1.36.4"}}', ""),
         (KIND, "get", "clusters"): (0, "", "No kind clusters found.\n"),
         (KIND, "create", "cluster"): (0, "", 'Creating cluster "npc" ...\n ✓ Preparing nodes\n'),
         (KIND, "get", "kubeconfig"): (0, KUBECONFIG, ""),
@@ -68,6 +75,8 @@ def make(
         run=run,
         which=which(*tools),
         environ=environ or {},
+        read_host=lambda path: None,  # a host with nothing to object to (tested on its own)
+        system="linux",
     )
     p._wait_ready = lambda info, heartbeat: None  # type: ignore[method-assign]  # no API server
     return p
@@ -111,7 +120,7 @@ def test_docker_engine_not_running_is_one_line(tmp_path: Path) -> None:
     msg = str(exc_info.value)
     assert "\n" not in msg
     assert "Cannot connect to the Docker daemon" in msg and "start Docker" in msg
-    assert run.calls == [["docker", "info", "--format", "{{.ServerVersion}}"]]
+    assert run.calls == [["docker", "info", "--format", INFO_FORMAT]]
 
 
 # --- breaker 1: the Kubernetes version is pinned and printed -------------------------------------
@@ -255,7 +264,7 @@ def test_a_kept_ready_cluster_is_reused_without_installing_again(tmp_path: Path)
         )
     )
     info, notes = prepare(make(tmp_path, run, keep=True))
-    assert not run.commands(KIND, "create") and not run.commands("/usr/bin/kubectl")
+    assert not run.commands(KIND, "create") and not kubectl_work(run)
     assert any("reusing the kept cluster npc" in n for n in notes)
     assert info.external_ip == "172.18.0.9"
 
@@ -268,7 +277,7 @@ def test_a_kept_cluster_that_failed_to_install_is_installed_again(tmp_path: Path
     run = FakeRun(fresh_replies({(KIND, "get", "clusters"): (0, "npc\n", "")}))
     prepare(make(tmp_path, run, keep=True))
     assert not run.commands(KIND, "create")
-    assert len(run.commands("/usr/bin/kubectl")) == 1
+    assert len(kubectl_work(run)) == 1
 
 
 @pytest.mark.parametrize(
@@ -288,7 +297,7 @@ def test_a_kept_cluster_for_another_cni_or_version_is_one_clear_error(
         prepare(make(tmp_path, run, cni, keep=True, options=options))
     msg = str(exc_info.value)
     assert why in msg and "kind delete cluster --name npc" in msg and "\n" not in msg
-    assert not run.commands(KIND, "delete") and not run.commands("/usr/bin/kubectl")
+    assert not run.commands(KIND, "delete") and not kubectl_work(run)
 
 
 def test_a_cluster_the_suite_did_not_make_is_not_used(tmp_path: Path) -> None:
@@ -348,7 +357,7 @@ def test_kindnet_installs_nothing_and_keeps_the_default_cni(tmp_path: Path) -> N
     create = run.commands(KIND, "create", "cluster")[0]
     config = yaml.safe_load(Path(create[create.index("--config") + 1]).read_text())
     assert "disableDefaultCNI" not in config["networking"]
-    assert not run.commands("/usr/bin/kubectl") and not run.commands("/usr/bin/helm")
+    assert not kubectl_work(run) and not run.commands("/usr/bin/helm")
     assert info.cni_version == "kind v0.33.0"
 
 
@@ -377,7 +386,7 @@ def test_cilium_without_helm_says_what_to_install(tmp_path: Path) -> None:
 def test_weave_comes_from_its_released_manifest(tmp_path: Path) -> None:
     run = FakeRun(fresh_replies())
     _, notes = prepare(make(tmp_path, run, "weave"))
-    (apply,) = run.commands("/usr/bin/kubectl")
+    (apply,) = kubectl_work(run)
     assert apply[-2:] == [
         "-f",
         "https://github.com/weaveworks/weave/releases/download/v2.8.1/weave-daemonset-k8s.yaml",
@@ -583,6 +592,40 @@ def test_finish_deletes_the_external_host_the_cluster_and_its_record(tmp_path: P
     assert not (tmp_path / "npc.kubeconfig").exists()
 
 
+def test_kind_logs_are_exported_before_the_cluster_is_deleted(tmp_path: Path) -> None:
+    logs = str(tmp_path / "logs")
+    info, _ = prepare(make(tmp_path, FakeRun(fresh_replies())))
+    run = FakeRun()
+    make(tmp_path, run, options=KindOptions(logs=logs)).finish(info, lambda _: None)
+    assert run.calls == [
+        [KIND, "export", "logs", logs, "--name", "npc"],
+        ["docker", "rm", "-f", "npc-external-db"],
+        [KIND, "delete", "cluster", "--name", "npc"],
+    ]
+
+
+def test_kind_logs_of_a_failed_set_up_are_kept_and_a_failed_export_stops_nothing(
+    tmp_path: Path,
+) -> None:
+    err = 'error: unable to recognize "calico.yaml": no matches for kind "Installation"\n'
+    export = (1, "", "ERROR: unknown cluster\n")
+    run = FakeRun(fresh_replies({("/usr/bin/kubectl",): (1, "", err), (KIND, "export"): export}))
+    notes: list[str] = []
+    provider = make(tmp_path, run, options=KindOptions(logs=str(tmp_path / "logs")))
+    with pytest.raises(SetupError, match="was deleted"):
+        provider.prepare(notes.append)
+    exported = run.calls.index([KIND, "export", "logs", str(tmp_path / "logs"), "--name", "npc"])
+    assert exported < run.calls.index([KIND, "delete", "cluster", "--name", "npc"])
+    assert any("exporting the logs failed (ERROR: unknown cluster)" in n for n in notes)
+
+
+def test_kind_logs_is_read_from_its_option() -> None:
+    from netpol_conformance.cluster.kind.options import kind_options
+
+    values = {"netpol_kind_logs": "/tmp/kind-logs"}
+    assert kind_options(lambda name: values.get(name)).logs == "/tmp/kind-logs"
+
+
 def test_the_cluster_info_survives_the_trip_to_the_workers(tmp_path: Path) -> None:
     from netpol_conformance.cluster.providers import info_from_json, info_to_json
 
@@ -622,7 +665,7 @@ OLD_CALICO = "https://raw.githubusercontent.com/projectcalico/calico/v3.29.3/man
 def test_cni_manifest_installs_another_release_and_says_so(tmp_path: Path) -> None:
     run = FakeRun(fresh_replies())
     info, notes = prepare(make(tmp_path, run, options=KindOptions(cni_manifest=OLD_CALICO)))
-    (apply,) = run.commands("/usr/bin/kubectl")
+    (apply,) = kubectl_work(run)
     assert apply[-2:] == ["-f", OLD_CALICO]
     assert any(f"calico from {OLD_CALICO} (--cni-manifest)" in n for n in notes)
     assert info.cni_version == ""  # not the pinned release: the running DaemonSet tells

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -93,20 +94,72 @@ def test_without_kind_and_kubectl_both_are_downloaded_for_this_architecture(
     assert len(download.calls) == 2
 
 
-def test_a_recent_kind_on_path_is_used(tmp_path: Path) -> None:
+def kubectl_reply(version: str) -> tuple[int, str, str]:
+    """``kubectl version --client -o json``'s answer."""
+    return 0, json.dumps({"clientVersion": {"gitVersion": version}}), ""
+
+
+KUBECTL_1_35 = {("/usr/bin/kubectl", "version"): kubectl_reply("v1.35.2")}
+
+
+def test_a_kind_of_the_pinned_line_on_path_is_used(tmp_path: Path) -> None:
     run = FakeRun(
-        {("/usr/local/bin/kind", "version"): (0, "kind v0.34.1 go1.27 linux/arm64\n", "")}
+        {
+            ("/usr/local/bin/kind", "version"): (0, "kind v0.33.2 go1.27 linux/arm64\n", ""),
+            **KUBECTL_1_35,
+        }
     )
     f, download, _ = finder(
         tmp_path, run, {"kind": "/usr/local/bin/kind", "kubectl": "/usr/bin/kubectl"}
     )
-    tools = f.find()
+    tools = f.find(server="v1.35.8")
     assert (tools.kind, tools.kind_version, tools.kubectl) == (
         "/usr/local/bin/kind",
-        "v0.34.1",
+        "v0.33.2",
         "/usr/bin/kubectl",
     )
     assert download.calls == []
+
+
+def test_a_newer_kind_on_path_is_replaced_by_the_pinned_one(tmp_path: Path) -> None:
+    """Node images are built for one kind release: a newer kind may not start them."""
+    run = FakeRun(
+        {("/usr/local/bin/kind", "version"): (0, "kind v0.34.1 go1.27 linux/arm64\n", "")}
+    )
+    f, download, notes = finder(tmp_path, run, {"kind": "/usr/local/bin/kind"})
+    tools = f.find()
+    assert tools.kind_version == KIND_VERSION and tools.kind != "/usr/local/bin/kind"
+    assert [what for what, _, _ in download.calls] == ["kind", "kubectl"]
+    assert any("v0.34.1" in n and f"not of the {KIND_VERSION} line" in n for n in notes)
+
+
+@pytest.mark.parametrize(
+    ("reply", "used"),
+    [
+        (kubectl_reply("v1.36.0"), True),  # one minor from the server: supported
+        (kubectl_reply("v1.34.9"), True),
+        (kubectl_reply("v1.38.1"), False),  # a CI runner's newest kubectl
+        (kubectl_reply("v1.33.0"), False),
+        ((1, "", "error: unknown flag"), False),  # a kubectl that cannot say its version
+    ],
+)
+def test_a_kubectl_on_path_is_used_only_within_one_minor_of_the_server(
+    tmp_path: Path, reply: tuple[int, str, str], used: bool
+) -> None:
+    run = FakeRun({("/usr/bin/kubectl", "version"): reply})
+    f, download, notes = finder(tmp_path, run, {"kubectl": "/usr/bin/kubectl"})
+    tools = f.find(server="v1.35.8")
+    assert (tools.kubectl == "/usr/bin/kubectl") is used
+    assert ("kubectl" in [what for what, _, _ in download.calls]) is not used
+    assert any("not within one minor of Kubernetes v1.35.8" in n for n in notes) is not used
+
+
+def test_an_explicit_kubectl_is_used_as_given_with_a_warning_when_far(tmp_path: Path) -> None:
+    run = FakeRun({("/opt/kubectl", "version"): kubectl_reply("v1.38.1")})
+    f, download, notes = finder(tmp_path, run, {})
+    tools = f.find(kind_bin=None, kubectl_bin="/opt/kubectl", server="v1.35.8")
+    assert tools.kubectl == "/opt/kubectl" and "kubectl" not in [w for w, _, _ in download.calls]
+    assert any("3 minors from Kubernetes v1.35.8" in n for n in notes)
 
 
 def test_an_old_kind_on_path_is_replaced_by_the_pinned_one(tmp_path: Path) -> None:
@@ -114,17 +167,17 @@ def test_an_old_kind_on_path_is_replaced_by_the_pinned_one(tmp_path: Path) -> No
     run = FakeRun(
         {("/usr/local/bin/kind", "version"): (0, "kind v0.29.0 go1.24 linux/amd64\n", "")}
     )
-    f, download, notes = finder(
-        tmp_path, run, {"kind": "/usr/local/bin/kind", "kubectl": "/usr/bin/kubectl"}
-    )
+    f, download, notes = finder(tmp_path, run, {"kind": "/usr/local/bin/kind"})
     tools = f.find()
     assert tools.kind_version == KIND_VERSION and tools.kind != "/usr/local/bin/kind"
-    assert [what for what, _, _ in download.calls] == ["kind"]
-    assert any("v0.29.0" in n and "older than" in n for n in notes)
+    assert [what for what, _, _ in download.calls] == ["kind", "kubectl"]
+    assert any("v0.29.0" in n and f"not of the {KIND_VERSION} line" in n for n in notes)
 
 
 def test_kind_bin_is_used_as_given_with_a_warning_when_old(tmp_path: Path) -> None:
-    run = FakeRun({("/opt/kind", "version"): (0, "kind v0.30.0 go1.24 linux/amd64\n", "")})
+    run = FakeRun(
+        {("/opt/kind", "version"): (0, "kind v0.30.0 go1.24 linux/amd64\n", ""), **KUBECTL_1_35}
+    )
     f, download, notes = finder(tmp_path, run, {"kubectl": "/usr/bin/kubectl"})
     tools = f.find(kind_bin="/opt/kind")
     assert (tools.kind, tools.kind_version) == ("/opt/kind", "v0.30.0")

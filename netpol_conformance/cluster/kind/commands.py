@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Protocol
 
 from netpol_conformance.cluster.base import Progress
+from netpol_conformance.cluster.kind.host import INFO_FORMAT
 from netpol_conformance.errors import SetupError
 
 HEARTBEAT_SECONDS = 10.0
@@ -142,17 +143,29 @@ def checked_run(
     return result.stdout
 
 
-def docker_preflight(run: Runner, which: Callable[[str], str | None]) -> None:
-    """SetupError saying what to do when Docker is missing or its engine does not answer."""
+def docker_preflight(run: Runner, which: Callable[[str], str | None]) -> str:
+    """``docker info``'s answer in ``host.INFO_FORMAT``; SetupError saying what to do when
+    Docker is missing or its engine does not answer."""
     if which("docker") is None:
         raise SetupError(
             "--cluster kind needs Docker: install it, or run against another cluster with "
             "--cluster existing --kube-context NAME"
         )
-    result = run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout=60)
+    result = run(["docker", "info", "--format", INFO_FORMAT], timeout=60)
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["no answer"])[-1]
         raise SetupError(
             f"the Docker engine is not running or not reachable (docker info: {reason}): "
             "start Docker (and check that this user may use it), then run again"
         )
+    return result.stdout
+
+
+def export_logs(run: Runner, kind: str, cluster: str, target: str, progress: Progress) -> None:
+    """``kind export logs``: every node's kubelet, containerd and pod logs, kept before the
+    cluster goes (``--kind-logs``). A failure is said and does not stop the clean-up."""
+    progress(f"kind: exporting the cluster's logs into {target}")
+    result = run([kind, "export", "logs", target, "--name", cluster], timeout=300)
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        progress(f"kind: exporting the logs failed ({reason}); the cluster is deleted anyway")

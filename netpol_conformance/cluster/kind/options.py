@@ -22,6 +22,7 @@ class KindOptions:
     cni_manifest: str | None = (
         None  # another release of a manifest-installed CNI (an upgrade's start)
     )
+    logs: str | None = None  # export the cluster's logs here before it is deleted
 
     def node_image(self) -> NodeImage:
         """The chosen node image; a UsageError for an unknown version or both options."""
@@ -46,6 +47,14 @@ def add_kind_options(add: Callable[..., Any]) -> None:
         help="--cluster kind: install the CNI from this manifest instead of its pinned release "
         "(calico, weave, flannel), e.g. an older release to upgrade from",
     )
+    add(
+        "--kind-logs",
+        dest="netpol_kind_logs",
+        default=None,
+        metavar="DIR",
+        help="--cluster kind: before the cluster is deleted (after the run, or after a failed "
+        "set-up), `kind export logs DIR`: every node's kubelet, containerd and pod logs",
+    )
 
 
 def kind_options(opt: Callable[[str], Any]) -> KindOptions:
@@ -64,6 +73,7 @@ def kind_options(opt: Callable[[str], Any]) -> KindOptions:
         kind_bin=get("kind_bin"),
         kubectl_bin=get("kind_kubectl_bin"),
         cni_manifest=get("netpol_cni_manifest"),
+        logs=get("netpol_kind_logs"),
     )
     options.node_image()  # validate now: a bad value is a usage error before anything runs
     return options

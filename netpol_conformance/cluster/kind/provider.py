@@ -9,6 +9,7 @@ unless ``--keep-cluster`` asks to keep it, in which case the error says how to r
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -22,10 +23,12 @@ from netpol_conformance.cluster.kind.commands import (
     Runner,
     checked_run,
     docker_preflight,
+    export_logs,
     run_command,
 )
 from netpol_conformance.cluster.kind.config import kind_config_yaml
 from netpol_conformance.cluster.kind.external import ExternalHostContainer, kind_network
+from netpol_conformance.cluster.kind.host import Engine, host_problems, read_host_file
 from netpol_conformance.cluster.kind.install_steps import (
     BR_NETFILTER_MISSING,
     br_netfilter_script,
@@ -65,6 +68,8 @@ class KindProvider(Provider):
         tools: ToolFinder | None = None,
         environ: Mapping[str, str] = os.environ,
         wait_timeout: float = 600.0,
+        read_host: Callable[[str], str | None] = read_host_file,
+        system: str | None = None,
     ) -> None:
         super().__init__(profile)
         if profile.kind is None:
@@ -83,6 +88,9 @@ class KindProvider(Provider):
         self.run, self.which = run, which
         self.tool_finder = tools
         self.network = kind_network(environ)
+        self.docker_host = environ.get("DOCKER_HOST")
+        self.read_host = read_host
+        self.system = system or platform.system().lower()
         self.wait_timeout = wait_timeout
         self.state = StateFile(state_dir, name)
 
@@ -124,8 +132,11 @@ class KindProvider(Provider):
 
     def prepare(self, progress: Progress) -> ClusterInfo:
         heartbeat = Heartbeat(progress)
-        self._preflight()
+        engine = Engine.parse(docker_preflight(self.run, self.which))
         image = self.options.node_image()
+        problems = host_problems(image, engine, self.system, self.docker_host, self.read_host)
+        if problems:
+            raise SetupError("this host cannot run the kind cluster:\n  " + "\n  ".join(problems))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         finder = self.tool_finder or ToolFinder(
             self.run, self.state_dir / "bin", progress, which=self.which
@@ -135,6 +146,7 @@ class KindProvider(Provider):
             self.options.kubectl_bin,
             need_kindnet=self.profile.name == "kindnet",
             need_helm=self.install.helm is not None,
+            server=image.kubernetes,
         )
         self._announce(tools, image, progress)
         with FileLock(str(self.state_dir / f"{self.name}.lock")):
@@ -193,13 +205,11 @@ class KindProvider(Provider):
                 f"the next run continues it, or remove it with `{self.delete_command}`"
             )
             return
+        self._export_logs(tools.kind, progress)
         progress(f"kind: deleting the cluster {self.name} after the failed set-up")
         self._delete(tools.kind)
         if isinstance(exc, ConformanceError):
             exc.args = (f"{exc} (the kind cluster {self.name} was deleted)",)
-
-    def _preflight(self) -> None:
-        docker_preflight(self.run, self.which)
 
     def _check(self, argv: Sequence[str], what: str, heartbeat: Heartbeat | None = None) -> str:
         return checked_run(self.run, argv, what, heartbeat)
@@ -284,6 +294,10 @@ class KindProvider(Provider):
         )
         self.kubeconfig.write_text(text)
         self.kubeconfig.chmod(0o600)
+
+    def _export_logs(self, kind: str, progress: Progress) -> None:
+        if self.options.logs:
+            export_logs(self.run, kind, self.name, self.options.logs, progress)
 
     def _delete(self, kind: str) -> None:
         self.external.remove()
@@ -380,5 +394,7 @@ class KindProvider(Provider):
                 f"`{self.delete_command}`"
             )
             return
+        kind = str(info.extra.get("kind") or self.which("kind") or "kind")
+        self._export_logs(kind, progress)
         progress(f"kind: deleting cluster {self.name}")
-        self._delete(str(info.extra.get("kind") or self.which("kind") or "kind"))
+        self._delete(kind)

@@ -1,13 +1,17 @@
 """The kind, kubectl and helm binaries the kind backend runs, for this machine's architecture.
 
-A ``kind`` on PATH is used only if it is at least the release the node images were built for;
-otherwise the pinned release is downloaded (through pytest-kind-ng) for this operating system
-and architecture. pytest-kind-ng on its own always downloads amd64 binaries, which fail on
+A ``kind`` on PATH is used only if it is a patch release of the line the node images were built
+for (a newer kind may not start them, an older one lacks what they need), and a ``kubectl`` on
+PATH only if it is within one minor of the cluster's Kubernetes (kubectl's supported skew: the
+runners of CI services carry the newest kubectl, two or three minors away). Otherwise the
+pinned release is downloaded (through pytest-kind-ng) for this operating system and
+architecture. pytest-kind-ng on its own always downloads amd64 binaries, which fail on
 arm64 Linux with "Exec format error"; the download URL is therefore chosen here.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -25,7 +29,9 @@ from netpol_conformance.cluster.kind.versions import (
     KINDNET_POLICY_SINCE,
     KUBECTL_VERSION,
     at_least,
+    minors_apart,
     parse_version,
+    same_line,
 )
 from netpol_conformance.errors import SetupError
 
@@ -126,13 +132,26 @@ class ToolFinder:
         words = result.stdout.split()
         return words[1] if len(words) > 1 and parse_version(words[1]) else None
 
+    def kubectl_version(self, kubectl: str) -> str | None:
+        result = self.run([kubectl, "version", "--client", "-o", "json"], timeout=60)
+        if result.returncode != 0:
+            return None
+        try:
+            version = json.loads(result.stdout)["clientVersion"]["gitVersion"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        return version if isinstance(version, str) and parse_version(version) else None
+
     def find(
         self,
         kind_bin: str | None = None,
         kubectl_bin: str | None = None,
         need_kindnet: bool = False,
         need_helm: bool = False,
+        server: str | None = None,
     ) -> Tools:
+        """The binaries to run; ``server`` is the cluster's Kubernetes version, which kubectl
+        must be within one minor of."""
         kind, version = self._kind(kind_bin)
         if need_kindnet and not at_least(version, KINDNET_POLICY_SINCE):
             raise SetupError(
@@ -140,7 +159,7 @@ class ToolFinder:
                 "no NetworkPolicy controller, so every deny would fail): upgrade kind, or drop "
                 "--kind-bin to use the pinned kind"
             )
-        kubectl = kubectl_bin or self.which("kubectl") or self._downloaded("kubectl")
+        kubectl = self._kubectl(kubectl_bin, server)
         helm = self.which("helm") if need_helm else None
         if need_helm and helm is None:
             raise SetupError(
@@ -154,7 +173,7 @@ class ToolFinder:
             version = self.kind_version(kind_bin)
             if version is None:
                 raise SetupError(f"--kind-bin {kind_bin} does not run: `{kind_bin} version` failed")
-            if not at_least(version, KIND_VERSION):
+            if not same_line(version, KIND_VERSION):
                 self.progress(
                     f"kind: --kind-bin is kind {version}; the pinned node images are built for "
                     f"kind {KIND_VERSION} and may not start with it"
@@ -163,14 +182,37 @@ class ToolFinder:
         on_path = self.which("kind")
         if on_path:
             version = self.kind_version(on_path)
-            if version and at_least(version, KIND_VERSION):
+            if version and same_line(version, KIND_VERSION):
                 return on_path, version
             self.progress(
-                f"kind: {on_path} is kind {version or '(unknown version)'}, older than "
-                f"{KIND_VERSION} (the release of the pinned node images): using kind "
+                f"kind: {on_path} is kind {version or '(unknown version)'}, not of the "
+                f"{KIND_VERSION} line (the release of the pinned node images): using kind "
                 f"{KIND_VERSION} downloaded into {self.cache}"
             )
         return self._downloaded("kind"), KIND_VERSION
+
+    def _kubectl(self, kubectl_bin: str | None, server: str | None) -> str:
+        if kubectl_bin:
+            version = self.kubectl_version(kubectl_bin)
+            apart = minors_apart(version, server) if version and server else None
+            if apart is not None and apart > 1:
+                self.progress(
+                    f"kind: --kind-kubectl-bin is kubectl {version}, {apart} minors from "
+                    f"Kubernetes {server} (kubectl supports one): it may fail"
+                )
+            return kubectl_bin
+        on_path = self.which("kubectl")
+        if on_path:
+            version = self.kubectl_version(on_path)
+            apart = minors_apart(version, server) if version and server else None
+            if version and (server is None or (apart is not None and apart <= 1)):
+                return on_path
+            self.progress(
+                f"kind: {on_path} is kubectl {version or '(unknown version)'}, not within one "
+                f"minor of Kubernetes {server}: using kubectl {KUBECTL_VERSION} downloaded "
+                f"into {self.cache}"
+            )
+        return self._downloaded("kubectl")
 
     def _downloaded(self, what: str) -> str:
         machine = self.machine or this_platform()

@@ -38,6 +38,21 @@ def minor_of(version: str) -> str:
     return f"{parsed[0]}.{parsed[1]}"
 
 
+def same_line(version: str, pinned: str) -> bool:
+    """Whether ``version`` is a patch release of ``pinned``'s minor (v0.33.2 of v0.33.0)."""
+    have, want = parse_version(version), parse_version(pinned)
+    return have is not None and want is not None and have[:2] == want[:2]
+
+
+def minors_apart(a: str, b: str) -> int | None:
+    """How many minors apart two versions of one major are; None if either is not a version
+    or their majors differ."""
+    x, y = parse_version(a), parse_version(b)
+    if x is None or y is None or x[0] != y[0]:
+        return None
+    return abs(x[1] - y[1])
+
+
 def at_least(version: str, minimum: str) -> bool:
     have, want = parse_version(version), parse_version(minimum)
     return have is not None and want is not None and have >= want
