@@ -6,17 +6,18 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from netpol_conformance.cni import DROP, CniProfile
+from netpol_conformance.probe.kinds import KINDS
 from netpol_conformance.probe.outcome import NOT_A_VERDICT, Observation, Outcome
-from netpol_conformance.probe.spec import DNS, Probe
+from netpol_conformance.probe.spec import Probe
 
 
 def expected_outcome(kind: str, allowed: bool, profile: CniProfile) -> Outcome:
     """What a probe must observe: a CNI that does not enforce lets everything through."""
-    allowed = allowed or not profile.enforces
-    if kind == DNS:
-        return Outcome.DNS_OK if allowed else Outcome.DNS_FAIL
-    if allowed:
-        return Outcome.CONNECTED
+    probe_kind = KINDS[kind]
+    if allowed or not profile.enforces:
+        return probe_kind.through
+    if probe_kind.blocked is not None:
+        return probe_kind.blocked
     return Outcome.TIMEOUT if profile.deny_style == DROP else Outcome.REFUSED
 
 

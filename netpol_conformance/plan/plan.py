@@ -15,8 +15,9 @@ from netpol_conformance.cni import CniProfile
 from netpol_conformance.plan.catalogue import ALL, Scenario
 from netpol_conformance.plan.judge import expected_outcome
 from netpol_conformance.plan.layout import DNS_TARGET, Layout
+from netpol_conformance.probe.kinds import KINDS, server_kind
 from netpol_conformance.probe.outcome import Outcome
-from netpol_conformance.probe.spec import DNS, TCP, UDP, Probe
+from netpol_conformance.probe.spec import DNS, TCP, Probe
 
 NO_EXTERNAL = "no external host: pass --external-ip (a host outside the pod network on 80 and 5432)"
 
@@ -28,16 +29,14 @@ def matrix_probes(layout: Layout, with_external: bool) -> tuple[Probe, ...]:
         for dst in layout.pods:
             if dst != src:
                 probes += [
-                    Probe(
-                        src.key, UDP if sp.protocol == "UDP" else TCP, dst.key, sp.port, sp.protocol
-                    )
+                    Probe(src.key, server_kind(sp.protocol).name, dst.key, sp.port, sp.protocol)
                     for sp in layout.server_ports
                 ]
         if with_external:
             probes += [Probe(src.key, TCP, layout.external_name, p) for p in layout.external_ports]
         probes += [
             Probe(src.key, DNS, DNS_TARGET, 53, protocol, layout.dns_name)
-            for protocol in ("UDP", "TCP")  # allow-dns-egress allows both: both are probed
+            for protocol in KINDS[DNS].protocols  # allow-dns-egress allows both: both probed
         ]
     return tuple(probes)
 

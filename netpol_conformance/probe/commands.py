@@ -1,4 +1,5 @@
-"""The command line of each probe kind, as a person would type it in the probe container.
+"""The command lines of the probes, as a person would type them in the probe container (which
+kind runs which: ``probe.kinds``).
 
 - tcp: ``curl -sS -v``. ``-v`` is there for one line: curl's own message for exit 7 is
   "Couldn't connect to server" whatever the reason, while its verbose log names the socket
@@ -22,8 +23,6 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from netpol_conformance.probe.spec import DNS, TCP, UDP, ProbeTarget
-
 UDP_PAYLOAD = "netpol-conformance"
 _FIRST_BYTE = ",readbytes=1"
 _SOURCE_PORT = "sourceport"
@@ -34,15 +33,6 @@ class ProbeSettings:
     timeout: float = 2.0  # curl --max-time, as the tutorial's `--max-time 2`; socat's wait
     dns_timeout: int = 2  # dig +time
     dns_tries: int = 1  # dig +tries
-
-
-# The probe kinds whose flows may be datagrams: each of those binds a source port of its own.
-BINDS_PORT = frozenset({UDP, DNS})
-
-
-def binds_port(target: ProbeTarget) -> bool:
-    """A datagram probe: UDP, or a DNS lookup over UDP."""
-    return target.probe.kind in BINDS_PORT and target.probe.protocol == "UDP"
 
 
 def _host(address: str) -> str:
@@ -116,21 +106,6 @@ def dig_argv(
         "+nostats",
         name,
     ]
-
-
-def probe_argv(
-    target: ProbeTarget, settings: ProbeSettings, source_port: int | None = None
-) -> list[str]:
-    """The probe's command line; ``source_port`` for the kinds that bind one (``BINDS_PORT``)."""
-    probe = target.probe
-    if probe.kind == TCP:
-        return curl_argv(target.address, probe.port, settings)
-    if probe.kind == UDP:
-        return udp_argv(target.address, probe.port, settings, source_port)
-    if probe.kind == DNS:
-        tcp = probe.protocol == "TCP"
-        return dig_argv(probe.name, settings, source_port, target.source_ip, tcp)
-    raise ValueError(f"unknown probe kind {probe.kind!r}")
 
 
 def exec_command(container: str, namespace: str, pod: str, argv: Sequence[str]) -> str:

@@ -8,30 +8,18 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from netpol_conformance.cluster.base import Backend
 from netpol_conformance.probe.batch import Batch
-from netpol_conformance.probe.classify import classify_curl, classify_dig, classify_udp
-from netpol_conformance.probe.commands import (
-    ProbeSettings,
-    binds_port,
-    curl_argv,
-    exec_command,
-    probe_argv,
-    udp_argv,
-)
+from netpol_conformance.probe.commands import ProbeSettings, exec_command
+from netpol_conformance.probe.kinds import KINDS, control_argv, kind_of, probe_argv, server_kind
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.ports import SourcePorts
-from netpol_conformance.probe.spec import DNS, TCP, UDP, Probe, ProbeTarget
+from netpol_conformance.probe.spec import Probe, ProbeTarget
 
 PROBE_CONTAINER = "probe"
-CLASSIFIERS: dict[str, Callable[[int, str], Observation]] = {
-    TCP: classify_curl,
-    UDP: classify_udp,
-    DNS: classify_dig,
-}
 
 
 class ProbeRunner:
@@ -65,7 +53,7 @@ class ProbeRunner:
     def argv(self, target: ProbeTarget) -> list[str]:
         """The probe's command line for its next run: a fresh source port where it binds one."""
         port = None
-        if binds_port(target):
+        if kind_of(target.probe).binds_port(target.probe):
             port = self.ports.take((target.namespace, target.pod))
             self._last_port[target] = port
         return probe_argv(target, self.settings, port)
@@ -86,7 +74,7 @@ class ProbeRunner:
                 detail = (result.stderr or result.stdout).strip()[-300:] or "no output"
                 out.append(Observation(Outcome.EXEC_ERROR, f"no result line: {detail}"))
             else:
-                out.append(CLASSIFIERS[kind](*lines[i]))
+                out.append(KINDS[kind].classify(*lines[i]))
         return out
 
     def _run_source(self, targets: Sequence[ProbeTarget]) -> dict[Probe, Observation]:
@@ -127,11 +115,8 @@ class ProbeRunner:
         list(self._executor().map(lambda kv: self._control(*kv[0], kv[1]), by_pod.items()))
 
     def _control(self, namespace: str, pod: str, ports: Sequence[tuple[int, str]]) -> None:
-        kinds = [UDP if protocol == "UDP" else TCP for _, protocol in ports]
-        argvs = [
-            (udp_argv if kind == UDP else curl_argv)("127.0.0.1", port, self.settings)
-            for (port, _), kind in zip(ports, kinds, strict=True)
-        ]
+        kinds = [server_kind(protocol).name for _, protocol in ports]
+        argvs = [control_argv(port, protocol, self.settings) for port, protocol in ports]
         observed = self._run_batch(namespace, pod, argvs, kinds)
         for (port, protocol), obs in zip(ports, observed, strict=True):
             self._listening[(namespace, pod, port, protocol)] = obs.outcome is Outcome.CONNECTED

@@ -13,7 +13,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from netpol_conformance.probe.spec import DNS
+from netpol_conformance.probe.kinds import kind_of
 from netpol_conformance.report.marks import DEVIATES, DIFFERS, LEGEND, mark
 from netpol_conformance.results.records import ProbeRecord, StepResult
 
@@ -76,7 +76,7 @@ def observed_mark(record: ProbeRecord) -> str:
 
 def group_of(record: ProbeRecord) -> str:
     p = record.probe
-    if p.kind == DNS:
+    if kind_of(p).to_cluster_dns:
         return f"dns/TCP: dig +tcp {p.name}" if p.protocol == "TCP" else f"dns: dig {p.name}"
     return f"{p.port}/{p.protocol}"
 

@@ -27,7 +27,8 @@ from netpol_conformance.model.topology import (
     cluster_dns_pod,
 )
 from netpol_conformance.plan.layout import DNS_TARGET, Layout
-from netpol_conformance.probe.spec import DNS, Probe, ProbeTarget
+from netpol_conformance.probe.kinds import kind_of
+from netpol_conformance.probe.spec import Probe, ProbeTarget
 from netpol_conformance.results.records import CROSS_NODE, DNS_PATH, EXTERNAL, SAME_NODE
 from netpol_conformance.run.options import RunOptions
 from netpol_conformance.run.render import DEPLOYMENT_LABEL, Renderer, new_suffix
@@ -149,7 +150,7 @@ class Deployment:
 
     def target(self, probe: Probe) -> ProbeTarget:
         src = self.pods[probe.source]
-        if probe.kind == DNS:
+        if kind_of(probe).to_cluster_dns:  # by name, through the pod's resolver
             return ProbeTarget(probe, src.namespace, src.name, source_ip=src.ip)
         if probe.target == self.layout.external_name:
             if self.external_ip is None:
@@ -159,7 +160,7 @@ class Deployment:
 
     def path(self, probe: Probe) -> str:
         """Which kind of path a probe takes: same node, across nodes, to the external host."""
-        if probe.kind == DNS or probe.target == DNS_TARGET:
+        if kind_of(probe).to_cluster_dns or probe.target == DNS_TARGET:
             return DNS_PATH
         if probe.target == self.layout.external_name:
             return EXTERNAL

@@ -17,9 +17,10 @@ from typing import Any
 
 from netpol_conformance.plan.judge import judge, needs_control
 from netpol_conformance.plan.plan import ScenarioPlan
+from netpol_conformance.probe.kinds import kind_of
 from netpol_conformance.probe.outcome import ALLOW, DENY, Observation, Outcome, verdict_of
 from netpol_conformance.probe.runner import ProbeRunner
-from netpol_conformance.probe.spec import TCP, UDP, Probe
+from netpol_conformance.probe.spec import Probe
 from netpol_conformance.results.records import ProbeRecord, StepResult
 from netpol_conformance.run.convergence import Convergence, confirm, converge
 from netpol_conformance.run.deploy import Deployment
@@ -169,7 +170,9 @@ class Observer:
         self.deployment.answered_before_policies = {
             (r.probe.target, r.probe.port)
             for r in result.probes
-            if r.probe.kind in (TCP, UDP) and r.observed and r.observed.outcome is Outcome.CONNECTED
+            if not kind_of(r.probe).to_cluster_dns
+            and r.observed
+            and r.observed.outcome is Outcome.CONNECTED
         }
 
 

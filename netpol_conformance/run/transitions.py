@@ -14,7 +14,8 @@ from typing import Any
 
 from netpol_conformance.policy.oracle import Oracle, Verdict
 from netpol_conformance.policy.parse import parse_policies
-from netpol_conformance.probe.spec import DNS, Probe
+from netpol_conformance.probe.kinds import kind_of
+from netpol_conformance.probe.spec import Probe
 from netpol_conformance.run.deploy import DNS_POD, Deployment
 
 Doc = Mapping[str, Any]
@@ -55,7 +56,7 @@ def oracle_verdicts(
     out = {}
     for p in probes:
         src = deployment.rendered(p.source)
-        if p.kind == DNS:
+        if kind_of(p).to_cluster_dns:
             out[p] = oracle.explain(src, DNS_POD, 53, p.protocol)
         else:
             out[p] = oracle.explain(src, deployment.rendered(p.target), p.port, p.protocol)

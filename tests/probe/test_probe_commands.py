@@ -17,10 +17,10 @@ from netpol_conformance.probe.commands import (
     curl_argv,
     dig_argv,
     exec_command,
-    probe_argv,
     udp_argv,
     udp_destination,
 )
+from netpol_conformance.probe.kinds import probe_argv
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.probe.spec import DNS, TCP, UDP, Probe, ProbeTarget
 
