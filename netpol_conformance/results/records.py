@@ -99,6 +99,12 @@ class StepResult:
     def failing(self) -> tuple[ProbeRecord, ...]:
         return tuple(p for p in self.probes if not p.met)
 
+    @property
+    def passed(self) -> bool:
+        """Converged, and every probe met its expectation or is an expected deviation: what a
+        test of the whole step asserts (a probe that flapped after convergence fails it)."""
+        return self.converged and all(p.met or p.deviation for p in self.probes)
+
     def probe(self, probe: Probe) -> ProbeRecord:
         for record in self.probes:
             if record.probe == probe:

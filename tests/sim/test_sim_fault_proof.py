@@ -244,3 +244,25 @@ def test_a_time_budget_fails_slow_enforcement_and_nothing_else(tmp_path: Path) -
     assert "frontend/web->frontend/admin:80/TCP" not in failed
     rc, output, _ = run_suite(tmp_path, *slow)
     assert rc == 0, output[-4000:]
+
+
+def test_the_tests_of_whole_steps_fail_on_a_probe_that_flapped_after_convergence(
+    tmp_path: Path,
+) -> None:
+    """The round trip and the walkthrough judge whole steps: a step that converged and then
+    flapped is not met, in the results file and in the test alike."""
+    rc, output, _ = run_suite(
+        tmp_path,
+        "--simulate-faults",
+        "flapping:3,0.6",
+        "--confirm-window",
+        "3",
+        "-k",
+        "roundtrip or walkthrough",
+    )
+    assert rc == 1, output[-4000:]
+    assert "FAILED suites/test_enforcement_roundtrip.py::test_apply_then_delete" in output
+    assert "FAILED suites/test_walkthrough.py::test_walkthrough" in output
+    assert "flapping: " in output  # the failure summary names the flapping probes
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert document["status"] == "failed" and document["summary"]["not_met"] > 0
