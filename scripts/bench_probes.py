@@ -70,6 +70,7 @@ PHASES = (
     "destroy",
 )
 POLL_INTERVAL = 0.5  # what --cluster local waits between polls (settings.py)
+SIMULATED_POLL_INTERVAL = 0.05  # and --cluster simulated
 
 
 def local_info() -> dict:
@@ -349,7 +350,9 @@ def recorded(path: Path) -> SuiteRun:
     steps = list(record.steps)
     busy = busy_per_process(steps)
     workers = "0" if len(busy) == 1 else str(len(busy))
-    floor = floor_of(steps, POLL_INTERVAL)
+    # what the suite waits between polls on the run's cluster (settings.py)
+    interval = SIMULATED_POLL_INTERVAL if record.cluster.kind == "simulated" else POLL_INTERVAL
+    floor = floor_of(steps, interval)
     return SuiteRun(workers, wall, None, breakdown(steps, 0.0), busy, floor)
 
 

@@ -126,10 +126,15 @@ BY_ID = {s.id: s for s in ALL}
 FINAL_STATE = STEPS[-1].id
 
 
+# The tutorial's steps that put no policy state in force: their tests read the others' results.
+STEPS_WITHOUT_STATE = {"step6": 'tutorial step 6, "Verify Your Policies" (suites/test_verify.py)'}
+
+
 def markers() -> dict[str, str]:
-    """Every pytest marker of the catalogue's scenarios, with what it selects."""
+    """Every pytest marker of the catalogue's scenarios and of the tutorial's steps without a
+    state of their own, with what it selects."""
     found: dict[str, str] = {}
     for s in ALL:
         what = f"tutorial step {s.id}" if s.group == "step" else f"the {s.group} scenarios"
         found.setdefault(s.marker, what)
-    return found
+    return {**found, **STEPS_WITHOUT_STATE}
