@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from netpol_conformance.cluster.kind.host import INOTIFY_MINIMUMS
 from netpol_conformance.cluster.kind.versions import NIGHTLY_KUBERNETES
 from netpol_conformance.cni import PROFILES
 
@@ -150,6 +151,15 @@ def test_nightly_finds_each_legs_baseline_on_its_own_branch() -> None:
     assert '[ "$run_id" = "$GITHUB_RUN_ID" ] && continue' in script  # not this very run
     assert '--name "nightly-$LEG"' in script and '[ -s "previous/$LEG.json" ]' in script
     assert "default_branch" not in yaml.safe_dump(_load("nightly.yml"))
+
+
+def test_nightly_raises_the_inotify_limits_the_host_preflight_asks_for() -> None:
+    steps = _load("nightly.yml")["jobs"]["kind"]["steps"]
+    names = [s.get("name", "") for s in steps]
+    limits = steps[names.index("Host limits for kind")]["run"]
+    for key, minimum in INOTIFY_MINIMUMS:
+        assert f"{key}={minimum}" in limits
+    assert names.index("Host limits for kind") < names.index("Run the suite")
 
 
 def test_nightly_keeps_the_kind_logs_of_a_failed_leg() -> None:
