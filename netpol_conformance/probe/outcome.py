@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
 
 
 class Outcome(StrEnum):
+    """What a probe observed."""
+
     CONNECTED = "connected"  # the handshake completed, or a UDP reply came back
     TIMEOUT = "timeout"  # nothing came back: the only proof of a drop
     REFUSED = "refused"  # ECONNREFUSED: a reject, or nothing listening (needs a control probe)
@@ -36,8 +41,12 @@ def verdict_of(outcome: Outcome) -> str | None:
 
 @dataclass(frozen=True)
 class Observation:
-    outcome: Outcome
-    detail: str = ""  # the resolved address for dns-ok, the tool's message otherwise
+    """One observation of a probe (in a results file: ``category`` and ``detail``)."""
+
+    outcome: Annotated[Outcome, Field(alias="category")]
+    detail: Annotated[
+        str, Field(description="The resolved address for dns-ok, the tool's message otherwise.")
+    ] = ""
 
     def __str__(self) -> str:
         if self.outcome is Outcome.DNS_OK and self.detail:

@@ -21,7 +21,7 @@ from netpol_conformance.results.compare import (
     Side,
     StepKey,
 )
-from netpol_conformance.results.document import observation_document
+from netpol_conformance.results.serialize import observation_json
 
 DEFAULT_LIMIT = 200  # rows per kind of change in the terminal and markdown; JSON has them all
 
@@ -285,7 +285,7 @@ def _side(side: Side | None) -> dict[str, Any] | None:
         return None
     return {
         "expected": side.expected.value,
-        "observed": observation_document(side.observed),
+        "observed": observation_json(side.observed),
         "met": side.met,
         "deviation": side.deviation,
     }

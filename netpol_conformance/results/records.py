@@ -5,17 +5,27 @@ step of the tutorial, one mistake, one half of a round trip) with every probe's 
 observation and history; a ``RunRecord`` is the whole run: its metadata, every step result,
 every scenario that could not be set up, and every test's outcome; the run after an upgrade
 made by ``upgrade-check`` also holds the upgrade's timeline (``results.upgrade``).
+
+These classes are also the results file: pydantic reads their fields, the descriptions under
+them and the computed fields below, and gives the JSON writer, the validating reader and the
+JSON Schema (``results.serialize``). A field added here is in all three.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import ConfigDict, Field, computed_field
+
+from netpol_conformance.plan.judge import deny_styles
 from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import Probe
+from netpol_conformance.results.fields import KindName, ScenarioErrors, Seconds
 from netpol_conformance.results.upgrade import UpgradeRecord
+from netpol_conformance.results.versions import FORMAT, SCHEMA_VERSION
 
 # The kinds of path a probe takes, for failure messages and reports.
 SAME_NODE = "same-node"
@@ -23,37 +33,106 @@ CROSS_NODE = "cross-node"
 EXTERNAL = "external"
 DNS_PATH = "dns"
 
+DESCRIBED = ConfigDict(use_attribute_docstrings=True)
+
+# A probe's fields as a results file names them (a ProbeRecord's computed fields), and as
+# ``Probe`` does: what a reader nests back into the record's ``probe``.
+PROBE_FIELDS = (
+    ("from", "source"),
+    ("kind", "kind"),
+    ("to", "target"),
+    ("port", "port"),
+    ("protocol", "protocol"),
+    ("name", "name"),
+)
+
 
 @dataclass(frozen=True)
 class ProbeRecord:
     """One probe of one step: what was expected, what was seen, and how to see it again."""
 
-    probe: Probe  # in the tutorial's logical names (frontend/web), not the rendered ones
+    __pydantic_config__ = DESCRIBED
+
+    probe: Annotated[Probe, Field(exclude=True)]
+    """In the tutorial's logical names (frontend/web), not the rendered ones; written as its
+    fields (label, from, to, port, protocol, kind, name)."""
     expected: Outcome
-    # The observation that decided the verdict: where the cell flapped, the first poll since
-    # the matrix converged that missed its expectation, else the last poll's; None if never
-    # probed.
     observed: Observation | None
+    """The observation that decided the verdict: where the probe flapped, the first poll since
+    the matrix converged that missed its expectation, else the last poll's; null if never
+    probed."""
     met: bool
-    history: tuple[Observation, ...]  # one observation per poll, oldest first
-    command: str  # the exact `kubectl exec ...` that reproduces this probe
-    allowed: bool = True  # whether the scenario's policies allow it (whatever the CNI does)
-    evidence: str = ""  # for a refusal: what the control probe inside the destination found
-    listening: bool | None = None  # that control probe's answer; None: none was needed
-    path: str = ""  # SAME_NODE, CROSS_NODE, EXTERNAL, DNS_PATH, or "" when unknown
-    deviation: str = ""  # the reason, when an expected deviation of the CNI covers this probe
-    flap: str = ""  # when it flapped: where its history broke, and when
-    enforced_after: float | None = None  # seconds from the change to the first poll of its
-    # last run of polls as expected; None when it did not end as expected
-    late: str = ""  # when it met its expectation later than --max-time-to-enforce: by how much
+    history: tuple[Observation, ...]
+    """One observation per poll, oldest first."""
+    command: str
+    """The exact command that reproduces this probe, with the source port it last bound."""
+    allowed: bool = True
+    """Whether the scenario's policies allow it, whatever the CNI does (since 2.1)."""
+    evidence: str = ""
+    """For a refusal: what the control probe inside the destination found."""
+    listening: bool | None = None
+    """For a refusal: whether the control probe inside the destination found its server
+    accepting; null when none was needed (since 2.0)."""
+    path: str = ""
+    """same-node, cross-node, external, dns, or empty when unknown."""
+    deviation: str = ""
+    """The reason, when an expected deviation of the CNI covers this probe."""
+    flap: str = ""
+    """For a flapping probe: the observation where its history broke, when, and after what
+    (since 2.0); empty otherwise."""
+    enforced_after: float | None = None
+    """Seconds from the change to the first poll of the probe's last run of polls as expected;
+    null when it did not end as expected (since 2.0)."""
+    late: str = ""
+    """When it met its expectation later than --max-time-to-enforce: by how much (since
+    2.0)."""
+
+    @computed_field(description="from->to:port/protocol, or from->dns:name.")
+    @property
+    def label(self) -> str:
+        return self.probe.label
+
+    @computed_field(alias="from", description="Source pod, logical name (namespace/pod).")
+    @property
+    def source(self) -> str:
+        return self.probe.source
+
+    @computed_field(
+        alias="to",
+        description="Destination: a pod's logical name, the external host, or dns.",
+    )
+    @property
+    def target(self) -> str:
+        return self.probe.target
+
+    @computed_field
+    @property
+    def port(self) -> int:
+        return self.probe.port
+
+    @computed_field
+    @property
+    def protocol(self) -> str:
+        return self.probe.protocol
+
+    @computed_field
+    @property
+    def kind(self) -> KindName:
+        return self.probe.kind
+
+    @computed_field(description="The name looked up, for dns probes.")
+    @property
+    def name(self) -> str:
+        return self.probe.name
+
+    @computed_field(description="Number of polls that observed this probe.")
+    @property
+    def attempts(self) -> int:
+        return len(self.history)
 
     @property
     def flapping(self) -> bool:
         return bool(self.flap)
-
-    @property
-    def attempts(self) -> int:
-        return len(self.history)
 
 
 @dataclass(frozen=True)
@@ -81,19 +160,38 @@ class ProbeCounts:
 class StepResult:
     """One applied state of a scenario, observed until it converged (or did not)."""
 
-    scenario: str  # the scenario this step belongs to: "2-allow-frontend-to-db", "walkthrough"
-    step: str  # the state applied: a scenario id of the catalogue, or e.g. "delete-policies"
-    policies: tuple[Mapping[str, Any], ...]  # every NetworkPolicy in force, as applied
+    __pydantic_config__ = DESCRIBED
+
+    scenario: str
+    """The scenario this step belongs to: 2-allow-frontend-to-db, walkthrough, ..."""
+    step: str
+    """The state applied: a scenario id of the catalogue, or e.g. delete-policies."""
+    policies: tuple[Mapping[str, Any], ...]
+    """Every NetworkPolicy in force, as applied."""
     probes: tuple[ProbeRecord, ...]
     converged: bool
+    """Two consecutive polls matched the expectation."""
     polls: int
-    time_to_enforce: float | None  # seconds from the apply to the first of the matching polls
-    flapping: tuple[str, ...] = ()  # labels of probes whose history the change cannot explain
-    phases: Mapping[str, float] = field(default_factory=dict)  # seconds: apply, converge, ...
-    poll_times: tuple[float, ...] = ()  # seconds from the change to the start of each poll
-    # Where the hand-written table and the oracle (on the policies as applied) disagree: a bug
-    # of the suite, never of the CNI.
+    time_to_enforce: float | None
+    """Seconds from the apply to the first of the matching polls; null when it never
+    converged."""
+    flapping: tuple[str, ...] = ()
+    """Labels of probes whose history the change cannot explain."""
+    phases: Mapping[str, float] = field(default_factory=dict)
+    """Seconds spent per phase (apply, converge, ...)."""
+    poll_times: tuple[Seconds, ...] = ()
+    """Seconds from the change to the start of each poll (since 2.0)."""
     disagreements: tuple[str, ...] = ()
+    """Where the hand-written table and the oracle (on the policies as applied) disagree: a bug
+    of the suite, never of the CNI (since 2.1)."""
+
+    @computed_field(
+        description="How the probes this step denies were observed (since 1.1): counts of "
+        "refused and timeout among them."
+    )
+    @property
+    def deny_style(self) -> dict[str, int]:
+        return dict(deny_styles((r.expected, r.observed) for r in self.probes))
 
     @property
     def failing(self) -> tuple[ProbeRecord, ...]:
@@ -114,55 +212,134 @@ class StepResult:
 
 @dataclass(frozen=True)
 class NodeRecord:
+    __pydantic_config__ = DESCRIBED
+
     name: str
-    pods: tuple[str, ...] = ()  # logical names of the test pods on this node
+    pods: tuple[str, ...] = ()
+    """Logical names (namespace/pod) of the test pods on this node."""
 
 
 @dataclass(frozen=True)
 class ClusterRecord:
-    kind: str  # kind, existing, local, simulated
+    __pydantic_config__ = DESCRIBED
+
+    kind: str
+    """kind, existing, local or simulated."""
     kubernetes_version: str = ""
+    """The API server's version; empty when unknown."""
     context: str = ""
+    """The kubeconfig context, for existing clusters."""
     nodes: tuple[NodeRecord, ...] = ()
 
 
 @dataclass(frozen=True)
 class CniRecord:
+    __pydantic_config__ = DESCRIBED
+
     name: str
+    """The CNI profile the run used (--cni)."""
     enforces: bool
+    """Whether the profile enforces NetworkPolicy."""
     deny_style: str
-    version: str = ""  # detected from the cluster where it shows it (its DaemonSet's image tag)
+    """drop (a denied connection times out) or reject (it is refused)."""
+    version: str = ""
+    """Detected from the cluster (its DaemonSet's image tag); empty when not shown."""
 
 
 @dataclass(frozen=True)
 class TestRecord:
     """One pytest test of the run, whatever it checked."""
 
+    __pydantic_config__ = DESCRIBED
+
     nodeid: str
-    outcome: str  # passed, failed, skipped, xfailed, xpassed, error
+    outcome: str
+    """passed, failed, skipped, xfailed, xpassed or error."""
     duration: float = 0.0
+    """Seconds."""
     scenario: str = ""
-    message: str = ""  # the failure, skip or xfail reason, shortened
+    message: str = ""
+    """The failure, skip or xfail reason, shortened."""
     properties: Mapping[str, Any] = field(default_factory=dict)
+    """The test's recorded properties."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Counts for a quick look (jq .summary); derived from steps, setup_errors and tests."""
+
+    steps: int
+    probes: int
+    met: int
+    not_met: int
+    """Probes not as expected and not covered by an expected deviation."""
+    deviations: int
+    """Probes not as expected, covered by an expected deviation of the CNI."""
+    setup_errors: int
+    tests: dict[str, int]
+    """Number of tests per outcome."""
+
+
+Status = Literal["passed", "failed", "error", "interrupted", "incomplete"]
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """Everything one run did: the contents of the results file."""
+    """One run of the netpol-conformance suite: the contents of its results file."""
+
+    __pydantic_config__ = DESCRIBED
 
     suite_version: str
-    started: str  # ISO 8601, UTC
+    """The netpol-conformance version that ran."""
+    started: str
+    """ISO 8601, UTC."""
     finished: str
-    status: str  # passed, failed, error (could not run), interrupted, incomplete (lost work)
+    """ISO 8601, UTC."""
+    status: Status
+    """passed; failed (a test failed); error (the run could not run: see error); interrupted
+    (Ctrl-C); incomplete (since 2.0: a worker died, see lost)."""
     options: Mapping[str, Any]
+    """The run's options, as given: among them (since 2.0) the selection (pytest -m, -k and
+    paths) and the options that weaken the verdict."""
     cluster: ClusterRecord
     cni: CniRecord
     steps: tuple[StepResult, ...] = ()
-    setup_errors: Mapping[str, str] = field(default_factory=dict)  # scenario id -> error text
+    setup_errors: ScenarioErrors = field(default_factory=dict)
+    """Every scenario whose set-up failed, with its error."""
     tests: tuple[TestRecord, ...] = ()
-    error: str = ""  # why the run could not run, when status is error
-    upgrade: UpgradeRecord | None = None  # upgrade-check's live timeline, on its after-run
-    lost: Mapping[str, str] = field(default_factory=dict)  # scenario -> why it never finished
-    # Read back from a file: probes whose stored verdict its own observations contradict (the
-    # verdicts read are the observations', never the stored ones).
-    inconsistent: tuple[str, ...] = ()
+    error: str = ""
+    """Why the run could not run, when status is error."""
+    upgrade: Annotated[UpgradeRecord | None, Field(exclude_if=lambda u: u is None)] = None
+    """Since 1.2, only in the run after an upgrade made by upgrade-check: what the live probes,
+    the held connections and the CNI did while it was upgraded."""
+    lost: ScenarioErrors = field(default_factory=dict)
+    """Since 2.0: every scenario that never finished because the worker running it died, with
+    why (the run's status is then incomplete)."""
+    inconsistent: Annotated[tuple[str, ...], Field(exclude=True)] = ()
+    """Read back from a file: probes whose stored verdict its own observations contradict (the
+    verdicts read are the observations', never the stored ones). Never written."""
+
+    @computed_field
+    @property
+    def format(self) -> Literal["netpol-conformance/results"]:
+        return FORMAT
+
+    @computed_field(description="MAJOR.MINOR of this document's schema.")
+    @property
+    def schema_version(self) -> str:
+        return SCHEMA_VERSION
+
+    @computed_field
+    @property
+    def summary(self) -> Summary:
+        probes = [p for s in self.steps for p in s.probes]
+        counts = ProbeCounts.of(probes)
+        return Summary(
+            steps=len(self.steps),
+            probes=len(probes),
+            met=counts.met,
+            not_met=counts.failed,
+            deviations=counts.deviations,
+            setup_errors=len(self.setup_errors),
+            tests=dict(sorted(Counter(t.outcome for t in self.tests).items())),
+        )

@@ -1,14 +1,18 @@
-"""The JSON Schema of the results document, shipped in the package, and validation against it."""
+"""The JSON Schema of the results document, as shipped in the package.
+
+The file is generated from the records (``serialize.generated_schema``); a test fails when
+the two differ. Write it again after changing a record::
+
+    python -m netpol_conformance.results.schema
+"""
 
 from __future__ import annotations
 
 import json
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 
 SCHEMA_FILE = "results.schema.json"
 
@@ -19,16 +23,17 @@ def results_schema() -> dict[str, Any]:
     return json.loads(text)
 
 
-@cache
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(results_schema())
+def schema_text(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
 
 
-def schema_problem(document: Any) -> str | None:
-    """The most relevant way ``document`` breaks the schema, as one line; None if it is valid."""
-    error = best_match(_validator().iter_errors(document))
-    if error is None:
-        return None
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-    message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
-    return f"{where.lstrip('.') or 'the document'}: {message}"
+def main() -> None:
+    from netpol_conformance.results.serialize import generated_schema
+
+    path = Path(__file__).with_name(SCHEMA_FILE)
+    path.write_text(schema_text(generated_schema()), encoding="utf-8")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -13,16 +13,14 @@ replaced, the link stays.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 from pathlib import Path
-from typing import Any
 
 from netpol_conformance.errors import ResultsWriteError
 from netpol_conformance.output_files import output_problem
-from netpol_conformance.results.document import to_document
 from netpol_conformance.results.records import RunRecord
+from netpol_conformance.results.serialize import document_text
 
 
 def write_atomically(path: str | Path, text: str, what: str = "the file") -> None:
@@ -56,10 +54,6 @@ def _discard(temporary: Path) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def document_text(document: Any) -> str:
-    return json.dumps(document, indent=1, allow_nan=False) + "\n"
-
-
 def write_results(run: RunRecord, path: str | Path) -> None:
     """Write ``run`` as the results document at ``path``, atomically."""
-    write_atomically(path, document_text(to_document(run)), "the results file")
+    write_atomically(path, document_text(run), "the results file")

@@ -12,7 +12,7 @@ import pytest
 from report_runs import blocks, make_run, no_enforcement_on
 
 from netpol_conformance.cli import main
-from netpol_conformance.results.document import SCHEMA_VERSION
+from netpol_conformance.results.versions import SCHEMA_VERSION
 from netpol_conformance.results.write import write_results
 
 S1 = "1-default-deny-ingress"

@@ -19,11 +19,12 @@ from netpol_conformance.cli import main
 from netpol_conformance.errors import ResultsFileError, ResultsWriteError
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.report.summary import summarize
-from netpol_conformance.results.document import FORMAT, SCHEMA_VERSION, to_document
 from netpol_conformance.results.load import from_document, load_results
 from netpol_conformance.results.records import RunRecord
-from netpol_conformance.results.schema import results_schema
-from netpol_conformance.results.write import document_text, write_atomically, write_results
+from netpol_conformance.results.schema import results_schema, schema_text
+from netpol_conformance.results.serialize import document_text, generated_schema, to_document
+from netpol_conformance.results.versions import FORMAT, SCHEMA_VERSION
+from netpol_conformance.results.write import write_atomically, write_results
 
 
 def _strict(schema: Any) -> Any:
@@ -98,7 +99,7 @@ def test_a_written_file_loads_back_to_the_same_run(tmp_path: Path) -> None:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(runs)
 def test_document_load_document_round_trips(run: RunRecord) -> None:
-    document = json.loads(document_text(to_document(run)))
+    document = json.loads(document_text(run))
     again = from_document(document, "mem")
     assert to_document(again) == document
     assert again == run
@@ -122,7 +123,7 @@ def test_refuses_a_missing_file(tmp_path: Path) -> None:
 
 def test_refuses_a_truncated_file(tmp_path: Path) -> None:
     path = tmp_path / "r.json"
-    text = document_text(to_document(make_run(scenarios=("0-no-policies",))))
+    text = document_text(make_run(scenarios=("0-no-policies",)))
     path.write_text(text[: len(text) // 2])
     assert "not JSON" in _refusal(path)
 
@@ -145,9 +146,9 @@ def test_refuses_a_foreign_file(tmp_path: Path, content: str, says: str) -> None
 def test_refuses_another_schema_major_and_accepts_a_newer_minor(tmp_path: Path) -> None:
     document = to_document(make_run(scenarios=("1-default-deny-ingress",)))
     newer = copy.deepcopy(document)
-    newer["schema_version"] = "2.7"
-    newer["added_in_2_7"] = {"anything": True}
-    newer["steps"][0]["probes"][0]["added_in_2_7"] = 1
+    newer["schema_version"] = "2.9"
+    newer["added_in_2_9"] = {"anything": True}
+    newer["steps"][0]["probes"][0]["added_in_2_9"] = 1
     (tmp_path / "newer.json").write_text(json.dumps(newer))
     assert load_results(tmp_path / "newer.json") == from_document(document, "x")
     document["schema_version"] = "3.0"
@@ -241,7 +242,7 @@ def test_an_interrupted_write_leaves_the_earlier_file_whole(
 
 
 def test_outcomes_in_the_schema_are_the_outcomes_of_the_code() -> None:
-    enum = results_schema()["$defs"]["category"]["enum"]
+    enum = results_schema()["$defs"]["Outcome"]["enum"]
     assert enum == [o.value for o in Outcome]
 
 
@@ -278,7 +279,7 @@ def test_deeply_nested_json_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], depth: int
 ) -> None:
     """Not a RecursionError traceback with exit 1, the code compare uses for regressions."""
-    document = json.loads(document_text(to_document(make_run(scenarios=("0-no-policies",)))))
+    document = json.loads(document_text(make_run(scenarios=("0-no-policies",))))
     path = tmp_path / "deep.json"
     nested = "[" * depth + "]" * depth
     text = json.dumps(document).replace('"options": {', f'"options": {{"deep": {nested}, ', 1)
@@ -289,7 +290,110 @@ def test_deeply_nested_json_is_one_line_and_exit_2(
 
 
 def test_a_nan_time_to_enforce_is_refused(tmp_path: Path) -> None:
-    text = document_text(to_document(make_run(scenarios=("1-default-deny-ingress",))))
+    text = document_text(make_run(scenarios=("1-default-deny-ingress",)))
     path = tmp_path / "nan.json"
     path.write_text(text.replace('"time_to_enforce": 1.4', '"time_to_enforce": NaN', 1))
     assert "NaN is not a JSON number" in _refusal(path)
+
+
+# --- one definition: the records give the writer, the reader and the schema ------------------
+
+
+def test_the_shipped_schema_is_the_one_the_records_generate() -> None:
+    shipped = (
+        Path(__file__).parents[2] / "netpol_conformance" / "results" / "results.schema.json"
+    ).read_text(encoding="utf-8")
+    assert shipped == schema_text(generated_schema()), (
+        "the results schema shipped in the package differs from the records: run "
+        "python -m netpol_conformance.results.schema and commit the file"
+    )
+
+
+def test_every_record_field_has_a_description_in_the_schema() -> None:
+    """The schema is the results file's reference: a field without words fails here."""
+    undescribed = [
+        f"{name}.{field}"
+        for name, definition in results_schema()["$defs"].items()
+        for field, spec in definition.get("properties", {}).items()
+        if "description" not in spec
+        and "$ref" not in spec
+        and field not in _SELF_EXPLAINING
+    ]
+    assert not undescribed, undescribed
+
+
+_SELF_EXPLAINING = {
+    "met", "port", "protocol", "name", "nodeid", "scenario", "error", "polls", "start",
+    "category", "samples", "steps", "probes", "label", "agent", "at", "round_trips", "source",
+    "upgrade_command", "notes", "cni_version_before", "cni_version_after", "connections",
+    "events", "segments", "longest", "seconds", "passed", "format", "expected", "nodes",
+    "pods", "stalls", "windows", "tests", "setup_errors", "lost",
+}  # fmt: skip
+
+
+OLD = Path(__file__).parent / "data" / "results-2.0.json"  # written by the 2.0 writer
+
+
+def test_a_file_of_the_previous_release_loads_and_compares_equal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = load_results(OLD)
+    run = make_run(
+        scenarios=("2-allow-frontend-to-db",),
+        fault=blocks("2-allow-frontend-to-db", {"frontend/web->backend/db:5432/TCP"}),
+        setup_errors={"forgot-dns-egress": "namespace backend-x did not become ready"},
+    )
+
+    def seen(r: RunRecord) -> list[tuple[object, ...]]:
+        return [
+            (s.step, p.probe, p.expected, p.observed, p.met, p.history, p.command, p.path)
+            for s in r.steps
+            for p in s.probes
+        ]
+
+    assert seen(old) == seen(run) and len(seen(run)) == 105
+    assert old.setup_errors == run.setup_errors
+    assert old.lost == {"4-namespace-isolation": "worker gw1 died"}
+    assert old.upgrade is not None and old.upgrade.reasons == ("1 denied probe got through",)
+    write_results(run, tmp_path / "new.json")
+    assert main(["compare", str(OLD), str(tmp_path / "new.json")]) == 0
+    assert "nothing regressed or leaked (105 probes compared)" in capsys.readouterr().out
+
+
+def test_a_probe_without_its_source_is_refused_naming_the_field(tmp_path: Path) -> None:
+    document = to_document(make_run(scenarios=("1-default-deny-ingress",)))
+    del document["steps"][0]["probes"][2]["from"]
+    (tmp_path / "r.json").write_text(json.dumps(document))
+    assert "steps[0].probes[2].from: Field required" in _refusal(tmp_path / "r.json")
+
+
+def test_a_probe_of_an_impossible_kind_and_protocol_is_refused(tmp_path: Path) -> None:
+    document = to_document(make_run(scenarios=("1-default-deny-ingress",)))
+    probe = next(p for p in document["steps"][0]["probes"] if p["kind"] == "tcp")
+    probe["protocol"] = "UDP"
+    (tmp_path / "r.json").write_text(json.dumps(document))
+    message = _refusal(tmp_path / "r.json")
+    assert "steps[0].probes[" in message and "a tcp probe has protocol TCP, not UDP" in message
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "says"),
+    [
+        (("status",), "fine", "status: 'fine': Input should be"),
+        (("steps", 0, "polls"), "3", "steps[0].polls: Input should be a valid integer"),
+        (("steps", 0, "converged"), 1, "steps[0].converged: Input should be a valid boolean"),
+        (("cni", "enforces"), "true", "cni.enforces: Input should be a valid boolean"),
+        (("setup_errors",), [{"scenario": "x"}], "setup_errors: Value error, every entry"),
+    ],
+)
+def test_the_reader_is_strict_about_types(
+    tmp_path: Path, path: tuple[str | int, ...], value: object, says: str
+) -> None:
+    """A string where a number belongs is refused, not quietly turned into one."""
+    document = to_document(make_run(scenarios=("1-default-deny-ingress",)))
+    node: Any = document
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    (tmp_path / "r.json").write_text(json.dumps(document))
+    assert says in _refusal(tmp_path / "r.json")
