@@ -51,6 +51,9 @@ class KindInstall:
     released: str = ""  # YYYY-MM of the pinned release
     tested_kubernetes: tuple[str, ...] = ()  # minors upstream tests this release on
     archived: bool = False  # the upstream project is no longer maintained
+    # The nftables table ("FAMILY NAME") its policy engine makes on every node, for a CNI that
+    # fails open (lets everything through) when its engine does not run: checked after Ready.
+    policy_table: str = ""
 
     @property
     def disables_default_cni(self) -> bool:
@@ -147,7 +150,9 @@ PROFILES: dict[str, CniProfile] = {
             True,
             DROP,
             r"^kindnet-",
-            kind=KindInstall("", ("kube-system", "kindnet")),
+            kind=KindInstall(
+                "", ("kube-system", "kindnet"), policy_table="inet kindnet-network-policies"
+            ),
         ),
         CniProfile(
             "flannel",

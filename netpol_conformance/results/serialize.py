@@ -17,6 +17,7 @@ from netpol_conformance.probe.outcome import Observation
 from netpol_conformance.results.records import PROBE_FIELDS, RunRecord
 from netpol_conformance.results.versions import FORMAT, SCHEMA_MAJOR, SCHEMA_VERSION
 
+
 @cache
 def _adapter() -> TypeAdapter[RunRecord]:
     return TypeAdapter(RunRecord)
@@ -110,7 +111,8 @@ def _one_line_descriptions(node: Any) -> Any:
     """Descriptions come from docstrings wrapped at the code's width: joined into one line."""
     if isinstance(node, dict):
         return {
-            k: " ".join(v.split()) if k == "description" and isinstance(v, str)
+            k: " ".join(v.split())
+            if k == "description" and isinstance(v, str)
             else _one_line_descriptions(v)
             for k, v in node.items()
         }

@@ -15,8 +15,10 @@ import yaml
 from kind_fakes import FakeRun, inspect_json
 
 from netpol_conformance.cluster.base import ClusterInfo
+from netpol_conformance.cluster.kind.commands import Heartbeat
 from netpol_conformance.cluster.kind.external import start_script
 from netpol_conformance.cluster.kind.host import INFO_FORMAT
+from netpol_conformance.cluster.kind.node_setup import wait_for_policy_tables
 from netpol_conformance.cluster.kind.options import KindOptions
 from netpol_conformance.cluster.kind.provider import KindProvider
 from netpol_conformance.cluster.kind.state import CREATING, INSTALLING, READY, StateFile
@@ -409,7 +411,7 @@ def test_bridging_cnis_enable_br_netfilter_on_every_node(tmp_path: Path, cni: st
 def test_other_cnis_leave_br_netfilter_alone(tmp_path: Path, cni: str) -> None:
     run = FakeRun(fresh_replies())
     prepare(make(tmp_path, run, cni))
-    assert not run.commands("docker", "exec")
+    assert not [c for c in run.commands("docker", "exec") if "br_netfilter" in c[-1]]
 
 
 def test_a_host_without_br_netfilter_is_one_clear_error(tmp_path: Path) -> None:
@@ -674,3 +676,74 @@ def test_cni_manifest_installs_another_release_and_says_so(tmp_path: Path) -> No
 def test_cni_manifest_is_refused_for_a_cni_from_a_chart(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--cni-manifest works for CNIs kind installs"):
         make(tmp_path, FakeRun(fresh_replies()), "cilium", options=KindOptions(cni_manifest="x"))
+
+
+# --- breaker: kindnet's policy engine fails open -----------------------------------------------
+
+NFT_TABLE = ("nft", "list", "table", "inet", "kindnet-network-policies")
+
+
+def table_checks(run: FakeRun) -> list[str]:
+    """The nodes whose kindnet policy table was looked for, in order."""
+    return [c[2] for c in run.commands("docker", "exec") if tuple(c[3:]) == NFT_TABLE]
+
+
+def test_kindnet_proves_its_policy_engine_runs_on_every_node(tmp_path: Path) -> None:
+    run = FakeRun(fresh_replies())
+    _info, notes = prepare(make(tmp_path, run, "kindnet"))
+    assert sorted(table_checks(run)) == sorted(NODES.split())
+    assert any("kindnet's policy engine runs on 3 node(s)" in n for n in notes)
+
+
+@pytest.mark.parametrize("cni", ["calico", "flannel"])
+def test_other_cnis_are_not_checked_for_kindnets_table(tmp_path: Path, cni: str) -> None:
+    run = FakeRun(fresh_replies())
+    prepare(make(tmp_path, run, cni))
+    assert table_checks(run) == []
+
+
+def test_kindnet_failing_open_stops_the_run_with_one_line_and_no_cluster(tmp_path: Path) -> None:
+    missing = (1, "", "Error: No such file or directory\nlist table inet kindnet-network-...\n")
+    run = FakeRun(fresh_replies({("docker", "exec", "npc-worker2", *NFT_TABLE): missing}))
+    p = make(tmp_path, run, "kindnet")
+    p.engine_timeout = 0.0
+    with pytest.raises(SetupError) as exc_info:
+        prepare(p)
+    msg = str(exc_info.value)
+    assert "\n" not in msg
+    assert "not running on npc-worker2:" in msg and "npc-worker," not in msg
+    assert "fails open" in msg and "sudo modprobe nfnetlink_queue" in msg
+    assert "(the kind cluster npc was deleted)" in msg
+    assert run.commands(KIND, "delete", "cluster")
+
+
+def test_the_policy_table_is_waited_for_until_it_appears() -> None:
+    """The engine makes its table a few seconds after the agent is Ready: not a failure."""
+    run = FakeRun({("docker", "exec", "n2", *NFT_TABLE): [(1, "", "")] * 3 + [(0, "", "")]})
+    now = [0.0]
+    lines: list[str] = []
+    heartbeat = Heartbeat(lines.append)
+    wait_for_policy_tables(
+        run,
+        ["n1", "n2"],
+        "inet kindnet-network-policies",
+        "kindnet",
+        heartbeat,
+        timeout=30,
+        clock=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+    )
+    assert table_checks(run) == ["n1", "n2", "n2", "n2", "n2"]  # n1 once: it had it
+    assert now[0] == 6.0
+    assert (
+        lines[-1]
+        == "kind: kindnet's policy engine runs on 2 node(s) (inet kindnet-network-policies)"
+    )
+
+
+def test_a_node_without_nft_cannot_be_checked_and_says_so() -> None:
+    run = FakeRun({("docker", "exec", "n1", "nft"): (127, "", "sh: nft: not found\n")})
+    with pytest.raises(SetupError, match="the node n1 has no `nft` command"):
+        wait_for_policy_tables(
+            run, ["n1"], "inet kindnet-network-policies", "kindnet", Heartbeat(print)
+        )

@@ -315,9 +315,7 @@ def test_every_record_field_has_a_description_in_the_schema() -> None:
         f"{name}.{field}"
         for name, definition in results_schema()["$defs"].items()
         for field, spec in definition.get("properties", {}).items()
-        if "description" not in spec
-        and "$ref" not in spec
-        and field not in _SELF_EXPLAINING
+        if "description" not in spec and "$ref" not in spec and field not in _SELF_EXPLAINING
     ]
     assert not undescribed, undescribed
 

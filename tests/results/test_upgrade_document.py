@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+from report_runs import make_run
 from upgrade_records import connection, leak, probe, upgrade
 
 from netpol_conformance.report.html_report import render_html
@@ -19,8 +19,6 @@ from netpol_conformance.results.serialize import to_document
 from netpol_conformance.results.upgrade import UpgradeRecord, Window
 from netpol_conformance.results.versions import SCHEMA_VERSION
 from netpol_conformance.results.write import write_results
-
-from report_runs import make_run
 
 
 def _strict(schema: Any) -> Any:

@@ -30,12 +30,11 @@ from netpol_conformance.cluster.kind.config import kind_config_yaml
 from netpol_conformance.cluster.kind.external import ExternalHostContainer, kind_network
 from netpol_conformance.cluster.kind.host import Engine, host_problems, read_host_file
 from netpol_conformance.cluster.kind.install_steps import (
-    BR_NETFILTER_MISSING,
-    br_netfilter_script,
     bridge_plugin_script,
     helm_install,
     kubectl_apply,
 )
+from netpol_conformance.cluster.kind.node_setup import enable_br_netfilter, wait_for_policy_tables
 from netpol_conformance.cluster.kind.options import KindOptions
 from netpol_conformance.cluster.kind.ready import kube_reader, not_ready_pods, wait_until_ready
 from netpol_conformance.cluster.kind.state import (
@@ -92,6 +91,7 @@ class KindProvider(Provider):
         self.read_host = read_host
         self.system = system or platform.system().lower()
         self.wait_timeout = wait_timeout
+        self.engine_timeout = 90.0  # seconds for a fail-open CNI's policy table to appear
         self.state = StateFile(state_dir, name)
 
     # --- names and paths
@@ -190,6 +190,10 @@ class KindProvider(Provider):
         if state.status != READY:
             self._install_cni(tools, heartbeat)
         self._wait_ready(info, heartbeat)
+        if self.install.policy_table:  # a CNI that fails open: its engine must be running
+            table, nodes = self.install.policy_table, self._nodes(tools.kind)
+            name = self.profile.name
+            wait_for_policy_tables(self.run, nodes, table, name, heartbeat, self.engine_timeout)
         if self.options.cni_manifest:
             info = replace(info, cni_version=self._running_version(info))
         external = self.external.ensure(heartbeat.say)
@@ -326,7 +330,7 @@ class KindProvider(Provider):
         if install.needs_br_netfilter or install.needs_bridge_plugin:
             nodes = self._nodes(tools.kind)
             if install.needs_br_netfilter:
-                self._enable_br_netfilter(nodes, heartbeat)
+                enable_br_netfilter(self.run, nodes, self.profile.name, heartbeat)
             if install.needs_bridge_plugin:
                 for node in nodes:
                     heartbeat.say(f"kind: adding the bridge CNI plugin to {node}")
@@ -344,22 +348,6 @@ class KindProvider(Provider):
         elif install.helm is not None:
             argv = helm_install(tools.helm or "helm", install.helm, kubeconfig, self.context)
             self._check(argv, what, heartbeat)
-
-    def _enable_br_netfilter(self, nodes: list[str], heartbeat: Heartbeat) -> None:
-        for node in nodes:
-            heartbeat.say(f"kind: enabling br_netfilter on {node}")
-            argv = ["docker", "exec", node, "sh", "-c", br_netfilter_script()]
-            result = self.run(argv, timeout=120)
-            if result.returncode == BR_NETFILTER_MISSING:
-                raise SetupError(
-                    f"--cni {self.profile.name} on kind needs the br_netfilter kernel module and "
-                    f"the node {node} cannot load it (Docker >= 27.3 no longer does): run `sudo "
-                    "modprobe br_netfilter` on the Docker host and run again"
-                )
-            if result.returncode != 0:
-                raise SetupError(
-                    f"enabling br_netfilter on {node} failed: {result.stderr.strip()[-500:]}"
-                )
 
     def _wait_ready(self, info: ClusterInfo, heartbeat: Heartbeat) -> None:
         from kubernetes import client

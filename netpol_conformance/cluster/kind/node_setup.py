@@ -1,4 +1,5 @@
-"""Proof that a CNI's policy engine runs on every node, for a CNI that fails open without it.
+"""What the kind provider does inside each node: br_netfilter before the CNI is installed, and
+after it is Ready, the proof that its policy engine runs where the CNI fails open without one.
 
 kindnet (kind >= v0.24) enforces NetworkPolicy through an NFQUEUE: its agent programs an
 nftables table (``inet kindnet-network-policies``) that queues new flows to itself for a
@@ -14,10 +15,27 @@ import time
 from collections.abc import Callable, Sequence
 
 from netpol_conformance.cluster.kind.commands import Heartbeat, Runner
+from netpol_conformance.cluster.kind.install_steps import BR_NETFILTER_MISSING, br_netfilter_script
 from netpol_conformance.errors import SetupError
 
 POLL_SECONDS = 2.0
 NOT_FOUND = 127  # the shell's "command not found"
+
+
+def enable_br_netfilter(run: Runner, nodes: Sequence[str], cni: str, heartbeat: Heartbeat) -> None:
+    for node in nodes:
+        heartbeat.say(f"kind: enabling br_netfilter on {node}")
+        result = run(["docker", "exec", node, "sh", "-c", br_netfilter_script()], timeout=120)
+        if result.returncode == BR_NETFILTER_MISSING:
+            raise SetupError(
+                f"--cni {cni} on kind needs the br_netfilter kernel module and the node {node} "
+                "cannot load it (Docker >= 27.3 no longer does): run `sudo modprobe "
+                "br_netfilter` on the Docker host and run again"
+            )
+        if result.returncode != 0:
+            raise SetupError(
+                f"enabling br_netfilter on {node} failed: {result.stderr.strip()[-500:]}"
+            )
 
 
 def wait_for_policy_tables(
@@ -38,7 +56,9 @@ def wait_for_policy_tables(
     while True:
         still = []
         for node in waiting:
-            result = run(["docker", "exec", node, "nft", "list", "table", *table.split()], timeout=30)
+            result = run(
+                ["docker", "exec", node, "nft", "list", "table", *table.split()], timeout=30
+            )
             if result.returncode == NOT_FOUND:
                 raise SetupError(
                     f"cannot check that {cni}'s policy engine runs: the node {node} has no `nft` "
