@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("output_files", "cni", "model"),
     ("policy", "cluster"),
     ("probe",),
+    ("scenarios",),  # scenarios as data: states, changes, tables; the upstream catalogue
     ("plan", "deviations"),
     ("results",),  # the records of a run, an upgrade and a comparison
     ("sim", "run"),
