@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from netpol_conformance.scenarios import specs_changes, specs_selectors
+from netpol_conformance.scenarios import specs_beyond, specs_changes, specs_selectors
 from netpol_conformance.scenarios.model import Scenario
 
-SCENARIOS: tuple[Scenario, ...] = tuple(
+UPSTREAM: tuple[Scenario, ...] = tuple(
     sorted(specs_selectors.SCENARIOS + specs_changes.SCENARIOS, key=lambda s: s.upstream)
 )
+BEYOND: tuple[Scenario, ...] = specs_beyond.SCENARIOS  # what upstream never checks
+SCENARIOS: tuple[Scenario, ...] = UPSTREAM + BEYOND
 BY_ID = {s.id: s for s in SCENARIOS}
 
 

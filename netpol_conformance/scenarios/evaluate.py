@@ -13,7 +13,16 @@ from netpol_conformance.model.topology import Topology
 from netpol_conformance.policy.oracle import Oracle
 from netpol_conformance.policy.parse import parse_policies
 from netpol_conformance.scenarios.build import render_addresses
-from netpol_conformance.scenarios.model import Apply, Delete, Label, Scenario, State, Update
+from netpol_conformance.scenarios.model import (
+    Apply,
+    CreatePod,
+    Delete,
+    Label,
+    Scenario,
+    State,
+    Update,
+)
+from netpol_conformance.scenarios.topology import catalogue_pod
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,17 @@ def walk(scenario: Scenario, topology: Topology) -> Iterator[Reached]:
                     raise ValueError(f"{scenario.id}/{state.id}: {change}: nothing to delete")
             elif isinstance(change, Label):
                 topology = relabelled(topology, change)
+            elif isinstance(change, CreatePod):
+                topology = with_pod(topology, change)
         yield Reached(state, topology, tuple(policies.values()))
+
+
+def with_pod(topology: Topology, change: CreatePod) -> Topology:
+    if any(p.key == change.key for p in topology.pods):
+        raise ValueError(f"{change}: the pod exists already")
+    index = sum(p.namespace == change.namespace for p in topology.pods)
+    pod = catalogue_pod(change.namespace, change.name, index, dict(change.labels))
+    return dataclasses.replace(topology, pods=(*topology.pods, pod))
 
 
 def relabelled(topology: Topology, change: Label) -> Topology:
@@ -83,11 +102,12 @@ def probes(scenario: Scenario, pods: tuple[str, ...]) -> Iterator[tuple[str, str
                     yield src, dst, port_key
 
 
-def disagreements(scenario: Scenario, topology: Topology, pods: tuple[str, ...]) -> list[str]:
+def disagreements(scenario: Scenario, topology: Topology) -> list[str]:
     """Every probe of every state where the table and the oracle say different things."""
     out = []
     for reached in walk(scenario, topology):
         oracle = reached.oracle()
+        pods = tuple(p.key for p in reached.topology.pods)
         for src, dst, port_key in probes(scenario, pods):
             number, protocol = port_key.split("/")
             verdict = oracle.explain(src, dst, int(number), protocol)

@@ -1,9 +1,9 @@
 """A scenario: an ordered list of states, each reached by a change and judged by its table.
 
-A change is what a user does to a cluster: apply a policy, update one in place, delete one, or
-add or remove labels on a namespace or a pod. A state is the cluster after its changes (on top
-of the states before it), with the expectation for every probe of the scenario as a table
-written by hand from the spec, independently of the oracle:
+A change is what a user does to a cluster: apply a policy, update one in place, delete one,
+add or remove labels on a namespace or a pod, or create a pod. A state is the cluster after
+its changes (on top of the states before it), with the expectation for every probe of the
+scenario as a table written by hand from the spec, independently of the oracle:
 
     ("deny",  "*",   "x/a", "*")        nothing reaches x/a
     ("allow", "x/b", "x/a", "80/TCP")   ... except x/b on TCP 80
@@ -82,7 +82,24 @@ class Label:
         return f"label {self.target} {' '.join(parts)}"
 
 
-Change = Apply | Update | Delete | Label
+@dataclass(frozen=True)
+class CreatePod:
+    """Create a pod of the topology's kind after the policies: it must be isolated as they say
+    from its first packet."""
+
+    namespace: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def __str__(self) -> str:
+        return f"create pod {self.key}"
+
+
+Change = Apply | Update | Delete | Label | CreatePod
 
 
 @dataclass(frozen=True)
@@ -98,8 +115,8 @@ class State:
 @dataclass(frozen=True)
 class Scenario:
     """Ordered states over one topology, probed on ``ports`` (``80/TCP``) between every two
-    different pods; ``upstream`` names the Kubernetes e2e spec it mirrors, by its number in
-    network_policy.go (0: a scenario of our own)."""
+    different pods of the state; ``upstream`` names the Kubernetes e2e spec it mirrors, by its
+    number in network_policy.go (0: a scenario of our own)."""
 
     id: str
     family: str

@@ -17,6 +17,7 @@ FAMILIES = {
     "several-policies": "several policies combined",
     "label-updates": "label updates",
     "update-delete": "policy update and delete",
+    "new-pods": "pods created after the policies",
     "api": "the NetworkPolicy API",
 }
 
