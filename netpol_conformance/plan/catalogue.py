@@ -1,26 +1,22 @@
-"""The tutorial's steps and common mistakes, each with a hand-written expectation table.
+"""The tutorial's steps and common mistakes as the run takes them: one state each, with the
+manifest folders that put it in force (from the open state) and its hand-written table.
 
-The tables are written from the tutorial's prose, independently of the oracle; a test checks
-that the oracle agrees with every one of them. A table is a list of rules read top to bottom,
-the last matching rule wins, and everything starts allowed (Kubernetes' default):
-
-    ("deny",  "*",            "backend/*", "*")     nothing reaches backend
-    ("allow", "frontend/web", "backend/db", "5432")  ... except web -> db on 5432
-
-Sources and destinations are ``namespace/pod`` globs, the external host's name, or ``dns``
-(a DNS lookup through the cluster DNS service). Ports are globs on ``PORT/PROTOCOL``
-(``5432/TCP``, ``53/*``, ``*``).
+Derived from the scenarios of states in ``scenarios.tutorial``: step N applies the folders of
+steps 1 to N. What the run adds here is how a scenario is scheduled and selected: its group
+(marker), whether it needs the external host, and which scenario runs with it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 
-ALLOW = "allow"
-DENY = "deny"
+from netpol_conformance.scenarios import tutorial
+from netpol_conformance.scenarios.model import ALLOW, DENY, ApplyManifests, TableRule, table_allows
+from netpol_conformance.scenarios.model import Scenario as StateScenario
 
-TableRule = tuple[str, str, str, str]
+__all__ = ["ALLOW", "DENY", "TableRule"]
+
+S2, S3, S4 = tutorial.S2, tutorial.S3, tutorial.S4
 
 
 @dataclass(frozen=True)
@@ -40,85 +36,38 @@ class Scenario:
         return f"step{self.id.split('-')[0]}" if self.group == "step" else self.group
 
     def expect_allowed(self, src: str, dst: str, port: int, protocol: str = "TCP") -> bool:
-        allowed = True
-        port_key = f"{port}/{protocol}"
-        for verdict, s, d, p in self.table:
-            if fnmatchcase(src, s) and fnmatchcase(dst, d) and fnmatchcase(port_key, p):
-                allowed = verdict == ALLOW
-        return allowed
+        return table_allows(self.table, src, dst, f"{port}/{protocol}")
 
 
-_STEP1: tuple[TableRule, ...] = ((DENY, "*", "backend/*", "*"),)
-_STEP2 = (*_STEP1, (ALLOW, "frontend/web", "backend/db", "5432/TCP"))
-_STEP3 = (*_STEP2, (DENY, "backend/*", "*", "*"), (ALLOW, "backend/*", "dns", "*"))
-_STEP4 = (*_STEP3, (ALLOW, "backend/db", "external-db", "5432/TCP"))
-_STEP5 = (
-    *_STEP4,
-    (DENY, "production/*", "*", "*"),
-    (DENY, "*", "production/*", "*"),
-    (ALLOW, "production/*", "production/*", "*"),
-    (ALLOW, "production/*", "dns", "*"),
-    # allow-dns names no destination: port 53 is open to every pod that takes it in.
-    (ALLOW, "production/*", "frontend/*", "53/*"),
+USES_EXTERNAL = {"4-allow-external-db-egress", "except-covers-the-target"}
+RUNS_WITH = {"or-instead-of-and": "2-allow-frontend-to-db"}  # test_or_variant_lets_more_in_than_and
+
+
+def _folders(scenario: StateScenario, upto: int) -> tuple[str, ...]:
+    return tuple(
+        c.folder
+        for state in scenario.states[: upto + 1]
+        for c in state.changes
+        if isinstance(c, ApplyManifests)
+    )
+
+
+def _run_as(scenario: StateScenario, index: int, group: str) -> Scenario:
+    state = scenario.states[index]
+    return Scenario(
+        state.id,
+        _folders(scenario, index),
+        state.table,
+        group=group,
+        uses_external=state.id in USES_EXTERNAL,
+        runs_with=RUNS_WITH.get(state.id),
+    )
+
+
+STEPS: tuple[Scenario, ...] = tuple(
+    _run_as(tutorial.WALKTHROUGH, i, "step") for i in range(len(tutorial.WALKTHROUGH.states))
 )
-
-S1 = "step-1-default-deny-ingress"
-S2 = "step-2-allow-frontend-to-db"
-S3 = "step-3-default-deny-egress"
-S4 = "step-4-allow-external-db-egress"
-S5 = "step-5-production-isolation"
-
-STEPS: tuple[Scenario, ...] = (
-    Scenario("0-no-policies", (), ()),
-    Scenario("1-default-deny-ingress", (S1,), _STEP1),
-    Scenario("2-allow-frontend-to-db", (S1, S2), _STEP2),
-    Scenario("3-default-deny-egress", (S1, S2, S3), _STEP3),
-    Scenario(
-        "4-allow-external-db-egress",
-        (S1, S2, S3, S4),
-        _STEP4,
-        uses_external=True,
-    ),
-    Scenario(
-        "5-production-isolation",
-        (S1, S2, S3, S4, S5),
-        _STEP5,
-    ),
-)
-
-MISTAKES: tuple[Scenario, ...] = (
-    Scenario(
-        "forgot-dns-egress",
-        ("mistakes/forgot-dns-egress",),
-        ((DENY, "backend/*", "*", "*"),),
-        group="mistake",
-    ),
-    Scenario(
-        "or-instead-of-and",
-        (S1, "mistakes/or-instead-of-and"),
-        (
-            *_STEP1,
-            (ALLOW, "frontend/*", "backend/db", "5432/TCP"),
-            (ALLOW, "backend/web", "backend/db", "5432/TCP"),
-        ),
-        group="mistake",
-        runs_with="2-allow-frontend-to-db",  # test_or_variant_lets_more_in_than_and
-    ),
-    Scenario(
-        "egress-rules-without-policytypes",
-        ("mistakes/egress-rules-without-policytypes",),
-        ((DENY, "*", "backend/db", "*"),),
-        group="mistake",
-    ),
-    # Ours, not the tutorial's: the except list covers the target, so db reaches nothing.
-    Scenario(
-        "except-covers-the-target",
-        ("mistakes/except-covers-the-target",),
-        ((DENY, "backend/db", "*", "*"),),
-        group="mistake",
-        uses_external=True,
-    ),
-)
+MISTAKES: tuple[Scenario, ...] = tuple(_run_as(m, 0, "mistake") for m in tutorial.MISTAKES)
 
 ALL: tuple[Scenario, ...] = STEPS + MISTAKES
 BY_ID = {s.id: s for s in ALL}

@@ -99,7 +99,18 @@ class CreatePod:
         return f"create pod {self.key}"
 
 
-Change = Apply | Update | Delete | Label | CreatePod
+@dataclass(frozen=True)
+class ApplyManifests:
+    """Apply every object of a folder of manifests (the tutorial's step folders), as its
+    reader does with ``kubectl apply -f FOLDER``."""
+
+    folder: str
+
+    def __str__(self) -> str:
+        return f"apply -f {self.folder}"
+
+
+Change = Apply | Update | Delete | Label | CreatePod | ApplyManifests
 
 
 @dataclass(frozen=True)
