@@ -12,10 +12,17 @@ import os
 import sys
 from collections.abc import Sequence
 
-from netpol_conformance.commands import cleanup, compare, report, simulate, upgrade_check
+from netpol_conformance.commands import (
+    catalogue,
+    cleanup,
+    compare,
+    report,
+    simulate,
+    upgrade_check,
+)
 from netpol_conformance.errors import ConformanceError
 
-COMMANDS = [simulate, compare, report, cleanup, upgrade_check]
+COMMANDS = [simulate, catalogue, compare, report, cleanup, upgrade_check]
 
 
 def build_parser() -> argparse.ArgumentParser:
