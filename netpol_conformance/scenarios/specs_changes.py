@@ -67,6 +67,25 @@ def _changing(number: int, slug: str, family: str, states: list[State], ports=("
     )
 
 
+def _opened_by_label(number: int, slug: str, peer_: dict, label: Label, opened: str) -> Scenario:
+    """x/a admits only ``peer_``, which matches nothing until ``label`` makes ``opened`` match."""
+    allow = policy("x", slug, {"pod": "a"}, ingress=[rule([peer_])])
+    closed = ((DENY, "*", "x/a", "*"),)
+    return _changing(
+        number,
+        slug,
+        "label-updates",
+        [
+            State("policy", (Apply(allow),), closed),
+            State(
+                f"{label.target.replace('/', '-')}-labelled",
+                (label,),
+                (*closed, (ALLOW, opened, "x/a", "*")),
+            ),
+        ],
+    )
+
+
 _EXCEPT_B = policy(
     "x",
     "to-block",
@@ -289,57 +308,19 @@ SCENARIOS: tuple[Scenario, ...] = (
         ],
     ),
     # --- label updates
-    _changing(
+    _opened_by_label(
         21,
         "from-updated-namespace",
-        "label-updates",
-        [
-            State(
-                "policy",
-                (
-                    Apply(
-                        policy(
-                            "x",
-                            "from-updated-ns",
-                            {"pod": "a"},
-                            ingress=[rule([peer(ns={"matchLabels": {"ns2": "updated"}})])],
-                        )
-                    ),
-                ),
-                ((DENY, "*", "x/a", "*"),),
-            ),
-            State(
-                "y-labelled",
-                (Label("y", {"ns2": "updated"}),),
-                ((DENY, "*", "x/a", "*"), (ALLOW, "y/*", "x/a", "*")),
-            ),
-        ],
+        peer(ns={"matchLabels": {"ns2": "updated"}}),
+        Label("y", {"ns2": "updated"}),
+        "y/*",
     ),
-    _changing(
+    _opened_by_label(
         22,
         "from-updated-pod",
-        "label-updates",
-        [
-            State(
-                "policy",
-                (
-                    Apply(
-                        policy(
-                            "x",
-                            "from-updated-pod",
-                            {"pod": "a"},
-                            ingress=[rule([peer({"pod": "b", "pod2": "updated"})])],
-                        )
-                    ),
-                ),
-                ((DENY, "*", "x/a", "*"),),
-            ),
-            State(
-                "x-b-labelled",
-                (Label("x/b", {"pod2": "updated"}),),
-                ((DENY, "*", "x/a", "*"), (ALLOW, "x/b", "x/a", "*")),
-            ),
-        ],
+        peer({"pod": "b", "pod2": "updated"}),
+        Label("x/b", {"pod2": "updated"}),
+        "x/b",
     ),
     _changing(
         24,
