@@ -26,7 +26,8 @@ def _adapter() -> TypeAdapter[RunRecord]:
 def to_document(run: RunRecord) -> dict[str, Any]:
     """The results document of a run, as JSON values (``json.dumps`` takes it as is). A value
     JSON has no type for (a date in a YAML policy) is written as text, NaN as null."""
-    return _adapter().dump_python(run, mode="json", by_alias=True, fallback=str)
+    text = _adapter().dump_json(run, by_alias=True, fallback=str)  # NaN, infinity: null
+    return json.loads(text)
 
 
 @cache

@@ -395,3 +395,22 @@ def test_the_reader_is_strict_about_types(
     node[path[-1]] = value
     (tmp_path / "r.json").write_text(json.dumps(document))
     assert says in _refusal(tmp_path / "r.json")
+
+
+def test_values_json_lacks_are_written_as_json_has_them(tmp_path: Path) -> None:
+    """An infinite time to enforce is null, a date in an option is text, and anything else
+    becomes its text: the file is written, and reads back."""
+    import dataclasses
+    import datetime
+    import math
+
+    run = make_run(scenarios=("1-default-deny-ingress",))
+    step = dataclasses.replace(run.steps[0], time_to_enforce=math.inf)
+    options = {**run.options, "since": datetime.date(2026, 12, 6), "odd": object()}
+    run = dataclasses.replace(run, steps=(step,), options=options)
+    write_results(run, tmp_path / "r.json")
+    document = json.loads((tmp_path / "r.json").read_text())
+    assert document["steps"][0]["time_to_enforce"] is None
+    assert document["options"]["since"] == "2026-12-06"
+    assert document["options"]["odd"].startswith("<object object")
+    assert load_results(tmp_path / "r.json").steps[0].time_to_enforce is None
