@@ -86,6 +86,13 @@ def _opened_by_label(number: int, slug: str, peer_: dict, label: Label, opened: 
     )
 
 
+def _from_y_to_a_on(number: int) -> dict:
+    """x/a admits y on one TCP port (spec 15 stacks two of these)."""
+    return policy(
+        "x", f"y-{number}", {"pod": "a"}, ingress=[rule([peer(ns=ns_named("y"))], [port(number)])]
+    )
+
+
 _EXCEPT_B = policy(
     "x",
     "to-block",
@@ -233,30 +240,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         [
             State(
                 "81-from-y",
-                (
-                    Apply(
-                        policy(
-                            "x",
-                            "y-81",
-                            {"pod": "a"},
-                            ingress=[rule([peer(ns=ns_named("y"))], [port(81)])],
-                        )
-                    ),
-                ),
+                (Apply(_from_y_to_a_on(81)),),
                 ((DENY, "*", "x/a", "*"), (ALLOW, "y/*", "x/a", "81/TCP")),
             ),
             State(
                 "and-80-from-y",
-                (
-                    Apply(
-                        policy(
-                            "x",
-                            "y-80",
-                            {"pod": "a"},
-                            ingress=[rule([peer(ns=ns_named("y"))], [port(80)])],
-                        )
-                    ),
-                ),
+                (Apply(_from_y_to_a_on(80)),),
                 ((DENY, "*", "x/a", "*"), (ALLOW, "y/*", "x/a", "*")),
             ),
         ],
