@@ -99,6 +99,17 @@ class Backend(ABC):
     def cni_components(self) -> list[str]:
         """Names of what runs the pod network (kube-system pods, host agents), for preflight."""
 
+    def label(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        set_: Mapping[str, str],
+        remove: Sequence[str] = (),
+    ) -> None:
+        """Set and remove labels on a Pod or a Namespace (``kubectl label``), in one change."""
+        raise NotImplementedError(f"the {self.info.backend} backend cannot change labels")
+
     def node_facts(self) -> list[NodeFacts]:
         """Every node's name, labels and annotations."""
         return []

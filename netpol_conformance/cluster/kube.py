@@ -173,6 +173,28 @@ class KubeBackend(Backend):
                 if exc.status != 404:
                     raise SetupError(_api_error("delete", obj, exc)) from None
 
+    def label(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        set_: Mapping[str, str],
+        remove: Sequence[str] = (),
+    ) -> None:
+        """One merge patch of the labels: a null value removes a label."""
+        labels: dict[str, str | None] = {**dict.fromkeys(remove), **set_}
+        body = {"metadata": {"labels": labels}}
+        obj = {"kind": kind, "metadata": {"namespace": namespace, "name": name}}
+        try:
+            if kind == "Namespace":
+                self.core.patch_namespace(name, body, _request_timeout=_API_TIMEOUT)
+            elif kind == "Pod":
+                self.core.patch_namespaced_pod(name, namespace, body, _request_timeout=_API_TIMEOUT)
+            else:
+                raise ValueError(f"the suite does not label {kind} objects")
+        except ApiException as exc:
+            raise SetupError(_api_error("label", obj, exc)) from None
+
     def pods(self, namespaces: Sequence[str]) -> list[PodState]:
         out = []
         for ns in namespaces:

@@ -12,19 +12,9 @@ import yaml
 from netpol_conformance.errors import SetupError
 
 DEFAULT_MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"  # package data
+# The catalogue's own topology: always the package's (its scenarios are written for it).
+CATALOGUE_MANIFESTS = DEFAULT_MANIFESTS / "catalogue"
 DNS_TARGET = "dns"  # the pseudo-destination of DNS probes in tables and ids
-
-
-@dataclass(frozen=True)
-class LogicalPod:
-    namespace: str
-    name: str
-    labels: tuple[tuple[str, str], ...]
-    node: str = ""  # placement slot (topology.yaml's `node`); the backend maps it to a node
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
 
 
 class ServerPort(NamedTuple):
@@ -35,7 +25,20 @@ class ServerPort(NamedTuple):
     protocol: str = "TCP"
 
 
-SERVER_PROTOCOLS = ("TCP", "UDP")  # what the test pods' servers can answer
+@dataclass(frozen=True)
+class LogicalPod:
+    namespace: str
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    node: str = ""  # placement slot (topology.yaml's `node`); the backend maps it to a node
+    ports: tuple[ServerPort, ...] = ()  # named ports of this pod only (topology.yaml's `ports`)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+SERVER_PROTOCOLS = ("TCP", "UDP", "SCTP")  # what the test pods' servers can answer
 
 
 @dataclass(frozen=True)
@@ -45,14 +48,14 @@ class Layout:
     root: Path
     namespaces: tuple[str, ...]
     pods: tuple[LogicalPod, ...]
-    external_name: str
+    external_name: str  # "": the topology has no external host
     external_placeholder: str
     external_ports: tuple[int, ...]
     server_ports: tuple[ServerPort, ...]
     dns_name: str
     pod_template: dict[str, Any]
     server_config: dict[str, Any]
-    host_network_pod: dict[str, Any]
+    host_network_pod: dict[str, Any] | None  # None: the topology has no host-network check
 
     @property
     def images(self) -> dict[str, str]:
@@ -86,7 +89,8 @@ def load_layout(root: Path = DEFAULT_MANIFESTS) -> Layout:
             "out like the package's manifests/ (topology/, step-*/, mistakes/)"
         )
     data = _yaml(topo_dir / "topology.yaml")
-    ext = data["external"]
+    ext = data.get("external") or {"name": "", "placeholder_cidr": "", "ports": []}
+    host_network = topo_dir / "host-network-pod.yaml"
     return Layout(
         root=root,
         namespaces=tuple(data["namespaces"]),
@@ -96,6 +100,7 @@ def load_layout(root: Path = DEFAULT_MANIFESTS) -> Layout:
                 p["name"],
                 tuple(sorted((p.get("labels") or {}).items())),
                 str(p.get("node") or ""),
+                tuple(_server_port(port, topo_dir) for port in p.get("ports") or ()),
             )
             for p in data["pods"]
         ),
@@ -103,8 +108,8 @@ def load_layout(root: Path = DEFAULT_MANIFESTS) -> Layout:
         external_placeholder=ext["placeholder_cidr"],
         external_ports=tuple(ext["ports"]),
         server_ports=tuple(_server_port(p, topo_dir) for p in data["server_ports"]),
-        dns_name=data["dns"]["name"],
+        dns_name=(data.get("dns") or {}).get("name", ""),
         pod_template=_yaml(topo_dir / "pod.yaml"),
         server_config=_yaml(topo_dir / "server-config.yaml"),
-        host_network_pod=_yaml(topo_dir / "host-network-pod.yaml"),
+        host_network_pod=_yaml(host_network) if host_network.is_file() else None,
     )

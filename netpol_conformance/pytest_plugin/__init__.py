@@ -19,9 +19,11 @@ from netpol_conformance.plan import catalogue
 from netpol_conformance.pytest_plugin import cases, options, store, summary
 from netpol_conformance.pytest_plugin.fixtures import (  # noqa: F401 - fixtures of the plugin
     STATE_KEY,
+    _netpol_catalogue,
     _netpol_connection,
     _netpol_runner,
     netpol_backend,
+    netpol_catalogue_check,
     netpol_check,
     netpol_hold,
     netpol_live,
@@ -60,7 +62,7 @@ def _say(config: pytest.Config):
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for marker, what in catalogue.markers().items():
+    for marker, what in {**catalogue.markers(), **cases.catalogue_markers()}.items():
         config.addinivalue_line("markers", f"{marker}: {what}")
     config.addinivalue_line("markers", "cni(*names): run only when --cni is one of these")
     config.addinivalue_line("markers", "netpol_group(name): parametrize tutorial_case over it")
@@ -124,7 +126,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "tutorial_case" in metafunc.fixturenames:
+    if {"tutorial_case", "catalogue_case"} & set(metafunc.fixturenames):
         cases.parametrize(metafunc, process_state(metafunc.config).plan)
 
 

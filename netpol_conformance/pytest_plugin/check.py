@@ -10,7 +10,7 @@ import pytest
 from netpol_conformance.deviations import Deviations
 from netpol_conformance.plan.judge import explain_mismatch
 from netpol_conformance.probe.outcome import Observation
-from netpol_conformance.pytest_plugin.cases import TutorialCase
+from netpol_conformance.pytest_plugin.cases import CatalogueCase, TutorialCase
 from netpol_conformance.report.truth_tables import failure_summary
 from netpol_conformance.results.records import ProbeRecord, StepResult
 from netpol_conformance.settings import SuiteSettings
@@ -126,4 +126,46 @@ def check_case(
         lines += ["", failure_summary(result)]
     else:
         lines.append(f"  (the truth tables of {result.scenario} are shown with its first failure)")
+    pytest.fail("\n".join(lines), pytrace=False)
+
+
+def check_state(
+    case: CatalogueCase,
+    result: StepResult,
+    settings: SuiteSettings,
+    record_property: Callable[[str, Any], None],
+) -> None:
+    """Assert every probe of a catalogue state; on failure show each failing probe (its
+    command, its history) and the state's truth tables."""
+    record_property("scenario", result.scenario)
+    record_property("step", result.step)
+    record_property("upstream", case.scenario.upstream or "")
+    record_property("probes", len(result.probes))
+    record_property("time_to_enforce_s", result.time_to_enforce)
+    if result.disagreements:
+        pytest.fail(
+            "suite bug: the oracle and the hand-written table disagree:\n  "
+            + "\n  ".join(result.disagreements),
+            pytrace=False,
+        )
+    failing = [r for r in result.probes if not r.met]
+    if not failing:
+        return
+    unexplained = [r for r in failing if not r.deviation]
+    if not unexplained:
+        pytest.xfail(
+            f"expected deviations of {settings.profile.name}: "
+            + "; ".join(f"{r.probe.label}: {r.deviation}" for r in failing)
+        )
+    title = case.scenario.title or case.scenario.id
+    spec = f" (upstream spec {case.scenario.upstream})" if case.scenario.upstream else ""
+    lines = [
+        f"{case.scenario.id}{spec}: {title}",
+        f"state {case.state.id} ({'; '.join(str(c) for c in case.state.changes)}): "
+        f"{len(unexplained)} of {len(result.probes)} probes not as expected",
+        "",
+    ]
+    for record in unexplained:
+        lines += failure_lines(result, record, settings, result.converged)
+    lines += ["", failure_summary(result)]
     pytest.fail("\n".join(lines), pytrace=False)

@@ -16,11 +16,12 @@ import pytest
 from netpol_conformance.cluster.base import Backend
 from netpol_conformance.errors import ConformanceError
 from netpol_conformance.plan.plan import SuitePlan
-from netpol_conformance.pytest_plugin.cases import TutorialCase
-from netpol_conformance.pytest_plugin.check import check_case
+from netpol_conformance.pytest_plugin.cases import CatalogueCase, TutorialCase
+from netpol_conformance.pytest_plugin.check import check_case, check_state
 from netpol_conformance.pytest_plugin.session import ReportedSetupError
 from netpol_conformance.pytest_plugin.state import Attempt, ProcessState
 from netpol_conformance.results.records import StepResult
+from netpol_conformance.run.catalogue import CatalogueRunner
 from netpol_conformance.run.deploy import Deployment
 from netpol_conformance.run.observe import Observer
 from netpol_conformance.run.scenarios import ScenarioRunner
@@ -84,6 +85,43 @@ def netpol_runner(netpol_backend: Backend, _netpol_runner: Attempt) -> ScenarioR
         pytest.fail(f"the run could not start:\n{r.error}", pytrace=False)
     assert isinstance(r.value, ScenarioRunner)
     return r.value
+
+
+@pytest.fixture(scope="session")
+def _netpol_catalogue(pytestconfig: pytest.Config, _netpol_connection: Attempt) -> Attempt:
+    if _netpol_connection.error is not None:
+        return Attempt()
+    assert isinstance(_netpol_connection.value, Backend)
+    try:
+        return Attempt(process_state(pytestconfig).catalogue_runner(_netpol_connection.value))
+    except ConformanceError as exc:
+        return Attempt(error=exc)
+
+
+@pytest.fixture
+def netpol_catalogue_check(
+    pytestconfig: pytest.Config,
+    netpol_backend: Backend,
+    _netpol_catalogue: Attempt,
+    record_property: Callable[[str, Any], None],
+) -> Callable[[CatalogueCase], None]:
+    """``netpol_catalogue_check(case)``: run the case's scenario (on first use) and assert
+    every probe of its state, with the failing probes and the truth tables on failure."""
+    r = _netpol_catalogue
+    if r.error is not None:
+        if r.reported:
+            pytest.skip(f"the catalogue could not start (reported above): {str(r.error)[:200]}")
+        r.reported = True
+        pytest.fail(f"the catalogue could not start:\n{r.error}", pytrace=False)
+    assert isinstance(r.value, CatalogueRunner)
+    runner = r.value
+    state = process_state(pytestconfig)
+
+    def check(case: CatalogueCase) -> None:
+        result = runner.result(case.scenario.id, case.state.id)
+        check_state(case, result, state.settings, record_property)
+
+    return check
 
 
 @pytest.fixture

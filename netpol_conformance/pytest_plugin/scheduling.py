@@ -30,6 +30,7 @@ from xdist.workermanage import WorkerController
 
 from netpol_conformance.plan.catalogue import BY_ID
 from netpol_conformance.pytest_plugin.store import LOST
+from netpol_conformance.scenarios import catalogue
 
 _FIRST_PARAM = re.compile(r"::[^\[]*\[([^\]]*)\]")
 _BY_LENGTH = sorted(BY_ID, key=len, reverse=True)
@@ -38,6 +39,8 @@ _BY_LENGTH = sorted(BY_ID, key=len, reverse=True)
 def scenario_scope(nodeid: str) -> str:
     """The scenario a test belongs to, or its module when it names none."""
     m = _FIRST_PARAM.search(nodeid)
+    if m and m.group(1) in catalogue.BY_ID:  # a catalogue scenario's states run together
+        return m.group(1)
     if m:
         for sid in _BY_LENGTH:
             if m.group(1).startswith(sid):

@@ -12,13 +12,14 @@ from netpol_conformance.cluster.base import Backend
 from netpol_conformance.deviations import deviations_for
 from netpol_conformance.errors import ConformanceError, StepSetupError
 from netpol_conformance.plan.catalogue import BY_ID
-from netpol_conformance.plan.layout import load_layout
+from netpol_conformance.plan.layout import CATALOGUE_MANIFESTS, load_layout
 from netpol_conformance.plan.plan import SuitePlan, build_plan
 from netpol_conformance.pytest_plugin import store
 from netpol_conformance.pytest_plugin.session import SuiteSession
 from netpol_conformance.pytest_plugin.store import ProcessResults
 from netpol_conformance.report.truth_tables import failure_summary
 from netpol_conformance.results.records import StepResult
+from netpol_conformance.run.catalogue import CatalogueRunner
 from netpol_conformance.run.scenarios import ScenarioRunner
 from netpol_conformance.settings import SuiteSettings
 
@@ -47,6 +48,7 @@ class ProcessState:
     tables_shown: set[str] = field(default_factory=set)  # scenarios whose tables were printed
     errors_shown: set[int] = field(default_factory=set)  # ids of the errors already reported
     _runner: ScenarioRunner | None = None
+    _catalogue: CatalogueRunner | None = None
 
     def __post_init__(self) -> None:
         # Expected deviations of the CNI: read up front, so that a bad file stops the run.
@@ -94,20 +96,46 @@ class ProcessState:
                 )
         return self._runner
 
+    def catalogue_runner(self, backend: Backend) -> CatalogueRunner:
+        """This process's deployment of the catalogue's topology, made on first use."""
+        if self._catalogue is None:
+            self._catalogue = CatalogueRunner(
+                backend,
+                load_layout(CATALOGUE_MANIFESTS),
+                self.settings.profile,
+                self.settings.run_options(backend.info),
+                self.session.run_id,
+                f"{self.name}-catalogue",
+                self.session.progress,
+                deviations=self.deviations,
+            )
+            if self.name != "main":
+                self._catalogue.on_result = lambda _: store.dump(
+                    self.results(), self.session.state_dir
+                )
+        return self._catalogue
+
     def results(self) -> ProcessResults:
         """Everything this process has observed so far."""
         results = ProcessResults(self.name)
-        r = self._runner
-        if r is not None:
-            results.steps = list(r.results)
-            results.setup_errors = {sid: error_text(e) for sid, e in r.errors.items()}
-            results.phases = dict(r.phases)
+        runners: list[tuple[str, ScenarioRunner | CatalogueRunner]] = []
+        if self._runner is not None:
+            runners.append(("", self._runner))
+        if self._catalogue is not None:
+            runners.append(("catalogue", self._catalogue))
+        for name, r in runners:
+            results.steps += r.results
+            results.setup_errors.update({sid: error_text(e) for sid, e in r.errors.items()})
+            results.phases.update({f"{name}-{k}" if name else k: v for k, v in r.phases.items()})
             for key, pod in sorted(r.deployment.pods.items()):
-                results.nodes.setdefault(pod.node or "unknown", []).append(key)
+                pod_name = f"{name}:{key}" if name else key
+                results.nodes.setdefault(pod.node or "unknown", []).append(pod_name)
         return results
 
     def close(self) -> ProcessResults:
-        """Delete this process's deployment; return everything it observed."""
+        """Delete this process's deployments; return everything they observed."""
         if self._runner is not None:
             self._runner.close()
+        if self._catalogue is not None:
+            self._catalogue.close()
         return self.results()

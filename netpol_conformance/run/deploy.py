@@ -8,6 +8,7 @@ then applied to it in turn; it knows nothing about what their policies mean.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import time
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,7 @@ from netpol_conformance.model.topology import (
     Topology,
     cluster_dns_pod,
 )
-from netpol_conformance.plan.layout import DNS_TARGET, Layout
+from netpol_conformance.plan.layout import DNS_TARGET, Layout, LogicalPod
 from netpol_conformance.probe.kinds import kind_of
 from netpol_conformance.probe.spec import Probe, ProbeTarget
 from netpol_conformance.results.records import CROSS_NODE, DNS_PATH, EXTERNAL, SAME_NODE
@@ -51,6 +52,10 @@ class Deployment:
     # Control evidence for refusals from hosts we cannot exec into: (target, port) pairs that
     # answered before any policy was applied.
     answered_before_policies: set[tuple[str, int]] = field(default_factory=set)
+    # What scenarios changed since the deployment was created: labels (logical pod key or
+    # namespace -> labels as they are now) and pods created after it.
+    labels_now: dict[str, dict[str, str]] = field(default_factory=dict)
+    created: dict[str, LogicalPod] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.renderer = Renderer(
@@ -76,7 +81,7 @@ class Deployment:
         self.backend.apply(self.renderer.namespaces())
         self.backend.apply(self.renderer.pods())
         t1 = time.monotonic()
-        self._wait_for_pods()
+        self._wait_for_pods(self.layout.pods)
         return {"create": t1 - t0, "wait": time.monotonic() - t1}
 
     def destroy(self) -> list[str]:
@@ -97,10 +102,67 @@ class Deployment:
             except ValueError as exc:
                 raise SetupError(f"pod {key} reports the address {state.ip!r}: {exc}") from None
 
-    def _wait_for_pods(self) -> None:
-        wanted = {
-            f"{self.renderer.namespace(p.namespace)}/{p.name}": p.key for p in self.layout.pods
-        }
+    # --- changes scenarios make
+
+    @property
+    def logical_pods(self) -> tuple[LogicalPod, ...]:
+        """The topology's pods and those created since, as they are labelled now."""
+        return self._labelled(self.labels_now)
+
+    def _labelled(self, labels: Mapping[str, Mapping[str, str]]) -> tuple[LogicalPod, ...]:
+        pods = (*self.layout.pods, *self.created.values())
+        return tuple(
+            dataclasses.replace(p, labels=tuple(sorted(labels[p.key].items())))
+            if p.key in labels
+            else p
+            for p in pods
+        )
+
+    def labels_of(self, target: str) -> dict[str, str]:
+        """The labels of a pod (``x/a``) or of a namespace (``x``) as they are now (for a
+        namespace: those the topology gave it, none beside its name and the run's own)."""
+        if target in self.labels_now:
+            return dict(self.labels_now[target])
+        if "/" not in target:
+            return {}
+        pod = next((p for p in self.logical_pods if p.key == target), None)
+        if pod is None:
+            raise SetupError(f"cannot label {target}: the deployment has no such pod")
+        return dict(pod.labels)
+
+    def relabel(self, target: str, set_: Mapping[str, str], remove: Sequence[str]) -> None:
+        """Set and remove labels on a pod (``x/a``) or a namespace (``x``), on the cluster."""
+        labels = {k: v for k, v in self.labels_of(target).items() if k not in remove}
+        labels.update(set_)
+        ns, _, name = target.partition("/")
+        if name:
+            self.backend.label("Pod", self.renderer.namespace(ns), name, set_, remove)
+        else:
+            self.backend.label("Namespace", "", self.renderer.namespace(ns), set_, remove)
+        self.labels_now[target] = labels
+
+    def create_pod(self, pod: LogicalPod) -> float:
+        """Create a pod of the topology's kind and wait until it is Ready; return when it was
+        (time.monotonic), the moment it can first be probed."""
+        if pod.key in self.pods:
+            raise SetupError(f"cannot create {pod.key}: it exists already")
+        self.backend.apply([self.renderer.pod(pod)])
+        self.created[pod.key] = pod
+        self._wait_for_pods((pod,))
+        return time.monotonic()
+
+    def remove_created(self) -> None:
+        """Delete the pods created since the deployment (waiting is not needed: their names
+        are never used again in this deployment's run of a scenario)."""
+        docs = [self.renderer.pod(p) for p in self.created.values()]
+        if docs:
+            self.backend.delete(docs)
+        for key in self.created:
+            self.pods.pop(key, None)
+        self.created.clear()
+
+    def _wait_for_pods(self, pods: Sequence[LogicalPod]) -> None:
+        wanted = {f"{self.renderer.namespace(p.namespace)}/{p.name}": p.key for p in pods}
         namespaces = list(self.renderer.namespace_map.values())
         deadline = time.monotonic() + self.options.pod_ready_timeout
         last_note = time.monotonic()
@@ -109,7 +171,7 @@ class Deployment:
             ready = {k: s for k, s in states.items() if k in wanted and s.ready and s.ip}
             if len(ready) == len(wanted):
                 self._check_addresses(ready)
-                self.pods = {wanted[k]: s for k, s in ready.items()}
+                self.pods.update({wanted[k]: s for k, s in ready.items()})
                 return
             hint = pull_rate_limit_hint(
                 (s for k, s in states.items() if k in wanted), self._kind_cluster()
@@ -172,7 +234,10 @@ class Deployment:
 
     # --- what the oracle sees
 
-    def topology(self) -> Topology:
+    def topology(self, labels: Mapping[str, Mapping[str, str]] | None = None) -> Topology:
+        """The deployment as the oracle sees it; ``labels`` (pod key or namespace -> labels)
+        instead of the labels set since it was created, to ask what another state allows."""
+        labels = self.labels_now if labels is None else labels
         ports = tuple(Port(p.port, p.protocol, p.name) for p in self.layout.server_ports)
         pods = [
             Pod(
@@ -180,13 +245,17 @@ class Deployment:
                 lp.name,
                 ipaddress.ip_address(self.pods[lp.key].ip),
                 dict(lp.labels),
-                ports,
+                ports + tuple(Port(p.port, p.protocol, p.name) for p in lp.ports),
             )
-            for lp in self.layout.pods
+            for lp in self._labelled(labels)
+            if lp.key in self.pods
         ]
         dns = cluster_dns_pod(ipaddress.ip_address(_DNS_POD_IP))
         pods.append(dns)
-        namespaces = [Namespace(n) for n in self.renderer.namespace_map.values()]
+        namespaces = [
+            Namespace(real, dict(labels.get(logical, {})))
+            for logical, real in self.renderer.namespace_map.items()
+        ]
         namespaces.append(Namespace(dns.namespace))
         externals = []
         if self.external_ip is not None:

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netpol_conformance.cluster.base import MANAGED_LABEL, RUN_LABEL
+from netpol_conformance.errors import SetupError
 from netpol_conformance.model.topology import NAMESPACE_NAME_LABEL
-from netpol_conformance.plan.layout import Layout
+from netpol_conformance.plan.layout import Layout, LogicalPod
 from netpol_conformance.policy.loader import load_documents
 
 DEPLOYMENT_LABEL = "netpol-conformance.io/deployment"
@@ -148,17 +149,31 @@ class Renderer:
             cfg["metadata"]["namespace"] = self.namespace(ns)
             self._labels(cfg["metadata"])
             out.append(cfg)
-        for pod in self.layout.pods:
-            doc = copy.deepcopy(self.layout.pod_template)
-            doc["metadata"].update(name=pod.name, namespace=self.namespace(pod.namespace))
-            doc["metadata"]["labels"] = dict(pod.labels)
-            self._labels(doc["metadata"])
-            if pod.node in self.placement:
-                doc["spec"]["nodeSelector"] = {HOSTNAME_LABEL: self.placement[pod.node]}
-            out.append(self._pod_spec(doc))
-        return out
+        return out + [self.pod(pod) for pod in self.layout.pods]
+
+    def pod(self, pod: LogicalPod) -> dict[str, Any]:
+        """One test pod: the template with the pod's name, labels, placement and own ports
+        (declared on the server container, where a named port of a policy looks them up)."""
+        doc = copy.deepcopy(self.layout.pod_template)
+        doc["metadata"].update(name=pod.name, namespace=self.namespace(pod.namespace))
+        doc["metadata"]["labels"] = dict(pod.labels)
+        self._labels(doc["metadata"])
+        if pod.node in self.placement:
+            doc["spec"]["nodeSelector"] = {HOSTNAME_LABEL: self.placement[pod.node]}
+        if pod.ports:
+            server = doc["spec"]["containers"][0]
+            server["ports"] = [
+                *(server.get("ports") or []),
+                *(
+                    {"name": p.name, "containerPort": p.port, "protocol": p.protocol}
+                    for p in pod.ports
+                ),
+            ]
+        return self._pod_spec(doc)
 
     def host_network_pod(self, namespace: str = "frontend") -> dict[str, Any]:
+        if self.layout.host_network_pod is None:
+            raise SetupError(f"{self.layout.root}: the topology has no host-network-pod.yaml")
         doc = copy.deepcopy(self.layout.host_network_pod)
         doc["metadata"]["namespace"] = self.namespace(namespace)
         self._labels(doc["metadata"])

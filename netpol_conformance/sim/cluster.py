@@ -9,6 +9,7 @@ whether policies are enforced and whether a deny drops or rejects; faults make i
 from __future__ import annotations
 
 import copy
+import dataclasses
 import ipaddress
 import threading
 import time
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 
 from netpol_conformance.cluster.base import Backend, ClusterInfo, ExecResult, PodState
 from netpol_conformance.cni import DROP, REJECT, CniProfile
-from netpol_conformance.errors import ManifestError
+from netpol_conformance.errors import ManifestError, SetupError
 from netpol_conformance.model.topology import (
     External,
     Namespace,
@@ -27,7 +28,8 @@ from netpol_conformance.model.topology import (
     Topology,
     cluster_dns_pod,
 )
-from netpol_conformance.policy.oracle import Oracle
+from netpol_conformance.policy.model import NetworkPolicy
+from netpol_conformance.policy.oracle import Oracle, selects
 from netpol_conformance.policy.parse import parse_policy
 from netpol_conformance.probe.batch import parse_batch_script
 from netpol_conformance.probe.commands import udp_destination
@@ -73,8 +75,12 @@ class SimulatedCluster(Backend):
         self._pods: dict[tuple[str, str], dict[str, Any]] = {}
         self._policies: dict[tuple[str, str], list[tuple[float, dict[str, Any] | None]]] = {}
         self._next_ip = 10
-        self._generation = 0  # bumped whenever namespaces or pods change
+        self._generation = 0  # bumped whenever namespaces, pods or labels change
+        # stale-labels: (kind, namespace, name) -> the labels the enforcer still sees
+        self._seen_labels: dict[tuple[str, str, str], dict[str, str]] = {}
         self._network_cache: tuple[object, tuple[Topology, Oracle]] | None = None
+        self._faulted: list[NetworkPolicy] = []  # the policies in force, as misread
+        self._source_oracles: dict[str, Oracle] = {}  # named-port-on-source: per client
 
     # --- objects
 
@@ -100,6 +106,7 @@ class SimulatedCluster(Backend):
                     self._policies.setdefault((ns, name), []).append(
                         (now, copy.deepcopy(dict(obj)))
                     )
+                    self._see_labels()
 
     def _add_pod(self, obj: dict[str, Any]) -> None:
         key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
@@ -110,8 +117,43 @@ class SimulatedCluster(Backend):
         self._next_ip += 0 if host else 1
         # Two nodes, pods placed in turn, so that reports see same-node and cross-node paths.
         node = SIM_NODES[len(self._pods) % len(SIM_NODES)]
-        self._pods[key] = {"obj": copy.deepcopy(obj), "ip": ip, "host": host, "node": node}
+        under_policy = any(  # a policy of its namespace exists
+            v[-1][1] is not None for (ns, _), v in self._policies.items() if ns == key[0]
+        )
+        self._pods[key] = {
+            "obj": copy.deepcopy(obj),
+            "ip": ip,
+            "host": host,
+            "node": node,
+            "created": time.monotonic(),
+            "under_policy": under_policy,  # new-pod-open
+        }
         self._generation += 1
+
+    def label(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        set_: Mapping[str, str],
+        remove: Sequence[str] = (),
+    ) -> None:
+        with self._lock:
+            if kind == "Namespace":
+                obj = self._namespaces.get(name)
+            elif kind == "Pod":
+                obj = (self._pods.get((namespace, name)) or {}).get("obj")
+            else:
+                raise ValueError(f"the simulated cluster does not label {kind}")
+            if obj is None:
+                raise SetupError(f"cannot label {kind} {namespace}/{name}: it does not exist")
+            meta = obj.setdefault("metadata", {})
+            before = dict(meta.get("labels") or {})
+            if self.faults.stale_labels:
+                self._seen_labels.setdefault((kind, namespace, name), before)
+            labels = {k: v for k, v in before.items() if k not in remove}
+            meta["labels"] = {**labels, **set_}
+            self._generation += 1
 
     def delete(self, objects: Sequence[Mapping[str, Any]]) -> None:
         now = time.monotonic()
@@ -121,11 +163,18 @@ class SimulatedCluster(Backend):
                 key = (meta.get("namespace", ""), meta["name"])
                 if obj.get("kind") == "NetworkPolicy" and key in self._policies:
                     self._policies[key].append((now, None))
+                    self._see_labels()
                 elif obj.get("kind") == "Pod":
                     self._pods.pop(key, None)
                     self._generation += 1
                 elif obj.get("kind") == "Namespace":
                     self._drop_namespace(meta["name"])
+
+    def _see_labels(self) -> None:
+        """A policy change: the enforcer recomputes, and sees labels as they are now."""
+        if self._seen_labels:
+            self._seen_labels.clear()
+            self._generation += 1
 
     def _drop_namespace(self, name: str) -> None:
         self._namespaces.pop(name, None)
@@ -175,8 +224,9 @@ class SimulatedCluster(Backend):
     # --- the network
 
     def _topology(self) -> Topology:
+        seen = self._seen_labels
         namespaces = [
-            Namespace(n, dict(o["metadata"].get("labels") or {}))
+            Namespace(n, seen.get(("Namespace", "", n), dict(o["metadata"].get("labels") or {})))
             for n, o in self._namespaces.items()
         ]
         namespaces.append(Namespace("kube-system"))
@@ -187,7 +237,7 @@ class SimulatedCluster(Backend):
                 for c in p["obj"]["spec"]["containers"]
                 for cp in c.get("ports") or []
             )
-            labels = dict(p["obj"]["metadata"].get("labels") or {})
+            labels = seen.get(("Pod", ns, name), dict(p["obj"]["metadata"].get("labels") or {}))
             # A host-networked pod is not a pod for policies: no selector can reach it.
             pod_ns = "<host-network>" if p["host"] else ns
             pods.append(Pod(pod_ns, name, ipaddress.ip_address(p["ip"]), labels, ports))
@@ -221,18 +271,67 @@ class SimulatedCluster(Backend):
                 assert doc is not None
                 policies.append(parse_policy(doc, "stored")[0])
         topo = self._topology()
-        network = (topo, Oracle(topo, self.faults.apply(policies)))
+        faulted = self.faults.apply(policies)
+        network = (topo, Oracle(topo, faulted))
         self._network_cache = (cache_key, network)
+        self._faulted = faulted
+        self._source_oracles = {}
         return network
 
     def _verdict(
         self, oracle: Oracle, topo: Topology, src: Pod, address: str, port: int, protocol: str
     ) -> bool | None:
         """Allowed, denied, or None when nothing has that address."""
-        for e in topo.endpoints:
-            if str(e.ip) == address and e is not src:
-                return oracle.explain(src.key, e.key, port, protocol).allowed
-        return None
+        dst = next((e for e in topo.endpoints if str(e.ip) == address and e is not src), None)
+        if dst is None:
+            return None
+        if self._new_and_open(dst):
+            return True
+        if self.faults.named_port_on_source:
+            oracle = self._source_oracle(topo, src)
+        allowed = oracle.explain(src.key, dst.key, port, protocol).allowed
+        if allowed and self.faults.except_overrides_allow:
+            allowed = not self._excepted(src, dst)
+        return allowed
+
+    def _new_and_open(self, endpoint: Pod | External) -> bool:
+        """new-pod-open: a pod created while policies of its namespace existed can be reached
+        for a while (its rules are not there yet)."""
+        if not self.faults.new_pod_open or not isinstance(endpoint, Pod):
+            return False
+        entry = self._pods.get((endpoint.namespace, endpoint.name))
+        if entry is None or not entry["under_policy"]:
+            return False
+        return time.monotonic() - entry["created"] < self.faults.new_pod_open
+
+    def _source_oracle(self, topo: Topology, src: Pod) -> Oracle:
+        """named-port-on-source: every pod's named ports read as the client's own."""
+        if src.key not in self._source_oracles:
+            named = tuple(p for p in src.ports if p.name)
+            pods = tuple(
+                dataclasses.replace(p, ports=tuple(q for q in p.ports if not q.name) + named)
+                for p in topo.pods
+            )
+            variant = dataclasses.replace(topo, pods=pods)
+            self._source_oracles[src.key] = Oracle(variant, self._faulted)
+        return self._source_oracles[src.key]
+
+    def _excepted(self, src: Pod, dst: Pod | External) -> bool:
+        """except-overrides-allow: an address excepted by any ipBlock of a policy that selects
+        the pod is denied, whatever else allows it."""
+        for policy in self._faulted:
+            for subject, peer_ip, rules in (
+                (dst, src.ip, policy.ingress),
+                (src, dst.ip, policy.egress),
+            ):
+                if not isinstance(subject, Pod) or not selects(policy, subject):
+                    continue
+                for rule in rules:
+                    for peer in rule.peers:
+                        block = peer.ip_block
+                        if block and any(peer_ip in e for e in block.except_):
+                            return True
+        return False
 
     def _curl(self, src: Pod, oracle: Oracle, topo: Topology, url: str) -> tuple[int, str]:
         parts = urlsplit(url)

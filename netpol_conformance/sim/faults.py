@@ -30,8 +30,14 @@ FAULTS = (
     "slow-enforcement",
     "rules-expire",
     "flapping",
+    "ignore-endport",
+    "named-port-on-source",
+    "except-overrides-allow",
+    "stale-labels",
+    "new-pod-open",
 )
 _USAGE = {
+    "new-pod-open": "seconds > 0 a pod created under a policy stays open, e.g. new-pod-open:5",
     "slow-enforcement": "seconds >= 0, e.g. slow-enforcement:5",
     "rules-expire": "seconds > 0 a policy stays in force, e.g. rules-expire:10",
     "flapping": "PERIOD,OFF seconds (enforcement off for the last OFF of every PERIOD), "
@@ -55,6 +61,11 @@ class Faults:
     slow_enforcement: float = 0.0
     rules_expire: float = 0.0  # a policy is in force for this long, then gone (0: for good)
     flapping: tuple[float, float] | None = None  # (period, off) seconds
+    ignore_endport: bool = False  # a port range opens only its first port
+    named_port_on_source: bool = False  # a named port resolved on the client pod
+    except_overrides_allow: bool = False  # an excepted address is denied whatever allows it
+    stale_labels: bool = False  # label changes are seen only at the next policy change
+    new_pod_open: float = 0.0  # a pod created while policies exist is open this long
 
     @classmethod
     def parse(cls, spec: str | Iterable[str] | None) -> Faults:
@@ -74,6 +85,8 @@ class Faults:
                 values["slow_enforcement"] = _seconds(arg, name, allow_zero=True)
             elif name == "rules-expire":
                 values["rules_expire"] = _seconds(arg, name)
+            elif name == "new-pod-open":
+                values["new_pod_open"] = _seconds(arg, name)
             elif name == "flapping":
                 if i < len(items) and _NUMBER.match(items[i]):  # "flapping:3,0.6"
                     arg, i = f"{arg},{items[i]}", i + 1
@@ -105,7 +118,13 @@ class Faults:
                 p = dataclasses.replace(p, policy_types=p.policy_types - {EGRESS}, egress=())
             if self.dns_port_any_destination:
                 p = dataclasses.replace(p, egress=tuple(_dns_anywhere(r) for r in p.egress))
-            if self.or_for_and or self.ignore_ports or self.ignore_protocol or self.ignore_except:
+            if (
+                self.or_for_and
+                or self.ignore_ports
+                or self.ignore_protocol
+                or self.ignore_except
+                or self.ignore_endport
+            ):
                 p = dataclasses.replace(
                     p, ingress=self._rules(p.ingress), egress=self._rules(p.egress)
                 )
@@ -118,6 +137,8 @@ class Faults:
     def _ports(self, ports: tuple[PolicyPort, ...]) -> tuple[PolicyPort, ...]:
         if self.ignore_ports:
             return ()
+        if self.ignore_endport:  # the bug: the range is read as its first port alone
+            ports = tuple(dataclasses.replace(p, end_port=None) for p in ports)
         if self.ignore_protocol:  # the bug: the port is matched whatever its protocol
             return tuple(
                 dataclasses.replace(p, protocol=proto) for p in ports for proto in PROTOCOLS

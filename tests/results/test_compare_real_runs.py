@@ -22,7 +22,7 @@ def suite(tmp_path: Path, name: str, *args: str) -> Path:
     env.pop("PYTEST_ADDOPTS", None)
     subprocess.run(
         [sys.executable, "-m", "pytest", "suites", "--cluster", "simulated", "-n", "2", "-q",
-         "-p", "no:cacheprovider", "--netpol-results", str(results), *args],
+         "-p", "no:cacheprovider", "--netpol-results", str(results), "-m", "tutorial", *args],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert results.exists()
