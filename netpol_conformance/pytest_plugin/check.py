@@ -133,6 +133,7 @@ def check_state(
     case: CatalogueCase,
     result: StepResult,
     settings: SuiteSettings,
+    deviations: Deviations,
     record_property: Callable[[str, Any], None],
 ) -> None:
     """Assert every probe of a catalogue state; on failure show each failing probe (its
@@ -146,6 +147,18 @@ def check_state(
         pytest.fail(
             "suite bug: the oracle and the hand-written table disagree:\n  "
             + "\n  ".join(result.disagreements),
+            pytrace=False,
+        )
+    stale = [
+        f"{r.probe.label} ({entry.where})"
+        for r in result.probes
+        if r.met
+        for entry in deviations.listed(result.scenario, r.probe.label)[:1]
+    ]
+    if stale:
+        pytest.fail(
+            f"listed as expected deviations of {settings.profile.name}, but now as expected: "
+            f"{', '.join(stale)}: remove the entries",
             pytrace=False,
         )
     failing = [r for r in result.probes if not r.met]

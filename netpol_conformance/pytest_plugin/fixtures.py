@@ -119,7 +119,7 @@ def netpol_catalogue_check(
 
     def check(case: CatalogueCase) -> None:
         result = runner.result(case.scenario.id, case.state.id)
-        check_state(case, result, state.settings, record_property)
+        check_state(case, result, state.settings, state.deviations, record_property)
 
     return check
 

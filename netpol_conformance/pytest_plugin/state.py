@@ -21,6 +21,7 @@ from netpol_conformance.report.truth_tables import failure_summary
 from netpol_conformance.results.records import StepResult
 from netpol_conformance.run.catalogue import CatalogueRunner
 from netpol_conformance.run.scenarios import ScenarioRunner
+from netpol_conformance.scenarios import catalogue as scenario_catalogue
 from netpol_conformance.settings import SuiteSettings
 
 
@@ -53,7 +54,9 @@ class ProcessState:
     def __post_init__(self) -> None:
         # Expected deviations of the CNI: read up front, so that a bad file stops the run.
         self.deviations = deviations_for(
-            self.settings.profile.name, self.settings.manifests, scenarios=set(BY_ID)
+            self.settings.profile.name,
+            self.settings.manifests,
+            scenarios=set(BY_ID) | set(scenario_catalogue.BY_ID),
         )
 
     @cached_property

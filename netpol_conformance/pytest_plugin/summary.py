@@ -24,6 +24,7 @@ from netpol_conformance.pytest_plugin.store import ProcessResults
 from netpol_conformance.results.records import StepResult, TestRecord
 from netpol_conformance.results.write import write_results
 from netpol_conformance.run.scenarios import RESTORE_STEP
+from netpol_conformance.scenarios import catalogue as scenario_catalogue
 from netpol_conformance.settings import SuiteSettings
 
 PHASES = ("create", "wait", "baseline", "apply", "converge", "confirm", "restore", "destroy")
@@ -113,11 +114,21 @@ def sequence_lines(steps: Iterable[StepResult], scenarios: tuple[str, ...]) -> l
 
 
 def not_enforced_line(cni: str, steps: Iterable[StepResult]) -> str:
-    denied = [r for s in steps if s.step == s.scenario for r in s.probes if not r.allowed]
-    through = sum(1 for r in denied if r.observed and r.observed.outcome in THROUGH)
+    """How many of the probes the policies deny got through, for the tutorial's scenarios and
+    the catalogue's states apart."""
+    counts = {"tutorial": [0, 0], "catalogue": [0, 0]}
+    for s in steps:
+        part = "catalogue" if s.scenario in scenario_catalogue.BY_ID else "tutorial"
+        if part == "tutorial" and s.step != s.scenario:
+            continue  # a sequence's or a transition's own observation
+        for r in s.probes:
+            if not r.allowed:
+                counts[part][1] += 1
+                counts[part][0] += bool(r.observed and r.observed.outcome in THROUGH)
+    parts = [f"{part} {n} of {total}" for part, (n, total) in counts.items() if total]
     return (
-        f"{cni} does NOT enforce NetworkPolicy: {through} of {len(denied)} probes that the "
-        "tutorial's policies deny got through anyway."
+        f"{cni} does NOT enforce NetworkPolicy: of the probes the policies deny, "
+        f"{', '.join(parts) or 'none'} got through anyway."
     )
 
 

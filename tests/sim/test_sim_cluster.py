@@ -256,6 +256,7 @@ def test_fault_names_parse() -> None:
         "slow-enforcement": "slow-enforcement:1",
         "flapping": "flapping:3,0.6",
         "rules-expire": "rules-expire:10",
+        "new-pod-open": "new-pod-open:5",
     }
     every = Faults.parse(",".join(args.get(f, f) for f in FAULTS))
     assert all(getattr(every, f.replace("-", "_")) for f in FAULTS)

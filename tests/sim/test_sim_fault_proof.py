@@ -206,7 +206,13 @@ def test_fault_is_caught(tmp_path: Path, fault: str) -> None:
 
 def test_slow_but_bounded_enforcement_passes(tmp_path: Path) -> None:
     rc, output, results = run_suite(
-        tmp_path, "--simulate-faults", "slow-enforcement:0.5", "--enforce-timeout", "10"
+        tmp_path,
+        "--simulate-faults",
+        "slow-enforcement:0.5",
+        "--enforce-timeout",
+        "10",
+        "-m",
+        "tutorial",
     )
     assert rc == 0, output[-4000:]
     outcomes = {r["outcome"] for r in results}
