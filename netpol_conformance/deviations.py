@@ -22,6 +22,7 @@ from netpol_conformance.probe.outcome import Observation, Outcome
 
 FOLDER = "expected-deviations"
 FIELDS = ("scenario", "probe", "observed", "reason", "link")
+OPTIONAL = ("version",)  # the CNI release it is known for: it applies to that release only
 # A probe label (or a pattern of one): SOURCE->DESTINATION:PORT/PROTOCOL or SOURCE->dns:NAME.
 _LABEL = re.compile(r"^\S+->\S+:\S+$")
 _LINK = re.compile(r"^https?://\S+$")
@@ -36,6 +37,7 @@ class Deviation:
     reason: str
     link: str
     where: str = ""  # "FILE: deviations[N]", for messages
+    version: str = ""  # "": every release of the CNI
 
     def covers(self, scenario: str, probe_label: str) -> bool:
         return scenario == self.scenario and fnmatchcase(probe_label, self.probe)
@@ -63,6 +65,11 @@ class Deviations:
             if entry.matches(scenario, probe_label, outcome):
                 return entry
         return None
+
+    def for_version(self, version: str) -> Deviations:
+        """The entries that apply to this release of the CNI (as the cluster reports it)."""
+        kept = tuple(e for e in self.entries if not e.version or e.version == version)
+        return replace(self, entries=kept)
 
     def listed(self, scenario: str, probe_label: str) -> tuple[Deviation, ...]:
         """Every entry naming this probe, whatever it observed: a listed probe that passes
@@ -156,8 +163,13 @@ def _entry(
     problem: Callable[[str, str, str], None],
 ) -> Deviation | None:
     ok = True
-    for key in sorted(set(item) - set(FIELDS), key=str):
-        problem(obj, str(key), f"unknown key: an entry has {', '.join(FIELDS)}")
+    for key in sorted(set(item) - set(FIELDS) - set(OPTIONAL), key=str):
+        keys = ", ".join(FIELDS) + " and optionally " + ", ".join(OPTIONAL)
+        problem(obj, str(key), f"unknown key: an entry has {keys}")
+        ok = False
+    version = item.get("version", "")
+    if not isinstance(version, str):
+        problem(obj, "version", "must be a string: the CNI release, as the cluster reports it")
         ok = False
     values: dict[str, str] = {}
     for field in FIELDS:
@@ -197,4 +209,5 @@ def _entry(
         observed=Outcome(values["observed"]),
         reason=values["reason"],
         link=values["link"],
+        version=version.strip() if isinstance(version, str) else "",
     )

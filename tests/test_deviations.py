@@ -8,7 +8,10 @@ import pytest
 
 from netpol_conformance.deviations import deviations_for, load_deviations
 from netpol_conformance.errors import ManifestError, UsageError
+from netpol_conformance.plan.catalogue import BY_ID as TUTORIAL
+from netpol_conformance.plan.layout import DEFAULT_MANIFESTS
 from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.scenarios.catalogue import BY_ID as CATALOGUE
 
 SCENARIOS = {"3-default-deny-egress", "4-allow-external-db-egress"}
 GOOD = """\
@@ -143,3 +146,34 @@ def test_the_error_message_is_what_the_cli_prints(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as info:
         load_deviations(path)
     assert str(info.value).startswith("4 problems in the manifests:\n  " + str(path))
+
+
+def test_an_entry_with_a_version_applies_to_that_release_only(tmp_path: Path) -> None:
+    pinned = GOOD.replace(
+        "    link: https://example.org/issue/1\n",
+        "    link: https://example.org/issue/1\n    version: v2.1.0\n",
+    )
+    _write(tmp_path, pinned)
+    d = deviations_for("kube-router", tmp_path, SCENARIOS)
+    label = "backend/db->external-db:5432/TCP"
+    assert d.for_version("v2.1.0").match("4-allow-external-db-egress", label, Outcome.TIMEOUT)
+    other = d.for_version("v2.2.0")
+    assert other.match("4-allow-external-db-egress", label, Outcome.TIMEOUT) is None
+    assert len(other.entries) == 1  # the entry without a version applies to every release
+
+
+def test_a_version_that_is_not_a_string_is_refused(tmp_path: Path) -> None:
+    bad = GOOD.replace(
+        "    link: https://example.org/issue/1\n",
+        "    link: https://example.org/issue/1\n    version: 2\n",
+    )
+    problems = _problems(tmp_path, bad)
+    assert any("version" in p and "must be a string" in p for p in problems), problems
+
+
+def test_the_shipped_deviation_files_are_valid() -> None:
+    files = sorted((DEFAULT_MANIFESTS / "expected-deviations").glob("*.yaml"))
+    assert files
+    for path in files:
+        d = load_deviations(path, scenarios=set(TUTORIAL) | set(CATALOGUE))
+        assert d.entries and all(e.version for e in d.entries), path

@@ -79,8 +79,13 @@ class ProcessState:
         except ConformanceError as exc:
             return Attempt(error=exc)
 
+    def _deviations_on(self, backend: Backend) -> None:
+        """Keep the deviations of the release the cluster runs (once it is known)."""
+        self.deviations = self.deviations.for_version(backend.info.cni_version)
+
     def runner(self, backend: Backend) -> ScenarioRunner:
         if self._runner is None:
+            self._deviations_on(backend)
             options = self.settings.run_options(backend.info)
             self._runner = ScenarioRunner(
                 backend,
@@ -102,6 +107,7 @@ class ProcessState:
     def catalogue_runner(self, backend: Backend) -> CatalogueRunner:
         """This process's deployment of the catalogue's topology, made on first use."""
         if self._catalogue is None:
+            self._deviations_on(backend)
             self._catalogue = CatalogueRunner(
                 backend,
                 load_layout(CATALOGUE_MANIFESTS),
