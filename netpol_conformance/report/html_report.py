@@ -30,7 +30,14 @@ from netpol_conformance.report.html_step import policy_text, probe_rows, step_fa
 from netpol_conformance.report.html_upgrade import upgrade_view
 from netpol_conformance.report.marks import DEVIATES, DIFFERS, MEANINGS, NOT_OBSERVED, STATE_MARKS
 from netpol_conformance.report.rendering import render
-from netpol_conformance.report.summary import PASSED, RunSummary, run_title, summarize, weakened
+from netpol_conformance.report.summary import (
+    PASSED,
+    RunSummary,
+    families,
+    run_title,
+    summarize,
+    weakened,
+)
 from netpol_conformance.report.svg import EnforceBar, enforce_chart
 from netpol_conformance.report.truth_tables import grids
 from netpol_conformance.results.compare import GATING, Change, Comparison, keyed_steps
@@ -182,6 +189,7 @@ def render_html(
         options=json.dumps(run.options, indent=1, sort_keys=True, default=str),
         upgrade=upgrade_view(run.upgrade) if run.upgrade is not None else None,
         steps=list(zip(summary.steps, anchors, strict=True)),
+        families=families(summary),
         enforce_text=lambda t: "not converged" if t is None else f"{t:.1f} s",
         has_before=before is not None,
         chart=_chart(summary, before) if summary.steps else "",

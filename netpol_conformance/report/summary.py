@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from netpol_conformance.results.compare import StepKey, keyed_steps
 from netpol_conformance.results.records import ProbeCounts, RunRecord, StepResult
+from netpol_conformance.scenarios import catalogue
+from netpol_conformance.scenarios.upstream import FAMILIES
 
 PASSED = "passed"
 FAILED = "failed"
@@ -104,6 +106,43 @@ class RunSummary:
         elif self.run.status == INTERRUPTED:
             parts.insert(0, "the run was interrupted")
         return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class FamilySummary:
+    """The catalogue's states of one family in a run, for a glance at which family failed."""
+
+    family: str  # its title, e.g. "label updates"
+    scenarios: int
+    states: int
+    failed: int  # states with a probe not as expected
+    deviations: int  # states whose only differences are expected deviations
+
+    @property
+    def state(self) -> str:
+        if self.failed:
+            return FAILED
+        return DEVIATIONS if self.deviations else PASSED
+
+
+def families(summary: RunSummary) -> list[FamilySummary]:
+    """The run's catalogue states by family, in the catalogue's order of families."""
+    grouped: dict[str, list[StepSummary]] = {}
+    for s in summary.steps:
+        scenario = catalogue.BY_ID.get(s.step.scenario)
+        if scenario is not None:
+            grouped.setdefault(scenario.family, []).append(s)
+    return [
+        FamilySummary(
+            FAMILIES[family],
+            len({s.step.scenario for s in states}),
+            len(states),
+            sum(1 for s in states if s.state == FAILED),
+            sum(1 for s in states if s.state == DEVIATIONS),
+        )
+        for family in FAMILIES
+        if (states := grouped.get(family))
+    ]
 
 
 def summarize(run: RunRecord) -> RunSummary:
