@@ -1,13 +1,14 @@
 """Run the catalogue's scenarios on one deployment of its topology (x, y, z with a, b, c).
 
-A worker deploys the catalogue's topology once, proves every server answers on every port
-before any policy, and then runs its scenarios one after another. A scenario starts from the
-topology as deployed: what the previous one left (its policies, its labels, the pods it
-created) is undone first, without waiting for the open matrix in between; the first state's
-observation then accepts any verdict the undoing passes through, in order, and nothing else.
-Each state's changes are made as a user makes them (apply, replace, delete, label, create a
-pod), and the state is observed until it converges and recorded as a ``StepResult`` of its
-scenario.
+A worker deploys the catalogue's topology once, proves every server listens on every port
+from inside its pod and that the pods reach each other before any policy, and then runs its
+scenarios one after another. A scenario starts from the topology as deployed: what the
+previous one left (its policies, its labels, the pods it created) is undone without waiting for
+the open matrix, in one batch with the first state's own changes; while that state converges,
+a probe may show any verdict that some order of the batch gives it (``run.orderings``), and
+nothing else. Each state's changes are made as a user makes them (apply, replace, delete,
+label, create a pod), and the state is observed until it converges, confirmed, and recorded as
+a ``StepResult`` of its scenario.
 """
 
 from __future__ import annotations
