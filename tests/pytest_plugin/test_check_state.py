@@ -75,12 +75,17 @@ def test_a_listed_leak_is_an_expected_failure_grouped_by_reason() -> None:
     assert str(xfailed.value).endswith(f"{LEAK}: known (https://example.org/1)")
 
 
-def test_a_pattern_that_no_deviating_probe_matches_is_stale() -> None:
-    # one entry covers the leak, the other covers probes that all meet their expectation
+def test_entries_of_a_state_that_now_meets_every_expectation_are_stale() -> None:
     with pytest.raises(pytest.fail.Exception) as failed:
-        check(state(leaks), deviations("*->backend/db:80/TCP", "*->backend/cache:*"))
-    assert "*->backend/cache:* (e1)" in str(failed.value)
+        check(state(), deviations("*->backend/db:80/TCP"))
+    assert "*->backend/db:80/TCP (e0)" in str(failed.value)
     assert "remove the entries" in str(failed.value)
+
+
+def test_an_entry_that_this_run_did_not_need_is_kept_while_another_matches() -> None:
+    # which of the listed ways a CNI deviates may change from one sync to the next
+    with pytest.raises(pytest.xfail.Exception):
+        check(state(leaks), deviations("*->backend/db:80/TCP", "*->backend/cache:*"))
 
 
 def test_another_category_than_listed_is_not_excused() -> None:
