@@ -26,8 +26,6 @@ from netpol_conformance.plan.catalogue import Scenario as RunScenario
 from netpol_conformance.plan.layout import Layout, LogicalPod, ServerPort
 from netpol_conformance.plan.plan import ScenarioPlan
 from netpol_conformance.plan.states import GROUP, state_plan
-from netpol_conformance.policy.oracle import Oracle
-from netpol_conformance.policy.parse import parse_policies
 from netpol_conformance.probe.kinds import server_kind
 from netpol_conformance.probe.runner import ProbeRunner
 from netpol_conformance.probe.spec import Probe
@@ -38,6 +36,7 @@ from netpol_conformance.run.options import RunOptions
 from netpol_conformance.run.oracle_check import table_disagreements
 from netpol_conformance.run.orderings import possible_states
 from netpol_conformance.run.scenarios import with_deviations
+from netpol_conformance.run.transitions import oracle_verdicts
 from netpol_conformance.scenarios.build import render_addresses
 from netpol_conformance.scenarios.catalogue import BY_ID
 from netpol_conformance.scenarios.model import (
@@ -231,12 +230,11 @@ class CatalogueRunner:
         not exist yet cannot be seen before the state: what the state ends in."""
         exists = self.deployment.pods
         known = [p for p in plan.probes if p.source in exists and p.target in exists]
-        docs = [(f"{plan.scenario.id}[{i}]", dict(d)) for i, d in enumerate(in_force.docs)]
-        oracle = Oracle(self.deployment.topology(in_force.labels), parse_policies(docs))
+        verdicts = oracle_verdicts(
+            known, self.deployment, in_force.docs, plan.scenario.id, in_force.labels
+        )
         out = {p: plan.allowed(p) for p in plan.probes}
-        for p in known:
-            src, dst = self.deployment.rendered(p.source), self.deployment.rendered(p.target)
-            out[p] = oracle.explain(src, dst, p.port, p.protocol).allowed
+        out.update({p: v.allowed for p, v in verdicts.items()})
         return out
 
     def _undo(self) -> list[Change]:

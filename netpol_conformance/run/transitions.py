@@ -48,11 +48,16 @@ def states_deleting(before: Sequence[Doc], docs: Sequence[Doc]) -> list[list[Doc
 
 
 def oracle_verdicts(
-    probes: Sequence[Probe], deployment: Deployment, policies: Sequence[Doc], name: str = "state"
+    probes: Sequence[Probe],
+    deployment: Deployment,
+    policies: Sequence[Doc],
+    name: str = "state",
+    labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[Probe, Verdict]:
-    """The oracle's verdict on every probe under ``policies``, on the deployment's real names."""
+    """The oracle's verdict on every probe under ``policies``, on the deployment's real names
+    (with ``labels``: under those labels instead of the ones set now)."""
     parsed = parse_policies([(f"{name}[{i}]", dict(d)) for i, d in enumerate(policies)])
-    oracle = Oracle(deployment.topology(), parsed)
+    oracle = Oracle(deployment.topology(labels), parsed)
     out = {}
     for p in probes:
         src = deployment.rendered(p.source)
