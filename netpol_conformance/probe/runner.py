@@ -23,10 +23,21 @@ PROBE_CONTAINER = "probe"
 
 
 class ProbeRunner:
-    def __init__(self, backend: Backend, settings: ProbeSettings, max_workers: int = 32) -> None:
+    """Runs probes; ``group_tcp`` runs a source pod's TCP probes as one curl process
+    (``probe.curl_group``), which a poll of many probes needs. Without it each probe is a
+    process of its own, which ``upgrade.clock`` times one by one."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        settings: ProbeSettings,
+        max_workers: int = 32,
+        group_tcp: bool = True,
+    ) -> None:
         self.backend = backend
         self.settings = settings
         self.max_workers = max_workers
+        self.group_tcp = group_tcp
         self._listening: dict[tuple[str, str, int, str], bool] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -61,7 +72,7 @@ class ProbeRunner:
     def _run_batch(
         self, namespace: str, pod: str, argvs: Sequence[Sequence[str]], kinds: Sequence[str]
     ) -> list[Observation]:
-        batch = Batch.of(argvs)
+        batch = Batch.of(argvs, group=self.group_tcp)
         result = self.backend.exec(
             namespace, pod, PROBE_CONTAINER, ["sh", "-c", batch.script], self.exec_timeout
         )

@@ -33,6 +33,7 @@ from netpol_conformance.policy.oracle import Oracle, selects
 from netpol_conformance.policy.parse import parse_policy
 from netpol_conformance.probe.batch import parse_batch_script
 from netpol_conformance.probe.commands import udp_destination
+from netpol_conformance.probe.curl_group import joined_output
 from netpol_conformance.sim.faults import Faults
 
 POD_CIDR = ipaddress.ip_network("10.244.0.0/16")
@@ -415,10 +416,21 @@ class SimulatedCluster(Backend):
             batch = parse_batch_script(argv[2])
         except ValueError as exc:
             return ExecResult(2, "", f"sh: the simulated cluster runs probe batches only: {exc}")
-        lines = []
-        for index, tool in enumerate(batch.argvs):
-            rc, out = self._tool(src, oracle, topo, list(tool))
-            lines.append(batch.result_line(index, rc, out.replace("|", "\n")))
+        answers = [
+            (rc, out.replace("|", "\n"))
+            for rc, out in (self._tool(src, oracle, topo, list(tool)) for tool in batch.argvs)
+        ]
+        groups = batch.groups
+        grouped = {i for g in groups for i in g}
+        lines = [
+            batch.result_line(index, *answer)
+            for index, answer in enumerate(answers)
+            if index not in grouped
+        ]
+        for g in groups:
+            transfers = [(batch.argvs[i][-1], *answers[i]) for i in g]
+            rc = next((code for _, code, _ in transfers if code), 0)
+            lines.append(batch.group_line(g, rc, joined_output(transfers)))
         return ExecResult(0, "\n".join(lines) + "\n")
 
 

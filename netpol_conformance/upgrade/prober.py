@@ -100,7 +100,8 @@ class ContinuousProber:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.backend = TimedBackend(backend, clock)
-        self.runner = ProbeRunner(self.backend, settings)
+        # one process per probe: clock.timed_script stamps each probe's start and end
+        self.runner = ProbeRunner(self.backend, settings, group_tcp=False)
         self.interval = interval
         self.clock = clock
         self.clocks: MutableMapping[Source, PodClock] = {} if clocks is None else clocks
