@@ -87,6 +87,13 @@ class Backend(ABC):
     ) -> ExecResult:
         """Run argv in a container and return what it printed. Never raises for exec failures."""
 
+    def run_script(
+        self, namespace: str, pod: str, container: str, script: str, timeout: float
+    ) -> ExecResult:
+        """Run a POSIX sh script in a container (``sh -c``). A backend may keep a shell open
+        per container for it; the result is the same. Never raises for exec failures."""
+        return self.exec(namespace, pod, container, ["sh", "-c", script], timeout)
+
     @abstractmethod
     def delete_namespaces(self, label_selector: str) -> list[str]:
         """Delete every namespace matching the selector; return their names."""

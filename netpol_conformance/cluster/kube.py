@@ -26,6 +26,7 @@ from netpol_conformance.cluster.base import (
     PodState,
 )
 from netpol_conformance.cluster.kubeconfig import require_kube_context
+from netpol_conformance.cluster.shell_session import SessionPool
 from netpol_conformance.errors import SetupError, UsageError
 
 _API_TIMEOUT = 30
@@ -70,6 +71,7 @@ class KubeBackend(Backend):
         self.info = info
         self._cfg = configuration or load_configuration(info.kubeconfig, info.context)
         self._local = threading.local()
+        self._sessions = SessionPool(self._shell_opener)
 
     # --- clients
 
@@ -163,6 +165,14 @@ class KubeBackend(Backend):
                     raise SetupError(_api_error("replace", obj, exc2)) from None
 
     def delete(self, objects: Sequence[Mapping[str, Any]]) -> None:
+        self._sessions.forget(
+            namespaces={o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"},
+            pods={
+                (o["metadata"]["namespace"], o["metadata"]["name"])
+                for o in objects
+                if o["kind"] == "Pod"
+            },
+        )
         for obj in objects:
             verbs = self._verbs(obj["kind"])
             meta = obj["metadata"]
@@ -260,6 +270,32 @@ class KubeBackend(Backend):
             resp.close()
         return ExecResult(int(code or 0), stdout, stderr)
 
+    def _shell_opener(self, namespace: str, pod: str, container: str) -> Callable[[], Any]:
+        def open_stream() -> Any:
+            return stream(
+                self.core.connect_get_namespaced_pod_exec,
+                pod,
+                namespace,
+                container=container,
+                command=["sh"],
+                stderr=True,
+                stdin=True,
+                stdout=True,
+                tty=False,
+                _preload_content=False,
+            )
+
+        return open_stream
+
+    def run_script(
+        self, namespace: str, pod: str, container: str, script: str, timeout: float
+    ) -> ExecResult:
+        """In a shell kept open per container (``shell_session``): no exec per script."""
+        return self._sessions.run(namespace, pod, container, script, timeout)
+
+    def close_sessions(self) -> None:
+        self._sessions.close()
+
     def delete_namespaces(self, label_selector: str) -> list[str]:
         try:
             items = self.core.list_namespace(
@@ -269,6 +305,7 @@ class KubeBackend(Backend):
             raise SetupError(f"cannot list namespaces to clean up: {exc}") from None
         # Namespaces already terminating are on their way out: do not count them again.
         names = [ns.metadata.name for ns in items if ns.metadata.deletion_timestamp is None]
+        self._sessions.forget(namespaces=set(names))
         for name in names:
             try:
                 self.core.delete_namespace(

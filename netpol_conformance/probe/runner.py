@@ -73,8 +73,8 @@ class ProbeRunner:
         self, namespace: str, pod: str, argvs: Sequence[Sequence[str]], kinds: Sequence[str]
     ) -> list[Observation]:
         batch = Batch.of(argvs, group=self.group_tcp)
-        result = self.backend.exec(
-            namespace, pod, PROBE_CONTAINER, ["sh", "-c", batch.script], self.exec_timeout
+        result = self.backend.run_script(
+            namespace, pod, PROBE_CONTAINER, batch.script, self.exec_timeout
         )
         if result.error:
             return [Observation(Outcome.EXEC_ERROR, result.error) for _ in argvs]
