@@ -4,6 +4,7 @@ outputs joined and split again."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -70,10 +71,8 @@ def ports() -> Iterator[dict[str, int]]:
     for _ in range(3):  # fill the accept queue: later SYNs get no answer
         c = socket.socket()
         c.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):
             c.connect(("127.0.0.1", out["dropped"]))
-        except BlockingIOError:
-            pass
         sockets.append(c)
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
@@ -153,9 +152,7 @@ def test_captured_outputs_joined_and_split_read_as_before() -> None:
     back per URL: the same outcome as each output read alone, and for a failure the same
     detail."""
     names = [
-        p.stem
-        for p in sorted(CAPTURED.glob("curl-*.txt"))
-        if p.stem not in ("curl-unresolvable",)
+        p.stem for p in sorted(CAPTURED.glob("curl-*.txt")) if p.stem not in ("curl-unresolvable",)
     ]
     transfers = {}
     for name in names:
