@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from netpol_conformance.cluster.policy_api import PolicyApi
 from netpol_conformance.model.addresses import plain_address
 
 MANAGED_LABEL = "netpol-conformance.io/managed"
@@ -116,6 +117,10 @@ class Backend(ABC):
     ) -> None:
         """Set and remove labels on a Pod or a Namespace (``kubectl label``), in one change."""
         raise NotImplementedError(f"the {self.info.backend} backend cannot change labels")
+
+    def policy_api(self) -> PolicyApi:
+        """The NetworkPolicy API itself: create, get, list, watch, patch, update, delete."""
+        raise NotImplementedError(f"the {self.info.backend} backend has no NetworkPolicy API")
 
     def node_facts(self) -> list[NodeFacts]:
         """Every node's name, labels and annotations."""

@@ -25,7 +25,9 @@ from netpol_conformance.cluster.base import (
     NodeFacts,
     PodState,
 )
+from netpol_conformance.cluster.kube_policy_api import KubePolicyApi
 from netpol_conformance.cluster.kubeconfig import require_kube_context
+from netpol_conformance.cluster.policy_api import PolicyApi
 from netpol_conformance.cluster.shell_session import SessionPool
 from netpol_conformance.errors import SetupError, UsageError
 
@@ -295,6 +297,9 @@ class KubeBackend(Backend):
 
     def close_sessions(self) -> None:
         self._sessions.close()
+
+    def policy_api(self) -> PolicyApi:
+        return KubePolicyApi(self.api_client)
 
     def delete_namespaces(self, label_selector: str) -> list[str]:
         try:

@@ -22,6 +22,7 @@ from netpol_conformance.pytest_plugin.fixtures import (  # noqa: F401 - fixtures
     _netpol_catalogue,
     _netpol_connection,
     _netpol_runner,
+    netpol_api,
     netpol_backend,
     netpol_catalogue_check,
     netpol_check,

@@ -7,13 +7,15 @@ one per test (see ``ProcessState.report_error``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from netpol_conformance.cluster.base import Backend
+from netpol_conformance.cluster.base import MANAGED_LABEL, RUN_LABEL, Backend
+from netpol_conformance.cluster.policy_api import PolicyApi
 from netpol_conformance.errors import ConformanceError
 from netpol_conformance.plan.plan import SuitePlan
 from netpol_conformance.pytest_plugin.cases import CatalogueCase, TutorialCase
@@ -122,6 +124,37 @@ def netpol_catalogue_check(
         check_state(case, result, state.settings, state.deviations, record_property)
 
     return check
+
+
+@dataclass(frozen=True)
+class ApiNamespace:
+    """A namespace of its own for an API spec, and the cluster's NetworkPolicy API."""
+
+    api: PolicyApi
+    namespace: str
+
+
+@pytest.fixture
+def netpol_api(pytestconfig: pytest.Config, netpol_backend: Backend) -> Iterator[ApiNamespace]:
+    """``netpol_api.api`` in ``netpol_api.namespace``, made for the test and deleted after it
+    (labelled as the run's, so an interrupted run's clean-up deletes it too)."""
+    run_id = process_state(pytestconfig).session.run_id
+    name = f"npc-api-{run_id}-{secrets.token_hex(3)}"
+    labels = {MANAGED_LABEL: "true", RUN_LABEL: run_id}
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": labels},
+    }
+    try:
+        api = netpol_backend.policy_api()
+        netpol_backend.apply([namespace])
+    except (NotImplementedError, ConformanceError) as exc:
+        pytest.fail(f"the NetworkPolicy API cannot be used: {exc}", pytrace=False)
+    try:
+        yield ApiNamespace(api, name)
+    finally:
+        netpol_backend.delete([namespace])
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import yaml
 from netpol_conformance.model.topology import Topology
 from netpol_conformance.scenarios.evaluate import walk
 from netpol_conformance.scenarios.model import Apply, ApplyManifests, Scenario, Update
-from netpol_conformance.scenarios.upstream import FAMILIES, SPECS
+from netpol_conformance.scenarios.upstream import API_SUITE, API_TESTS, FAMILIES, SPECS
 
 ALLOWED, DENIED, DIFFERS = ".", "X", "!"
 
@@ -56,13 +56,17 @@ def families_markdown(scenarios: Sequence[Scenario]) -> str:
     ]
     for family, title in FAMILIES.items():
         members = [s for s in scenarios if s.family == family]
-        mirrored = sorted(s.upstream for s in members if s.upstream)
+        tests = sorted(n for n in API_TESTS if SPECS[n][0] == family)
+        mirrored = sorted({*(s.upstream for s in members if s.upstream), *tests})
         missing = sorted(n for n, (f, _) in SPECS.items() if f == family and n not in set(mirrored))
         specs = ", ".join(map(str, mirrored)) or "-"
+        if tests:
+            specs += f" (tests in `{API_SUITE}`)"
         if missing:
             specs += f" (not yet: {', '.join(map(str, missing))})"
         ours = ", ".join(f"`{s.id}`" for s in members if not s.upstream)
-        rows.append(f"| {title} | {len(members)} | {specs} | {ours} |")
+        count = f"{len(members)}" + (f" + {len(tests)} tests" if tests else "")
+        rows.append(f"| {title} | {count} | {specs} | {ours} |")
     return "\n".join(rows) + "\n"
 
 

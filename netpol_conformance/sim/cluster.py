@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from netpol_conformance.cluster.base import Backend, ClusterInfo, ExecResult, PodState
+from netpol_conformance.cluster.policy_api import PolicyApi
 from netpol_conformance.cni import DROP, REJECT, CniProfile
 from netpol_conformance.errors import ManifestError, SetupError
 from netpol_conformance.model.topology import (
@@ -35,6 +36,7 @@ from netpol_conformance.probe.batch import parse_batch_script
 from netpol_conformance.probe.commands import udp_destination
 from netpol_conformance.probe.curl_group import joined_output
 from netpol_conformance.sim.faults import Faults
+from netpol_conformance.sim.policy_api import SimulatedPolicyApi
 
 POD_CIDR = ipaddress.ip_network("10.244.0.0/16")
 NODE_IP = "172.18.0.2"
@@ -82,6 +84,7 @@ class SimulatedCluster(Backend):
         self._network_cache: tuple[object, tuple[Topology, Oracle]] | None = None
         self._faulted: list[NetworkPolicy] = []  # the policies in force, as misread
         self._source_oracles: dict[str, Oracle] = {}  # named-port-on-source: per client
+        self._policy_api: SimulatedPolicyApi | None = None
 
     # --- objects
 
@@ -204,6 +207,16 @@ class SimulatedCluster(Backend):
                 for (ns, name), p in self._pods.items()
                 if ns in namespaces
             ]
+
+    def has_namespace(self, name: str) -> bool:
+        with self._lock:
+            return name in self._namespaces
+
+    def policy_api(self) -> PolicyApi:
+        with self._lock:
+            if self._policy_api is None:
+                self._policy_api = SimulatedPolicyApi(self)
+            return self._policy_api
 
     def network_policies(self, namespace: str) -> list[dict[str, Any]]:
         with self._lock:

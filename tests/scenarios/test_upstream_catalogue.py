@@ -3,21 +3,50 @@ table, state by state."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from netpol_conformance.scenarios.catalogue import BEYOND, BY_ID, SCENARIOS, mirrored
 from netpol_conformance.scenarios.evaluate import disagreements, walk
 from netpol_conformance.scenarios.model import DENY, Apply, Label, Scenario, State, Update
 from netpol_conformance.scenarios.topology import catalogue_topology
-from netpol_conformance.scenarios.upstream import CONNECTIVITY, FAMILIES, SPECS
+from netpol_conformance.scenarios.upstream import (
+    API,
+    API_SUITE,
+    API_TESTS,
+    CONNECTIVITY,
+    FAMILIES,
+    SPECS,
+)
 
 TOPOLOGY = catalogue_topology()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_upstream_connectivity_spec_has_a_scenario() -> None:
     assert len(CONNECTIVITY) == 48
     missing = [f"{n}: {SPECS[n][1]}" for n in CONNECTIVITY if n not in mirrored()]
     assert not missing, missing
+
+
+def test_every_upstream_api_spec_has_a_test_in_the_api_suite() -> None:
+    """Specs 49 and 50 are tests of the API suite: each one named in API_TESTS is defined
+    there, is marked catalogue and api (its module is), and names its spec."""
+    assert API == (49, 50)
+    assert sorted(API_TESTS) == list(API)
+    tree = ast.parse((ROOT / API_SUITE).read_text(encoding="utf-8"))
+    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    for number, name in API_TESTS.items():
+        assert name in defined, f"spec {number}: {name} is not in {API_SUITE}"
+        assert name.startswith(f"test_upstream_{number:02d}_")
+    marks = next(
+        ast.unparse(n.value)
+        for n in tree.body
+        if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "pytestmark"
+    )
+    assert marks == "[pytest.mark.catalogue, pytest.mark.api]"
 
 
 def test_what_upstream_misses_has_a_scenario_each() -> None:
