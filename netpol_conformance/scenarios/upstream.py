@@ -78,8 +78,9 @@ SPECS: dict[int, tuple[str, str]] = {
 CONNECTIVITY = tuple(n for n, (family, _) in SPECS.items() if family != "api")
 API = tuple(n for n, (family, _) in SPECS.items() if family == "api")
 
-# The API specs are tests, not scenarios of states: spec number -> its test, in API_SUITE.
-API_SUITE = "suites/test_catalogue_api.py"
+# The API specs are tests, not scenarios of states: spec number -> its test, in the suite's
+# module API_SUITE (in the checkout's folder of suites).
+API_SUITE = "test_catalogue_api.py"
 API_TESTS = {
     49: "test_upstream_49_networkpolicy_api_operations",
     50: "test_upstream_50_endport_validation",

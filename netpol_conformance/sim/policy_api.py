@@ -9,15 +9,22 @@ import copy
 import itertools
 import threading
 import uuid
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from netpol_conformance.cluster.policy_api import ApiRefused, Doc, Event, Listing, PolicyApi
 from netpol_conformance.errors import ManifestError
 from netpol_conformance.policy.parse import parse_policy
 
-if TYPE_CHECKING:
-    from netpol_conformance.sim.cluster import SimulatedCluster
+
+class _Cluster(Protocol):
+    """What the store needs of the simulated cluster, which enforces what it stores."""
+
+    def apply(self, objects: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def delete(self, objects: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def has_namespace(self, name: str) -> bool: ...
 
 
 def _selector_matches(selector: str, labels: Mapping[str, str]) -> bool:
@@ -52,7 +59,7 @@ def _merge_patch(target: Any, patch: Any) -> Any:
 
 
 class SimulatedPolicyApi(PolicyApi):
-    def __init__(self, cluster: SimulatedCluster) -> None:
+    def __init__(self, cluster: _Cluster) -> None:
         self._cluster = cluster
         self._lock = threading.Lock()
         self._objects: dict[tuple[str, str], Doc] = {}

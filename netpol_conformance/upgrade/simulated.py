@@ -100,6 +100,7 @@ class SimulatedUpgrade(Backend):
         self.ended: float | None = None
         self._boot = clock() - _BOOT  # the simulated node's boot time, for /proc/uptime
         self._lock = threading.Lock()
+        self._faults_lock = threading.Lock()
         self._holds: dict[tuple[str, str, str], _HeldState] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._play_holds, name="sim-held", daemon=True)
@@ -121,13 +122,16 @@ class SimulatedUpgrade(Backend):
         return self.began is not None and self.began <= now < self.began + seconds
 
     def _update(self) -> float:
-        """Put the faults of this moment in force; returns the moment."""
-        now = self.clock()
-        faults = self.after if self.ended is not None else self.before
-        if self._in(self.upgrade.leak, now):
-            faults = replace(faults, no_enforcement=True)
-        self.cluster.faults = faults
-        return now
+        """Put the faults of this moment in force; returns the moment. Reading the clock and
+        setting the faults is one step, so the faults in force are always those of the latest
+        moment read, never an earlier one set by a thread that was preempted in between."""
+        with self._faults_lock:
+            now = self.clock()
+            faults = self.after if self.ended is not None else self.before
+            if self._in(self.upgrade.leak, now):
+                faults = replace(faults, no_enforcement=True)
+            self.cluster.faults = faults
+            return now
 
     def ready(self) -> bool:
         if self.began is None or self.ended is None:

@@ -223,8 +223,10 @@ def test_slow_but_bounded_enforcement_passes(tmp_path: Path) -> None:
         for r in results
         if r["scenario"] == "1-default-deny-ingress"
     }
-    # The probes waited for the policy instead of passing before it took effect.
-    assert enforce["1-default-deny-ingress"] >= 0.5
+    # The probes waited for the policy instead of passing before it took effect. The time is
+    # the start of the first poll that saw it; the simulated cluster decides a few milliseconds
+    # later, as that poll's execs run, so it may read just under the 0.5 s delay.
+    assert enforce["1-default-deny-ingress"] >= 0.45
 
 
 def test_rules_that_vanish_after_ten_seconds_fail_the_hold(tmp_path: Path) -> None:
