@@ -112,13 +112,17 @@ def _address_port(url: str) -> tuple[str, int]:
     return parts.hostname or "", parts.port or 80
 
 
-def _mentions(line: str, address: str, port: int) -> bool:
-    """Whether a verbose line is about the transfer to ``address``:``port``."""
-    words = line.replace("(", " ").replace(")", " ").split()
+def _words(line: str) -> list[str]:
+    return line.replace("(", " ").replace(")", " ").split()
+
+
+def _mentions(words: Sequence[str], address: str, port: int) -> bool:
+    """Whether a verbose line (its ``_words``) is about the transfer to ``address``:``port``."""
     if any(w in (f"{address}:{port}...", f"[{address}]:{port}...") for w in words):
         return True
     return any(
-        w == address and words[i + 1 : i + 3] == ["port", str(port)] for i, w in enumerate(words)
+        w == address and list(words[i + 1 : i + 3]) == ["port", str(port)]
+        for i, w in enumerate(words)
     )
 
 
@@ -126,6 +130,9 @@ def split_output(rc: int, output: str, urls: Sequence[str]) -> list[tuple[int, s
     """Each URL's (exit code, its own lines of the output), in order. A URL without a line
     of its own gets the whole command's exit code and output: curl failed as a whole."""
     lines = output.splitlines()
+    # each line read once, whatever the number of transfers
+    words = [_words(line) for line in lines]
+    immediate = [m.group(1) if (m := _IMMEDIATE.match(line)) else None for line in lines]
     done: dict[str, tuple[int, int]] = {}  # url -> (exit code, index of its -w line)
     for n, line in enumerate(lines):
         if m := _DONE_LINE.match(line.strip()):
@@ -139,13 +146,8 @@ def split_output(rc: int, output: str, urls: Sequence[str]) -> list[tuple[int, s
         address, port = _address_port(url)
         own = []
         for n, line in enumerate(lines[:at]):
-            immediate = _IMMEDIATE.match(line)
             closing = n == at - 1 and _ERROR_LINE.match(line)
-            if (
-                closing
-                or _mentions(line, address, port)
-                or (immediate and immediate.group(1) == address)
-            ):
+            if closing or immediate[n] == address or _mentions(words[n], address, port):
                 own.append(line)
         results.append((code, "\n".join(own)))
     return results
