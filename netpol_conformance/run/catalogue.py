@@ -35,7 +35,7 @@ from netpol_conformance.run.observe import Observer
 from netpol_conformance.run.options import RunOptions
 from netpol_conformance.run.oracle_check import table_disagreements
 from netpol_conformance.run.orderings import possible_states
-from netpol_conformance.run.scenarios import with_deviations
+from netpol_conformance.run.scenarios import known_deviation, with_deviations
 from netpol_conformance.run.transitions import oracle_verdicts
 from netpol_conformance.scenarios.build import render_addresses
 from netpol_conformance.scenarios.catalogue import BY_ID
@@ -323,6 +323,7 @@ class CatalogueRunner:
             disagreements=table_disagreements(plan, self.deployment, applied),
             confirm_window=self.options.confirm_window,
             states=states,
+            known=known_deviation(self.deviations, scenario_id),
         )
         if self.deviations is not None:
             result = with_deviations(result, self.deviations)

@@ -5,6 +5,12 @@ Enforcement takes time after a change. We poll the whole matrix (bounded by a de
 every cell meets its expectation in two consecutive polls. A cell is never retried on its own
 into the answer we want: a matrix either converges as a whole, or the report shows every poll.
 
+A matrix whose unmet cells all observe what the CNI is known to observe there (its listed
+expected deviations) is held there by the CNI, not on its way: once every poll of a settling
+window (``settled_for`` seconds, at least ``SETTLE_POLLS`` polls) showed only met or known
+cells, polling stops without waiting for the deadline. The matrix has not converged; its
+verdict is the same as at the deadline, reached sooner.
+
 Then the matrix is confirmed: polled on from the end of convergence for at least
 ``CONFIRM_POLLS`` more polls and until the confirmation window has passed. Real polls take a
 second or two, so a window counted from the first matching poll would already be over by the
@@ -34,6 +40,7 @@ from netpol_conformance.probe.outcome import Observation, verdict_of
 K = TypeVar("K", bound=Hashable)
 
 CONFIRM_POLLS = 3  # the fewest polls of a confirmation, however short its window
+SETTLE_POLLS = 2 + CONFIRM_POLLS  # the fewest polls that show a matrix settled on deviations
 
 
 def first_unexplained(
@@ -80,6 +87,8 @@ class Convergence(Generic[K]):
     converged_at: float | None = None  # end of the second poll of the confirmed pair
     confirm_index: int | None = None  # index of the first poll of the confirmation
     flapped: dict[K, int] = field(default_factory=dict)  # cell -> first unexplained poll
+    # Polling stopped before the deadline: every unmet cell held a known deviation throughout.
+    settled_on_known: bool = False
 
     @property
     def time_to_enforce(self) -> float | None:
@@ -149,11 +158,23 @@ def converge(
     interval: float = 1.0,
     started: float | None = None,
     on_poll: Callable[[Convergence[K]], None] | None = None,
+    known: Callable[[K, Observation], bool] | None = None,
+    settled_for: float = 0.0,
 ) -> Convergence[K]:
-    """Poll until two consecutive polls meet every expectation, or until ``timeout``."""
+    """Poll until two consecutive polls meet every expectation, or until ``timeout``; with
+    ``known`` (a cell's observation is a listed deviation of the CNI) and ``settled_for``, also
+    stop, unconverged, once the matrix has settled on known deviations (see the module)."""
     state: Convergence[K] = Convergence(started=time.monotonic() if started is None else started)
+    settled_since: float | None = None  # start of the first poll of the current settled run
+    settled_polls = 0
+
+    def settled(observed: Mapping[K, Observation], verdict: Mapping[K, bool]) -> bool:
+        return known is not None and all(
+            ok or known(key, observed[key]) for key, ok in verdict.items()
+        )
 
     def attempt() -> bool:
+        nonlocal settled_since, settled_polls
         state.poll_started.append(time.monotonic())
         observed = poll()
         verdict = judge(observed)
@@ -167,13 +188,21 @@ def converge(
             state.match_index = len(state.polls) - 2
             state.converged_at = time.monotonic()
             return True
+        if settled(observed, verdict):
+            if settled_since is None:
+                settled_since, settled_polls = state.poll_started[-1], 0
+            settled_polls += 1
+            if settled_polls >= SETTLE_POLLS and time.monotonic() - settled_since >= settled_for:
+                state.settled_on_known = True
+        else:
+            settled_since = None
         return False
 
     retrying = Retrying(
         # Always allow the confirming poll, even with a deadline shorter than two polls.
         stop=stop_after_delay(max(timeout, 0.0)) & stop_after_attempt(2),
         wait=wait_fixed(interval),
-        retry=retry_if_result(lambda done: not done),
+        retry=retry_if_result(lambda done: not done and not state.settled_on_known),
         retry_error_callback=lambda _: False,
     )
     state.converged = bool(retrying(attempt))

@@ -19,7 +19,9 @@ from netpol_conformance.deviations import Deviations
 from netpol_conformance.errors import ConformanceError, SetupError, StepSetupError
 from netpol_conformance.plan.catalogue import STEPS, Scenario
 from netpol_conformance.plan.plan import SuitePlan
+from netpol_conformance.probe.outcome import Observation
 from netpol_conformance.probe.runner import ProbeRunner
+from netpol_conformance.probe.spec import Probe
 from netpol_conformance.results.records import StepResult
 from netpol_conformance.run.deploy import Deployment
 from netpol_conformance.run.observe import Observer
@@ -271,6 +273,7 @@ class ScenarioRunner:
             disagreements=table_disagreements(plan, self.deployment, applied),
             confirm_window=window,
             states=None if states is None else allowed_in(plan.probes, self.deployment, states),
+            known=known_deviation(self.deviations, record_as or scenario_id),
         )
         if self.deviations is not None:
             result = with_deviations(result, self.deviations)
@@ -278,6 +281,16 @@ class ScenarioRunner:
         if self.on_result is not None:
             self.on_result(result)
         return result
+
+
+def known_deviation(
+    deviations: Deviations | None, scenario: str
+) -> Callable[[Probe, Observation], bool] | None:
+    """Whether a probe's observation is one the CNI's expected deviations list for
+    ``scenario``; None when they list nothing for it (the matrix then waits for its deadline)."""
+    if deviations is None or not any(e.scenario == scenario for e in deviations.entries):
+        return None
+    return lambda probe, seen: deviations.match(scenario, probe.label, seen) is not None
 
 
 def with_deviations(step: StepResult, deviations: Deviations) -> StepResult:

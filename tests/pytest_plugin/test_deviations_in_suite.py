@@ -91,3 +91,23 @@ def test_a_malformed_file_stops_the_run_with_one_message(
     assert rc == 4, output[-3000:]
     assert message in output and "calico.yaml" in output
     assert "Traceback" not in output
+
+
+def test_a_state_held_by_listed_deviations_is_judged_without_waiting_for_the_deadline(
+    tmp_path: Path,
+) -> None:
+    """Every wrong probe of the state is listed: polling stops once the matrix has settled on
+    them, long before the enforce timeout, and each listed probe is an expected failure."""
+    listed = entry("*->backend/*:*", "refused")  # every probe the step denies
+    manifests = manifests_with(tmp_path, "cni: calico\ndeviations:\n" + listed)
+    rc, output, document = run(
+        tmp_path, manifests, "--simulate-faults", "reject-instead-of-drop",
+        "--enforce-timeout", "120", "-s",
+    )  # fmt: skip
+    assert rc == 0, output[-3000:]
+    seen = outcomes(document)
+    assert seen[WEB_DB_80] == seen[ADMIN_DB_80] == "xfailed"
+    assert "settled on the CNI's expected deviations" in output
+    step = next(s for s in document["steps"] if s["scenario"] == "1-default-deny-ingress")
+    assert not step["converged"]
+    assert step["phases"]["converge"] < 30  # the deadline was 120 s

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from netpol_conformance.probe.outcome import ALLOW, DENY, Observation, Outcome, verdict_of
 from netpol_conformance.run.convergence import (
     CONFIRM_POLLS,
+    SETTLE_POLLS,
     Convergence,
     confirm,
     converge,
@@ -307,3 +308,56 @@ def test_leaving_the_new_state_after_convergence_always_flaps(
     # whatever came before (nothing known of it), and whatever the change went through
     assert first_unexplained(history, final, None, len(before)) == len(history) - 1
     assert first_unexplained([*path, final, final, other], final, path, len(path)) == len(path) + 2
+
+
+# --- a matrix held by the CNI's known deviations
+
+
+def known_b_connected(key: str, seen: Observation) -> bool:
+    """The CNI is known to let b connect (an expected deviation); nothing else is known."""
+    return key == "b" and seen.outcome is Outcome.CONNECTED
+
+
+def test_a_matrix_settled_on_known_deviations_stops_before_the_deadline() -> None:
+    poll = FakePoll([{"a": OK, "b": BAD}])
+    t0 = time.monotonic()
+    state = converge(
+        poll, judge, timeout=30, interval=0.01, known=known_b_connected, settled_for=0.1
+    )
+    assert time.monotonic() - t0 < 5.0  # not the 30 s deadline
+    assert state.settled_on_known
+    assert not state.converged and state.time_to_enforce is None
+    assert poll.calls >= SETTLE_POLLS
+    assert state.poll_started[-1] - state.poll_started[0] >= 0.1
+    assert not state.met("b") and state.met("a")
+
+
+def test_an_unknown_unmet_cell_waits_for_the_deadline() -> None:
+    poll = FakePoll([{"a": BAD, "b": BAD}])  # a is unmet and no deviation covers it
+    t0 = time.monotonic()
+    state = converge(
+        poll, judge, timeout=0.4, interval=0.01, known=known_b_connected, settled_for=0.05
+    )
+    assert time.monotonic() - t0 >= 0.4
+    assert not state.settled_on_known and not state.converged
+
+
+def test_the_settling_window_restarts_when_an_unknown_cell_shows() -> None:
+    """Settled, then one poll with a cell no deviation explains: the window counts again from
+    the next settled poll, so stopping needs SETTLE_POLLS settled polls after it."""
+    settled = {"a": OK, "b": BAD}
+    poll = FakePoll([settled] * 3 + [{"a": BAD, "b": BAD}] + [settled])
+    state = converge(
+        poll, judge, timeout=30, interval=0.0, known=known_b_connected, settled_for=0.0
+    )
+    assert state.settled_on_known
+    assert poll.calls == 4 + SETTLE_POLLS
+
+
+def test_a_matrix_that_meets_every_expectation_converges_whatever_is_known() -> None:
+    poll = FakePoll([{"a": OK, "b": BAD}, {"a": OK, "b": OK}])
+    state = converge(
+        poll, judge, timeout=30, interval=0.0, known=known_b_connected, settled_for=10.0
+    )
+    assert state.converged and not state.settled_on_known
+    assert poll.calls == 3
