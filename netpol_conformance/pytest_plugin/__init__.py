@@ -7,6 +7,7 @@ own; a process that runs none of the suite's tests prepares no cluster.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from netpol_conformance.errors import ConformanceError, UsageError
 from netpol_conformance.plan import catalogue
-from netpol_conformance.pytest_plugin import cases, options, store, summary
+from netpol_conformance.pytest_plugin import cases, options, store, summary, workers
 from netpol_conformance.pytest_plugin.fixtures import (  # noqa: F401 - fixtures of the plugin
     STATE_KEY,
     _netpol_catalogue,
@@ -114,6 +115,18 @@ def pytest_configure_node(node: Any) -> None:
         relay = ProgressRelay(session.progress_file, _say(config))
         config.stash[RELAY_KEY] = relay
         relay.start()
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` on a real cluster: more workers than CPUs (see ``workers``)."""
+    if config.option.numprocesses != "auto":  # -n logical counts CPUs, as it says
+        return None
+    return workers.auto_workers(
+        config.getoption("netpol_cluster"),
+        len(os.sched_getaffinity(0)),
+        os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"),
+    )
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
