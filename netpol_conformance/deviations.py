@@ -26,7 +26,7 @@ OPTIONAL = ("version",)  # the CNI release it is known for: it applies to that r
 # A probe label (or a pattern of one): SOURCE->DESTINATION:PORT/PROTOCOL or SOURCE->dns:NAME.
 _LABEL = re.compile(r"^\S+->\S+:\S+$")
 _LINK = re.compile(r"^https?://\S+$")
-CATEGORIES = tuple(o.value for o in Outcome if o is not Outcome.EXEC_ERROR)
+CATEGORIES = tuple(o.value for o in Outcome if o not in (Outcome.EXEC_ERROR, Outcome.UNSUPPORTED))
 
 
 @dataclass(frozen=True)

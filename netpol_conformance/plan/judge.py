@@ -81,6 +81,11 @@ def explain_mismatch(
 ) -> str:
     if observed.outcome is Outcome.EXEC_ERROR:
         return "the probe itself failed: this is an infrastructure error, not a policy verdict"
+    if observed.outcome is Outcome.UNSUPPORTED:
+        return (
+            "the node's kernel cannot carry this protocol (no socket could be opened): not a "
+            "policy verdict"
+        )
     if observed.outcome is Outcome.DNS_NEGATIVE:
         return (
             "a DNS server was reached and answered no (NXDOMAIN, SERVFAIL, REFUSED or no "

@@ -7,7 +7,7 @@ state's hand-written table, as a tutorial step is by its own. Nothing here touch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from netpol_conformance.cni import CniProfile
 from netpol_conformance.plan.catalogue import Scenario as RunScenario
@@ -18,8 +18,18 @@ from netpol_conformance.scenarios.evaluate import probes as probe_triples
 from netpol_conformance.scenarios.model import CreatePod, Scenario, State
 
 GROUP = "catalogue"
-# A protocol the suite has no probe for yet: its states are skipped with this reason.
-NO_PROBE = "the suite has no {protocol} probe yet: these probes are not run (never passed)"
+# A protocol the suite has no probe for: its states are skipped with this reason.
+NO_PROBE = "the suite has no {protocol} probe: these probes are not run (never passed)"
+# A CNI whose profile says it does not enforce policies on SCTP.
+SCTP_UNENFORCED = (
+    "{cni} does not enforce NetworkPolicy on SCTP (its CNI profile, netpol_conformance/cni.py): "
+    "these SCTP probes are not run (never passed)"
+)
+# The control probes found that the node's kernel cannot open an SCTP socket.
+NO_SCTP_KERNEL = (
+    "the node's kernel cannot carry SCTP (the control probe: {detail}): these SCTP probes are "
+    "not run (never passed)"
+)
 
 
 def pods_in(scenario: Scenario, state: State, topology_pods: Sequence[str]) -> tuple[str, ...]:
@@ -42,21 +52,34 @@ def state_probes(scenario: Scenario, pods: Sequence[str]) -> tuple[Probe, ...]:
     return tuple(out)
 
 
-def skip_reason(scenario: Scenario) -> str | None:
+def skip_reason(
+    scenario: Scenario, profile: CniProfile, unavailable: Mapping[str, str] | None = None
+) -> str | None:
+    """Why the scenario cannot be probed here, or None: a protocol the suite has no probe for,
+    SCTP on a CNI that does not enforce it, or a protocol the run found unavailable
+    (``unavailable``: protocol -> reason, from the control probes)."""
     for port_key in scenario.ports:
         protocol = port_key.split("/")[1]
         try:
             server_kind(protocol)
         except ValueError:
             return NO_PROBE.format(protocol=protocol)
+        if protocol == "SCTP" and profile.sctp_unenforced:
+            return SCTP_UNENFORCED.format(cni=profile.name)
+        if unavailable and protocol in unavailable:
+            return unavailable[protocol]
     return None
 
 
 def state_plan(
-    scenario: Scenario, state: State, profile: CniProfile, topology_pods: Sequence[str]
+    scenario: Scenario,
+    state: State,
+    profile: CniProfile,
+    topology_pods: Sequence[str],
+    unavailable: Mapping[str, str] | None = None,
 ) -> ScenarioPlan:
     """The state's probes with the outcome each must observe on this CNI."""
-    reason = skip_reason(scenario)
+    reason = skip_reason(scenario, profile, unavailable)
     probes = () if reason else state_probes(scenario, pods_in(scenario, state, topology_pods))
     as_run = RunScenario(scenario.id, (), state.table, group=GROUP)
     return ScenarioPlan(as_run, profile, probes, reason)

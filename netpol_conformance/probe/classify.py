@@ -18,6 +18,14 @@ CURL_TIMEOUT = 28
 # Socket errors (strerror; glibc and musl spell these alike).
 REFUSED_ERRORS = {"Connection refused"}  # ECONNREFUSED: TCP RST or ICMP port-unreachable
 UNREACHABLE_ERRORS = {"Network is unreachable", "No route to host"}  # ENETUNREACH, EHOSTUNREACH
+TIMED_OUT_ERRORS = {"Connection timed out"}  # ETIMEDOUT: socat's connect-timeout ran out
+# socket() itself failed because the kernel has no such protocol (no SCTP module):
+# EPROTONOSUPPORT, EAFNOSUPPORT, ESOCKTNOSUPPORT.
+NO_PROTOCOL_ERRORS = {
+    "Protocol not supported",
+    "Address family not supported by protocol",
+    "Socket type not supported",
+}
 
 # curl -v: "connect to IP port N [from IP port N ]failed: ERR" (after a SYN was sent, the
 # answer came back as ERR) or "Immediate connect fail for IP: ERR" (connect() itself failed).
@@ -97,6 +105,39 @@ def classify_udp(rc: int, output: str) -> Observation:
             return Observation(Outcome.REFUSED, errors[0])
         if reason in UNREACHABLE_ERRORS:
             return Observation(Outcome.UNREACHABLE, errors[0])
+    return _exec_error("socat", rc, output.strip())
+
+
+def classify_sctp(rc: int, output: str) -> Observation:
+    """socat opening an SCTP association and reading the server's one-line greeting.
+
+    Exit 0 with the greeting: the association was set up (the policies let it through). Exit 1
+    with socat's error: "connecting to ...: Connection timed out" (dropped), "connect(...):
+    Connection refused" (an ABORT: rejected, or nothing listening), "socket(...): Protocol not
+    supported" (the node's kernel cannot carry SCTP: unsupported, never a verdict).
+    """
+    greeting: list[str] = []
+    errors: list[str] = []
+    for line in output.splitlines():
+        if m := _SOCAT_LOG.match(line.strip()):
+            if m.group(1) in "EF":
+                errors.append(m.group(2))
+        elif line.strip():
+            greeting.append(line.strip())
+    if rc == 0 and not errors and greeting:
+        return Observation(Outcome.CONNECTED, " ".join(greeting)[:200])
+    if rc == 1 and errors:
+        call, _, reason = errors[0].rpartition(": ")
+        if reason in NO_PROTOCOL_ERRORS and call.startswith("socket("):
+            return Observation(Outcome.UNSUPPORTED, errors[0])
+        if reason in TIMED_OUT_ERRORS and call.startswith("connecting to "):
+            return Observation(Outcome.TIMEOUT, errors[0])
+        if reason in REFUSED_ERRORS:
+            return Observation(Outcome.REFUSED, errors[0])
+        if reason in UNREACHABLE_ERRORS:
+            return Observation(Outcome.UNREACHABLE, errors[0])
+    if rc == 0 and not errors:  # set up, then nothing before -T: the server did not greet
+        return Observation(Outcome.EXEC_ERROR, "socat exit 0: associated, but no greeting")
     return _exec_error("socat", rc, output.strip())
 
 

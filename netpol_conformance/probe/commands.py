@@ -11,6 +11,13 @@ kind runs which: ``probe.kinds``).
   a reply (it prints that byte) instead of ``timeout`` seconds after it: without it, every
   UDP probe, answered or not, took the whole timeout. ``sourceport`` binds the port that
   ``probe.ports`` hands out, so that no probe rides an earlier probe's conntrack entry.
+- sctp: ``socat -u`` opens an SCTP association (``SCTP-CONNECT``, ``connect-timeout``) and
+  copies what the server sends to stdout: the catalogue's SCTP servers greet each association
+  with one line and close it. socat logs why a connect failed: "E connecting to ...: Connection
+  timed out" (nothing came back: a drop), "E connect(...): Connection refused" (an ABORT: a
+  reject, or nothing listening), and "E socket(...): Protocol not supported" when the kernel
+  has no SCTP at all (no socket could be opened, no packet went out). ``-T`` ends a silent
+  association after ``timeout`` seconds.
 - dns: ``dig`` (bind's, the lookup engine of its nslookup) of the name, through the resolver
   of the pod's ``/etc/resolv.conf``. Unlike nslookup, dig can bind its source port (``-b``),
   for the same reason as UDP. ``+noedns +nocmd +noquestion +nostats`` keep its output to the
@@ -78,6 +85,27 @@ def udp_destination(argv: Sequence[str]) -> tuple[str, int] | None:
         return None
     host, _, port = address.removeprefix("UDP:").rpartition(":")
     if not address.startswith("UDP:") or not port.isdigit():
+        return None
+    return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+def sctp_argv(address: str, port: int, settings: ProbeSettings) -> list[str]:
+    """``socat -T T -u SCTP-CONNECT:HOST:PORT,connect-timeout=T STDOUT``: prints the server's
+    greeting and ends when the server closes the association."""
+    t = f"{settings.timeout:g}"
+    target = f"SCTP-CONNECT:{_host(address)}:{port},connect-timeout={t}"
+    return ["socat", "-T", t, "-u", target, "STDOUT"]
+
+
+def sctp_destination(argv: Sequence[str]) -> tuple[str, int] | None:
+    """(address, port) of an argv that ``sctp_argv`` made, else None."""
+    if len(argv) != 6 or argv[0] != "socat" or argv[3] != "-u" or argv[5] != "STDOUT":
+        return None
+    address, _, options = argv[4].partition(",")
+    if not address.startswith("SCTP-CONNECT:") or not options.startswith("connect-timeout="):
+        return None
+    host, _, port = address.removeprefix("SCTP-CONNECT:").rpartition(":")
+    if not port.isdigit():
         return None
     return host.removeprefix("[").removesuffix("]"), int(port)
 

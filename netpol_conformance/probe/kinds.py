@@ -6,10 +6,10 @@ when the policies let it through.
 Everything that treats kinds differently asks this table: the runner (commands, classifiers,
 source ports, control probes), the plan (which kind probes a server port, what a probe must
 observe), the deployment and the oracle check (where a probe goes) and the reports. Adding a
-kind (SCTP, say) touches three files: an entry here, the simulated cluster's answer to its
-command (``sim/cluster.py``) and its name in the results schema's ``kind`` enums (a test
-checks they list exactly these kinds). Where it is probed is then the topology's: a server
-port of its protocol.
+kind touches three files: an entry here, the simulated cluster's answer to its command
+(``sim/cluster.py``) and its name in the results schema's ``kind`` enums (a test checks they
+list exactly these kinds); ``sctp`` was added so, with a classifier of its own. Where it is
+probed is then the topology's: a server port of its protocol.
 """
 
 from __future__ import annotations
@@ -17,17 +17,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netpol_conformance.probe.classify import classify_curl, classify_dig, classify_udp
-from netpol_conformance.probe.commands import ProbeSettings, curl_argv, dig_argv, udp_argv
+from netpol_conformance.probe.classify import (
+    classify_curl,
+    classify_dig,
+    classify_sctp,
+    classify_udp,
+)
+from netpol_conformance.probe.commands import (
+    ProbeSettings,
+    curl_argv,
+    dig_argv,
+    sctp_argv,
+    udp_argv,
+)
 from netpol_conformance.probe.outcome import Observation, Outcome
-from netpol_conformance.probe.spec import DNS, TCP, UDP, Probe, ProbeTarget
+from netpol_conformance.probe.spec import DNS, SCTP, TCP, UDP, Probe, ProbeTarget
 
 Argv = Callable[[ProbeTarget, ProbeSettings, int | None], list[str]]
 
 
 @dataclass(frozen=True)
 class ProbeKind:
-    name: str  # as probes and results files name it: tcp, udp, dns
+    name: str  # as probes and results files name it: tcp, udp, sctp, dns
     protocols: tuple[str, ...]  # the protocols its probes carry
     argv: Argv  # its command line: (target, settings, source port or None)
     classify: Callable[[int, str], Observation]  # (exit code, output) -> what it observed
@@ -61,6 +72,13 @@ KINDS: dict[str, ProbeKind] = {
             classify_udp,
             Outcome.CONNECTED,
             datagram=frozenset({"UDP"}),
+        ),
+        ProbeKind(
+            SCTP,
+            ("SCTP",),
+            lambda t, s, _port: sctp_argv(t.address, t.probe.port, s),
+            classify_sctp,
+            Outcome.CONNECTED,
         ),
         ProbeKind(
             DNS,

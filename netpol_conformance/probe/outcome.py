@@ -20,10 +20,16 @@ class Outcome(StrEnum):
     DNS_NEGATIVE = "dns-negative"  # a server was reached and said no (NXDOMAIN, SERVFAIL, ...)
     UNREACHABLE = "unreachable"  # no path: network unreachable / no route to host
     EXEC_ERROR = "exec-error"  # the probe itself failed: an error, never "blocked"
+    # The node's kernel cannot carry the probe's protocol (SCTP without its module): the probe
+    # could not even open a socket. Neither allowed nor denied: the probes of that protocol are
+    # skipped for the run.
+    UNSUPPORTED = "unsupported"
 
 
 # Outcomes that say nothing about a policy: they never meet an expectation.
-NOT_A_VERDICT = frozenset({Outcome.DNS_NEGATIVE, Outcome.UNREACHABLE, Outcome.EXEC_ERROR})
+NOT_A_VERDICT = frozenset(
+    {Outcome.DNS_NEGATIVE, Outcome.UNREACHABLE, Outcome.EXEC_ERROR, Outcome.UNSUPPORTED}
+)
 # What a deny looks like, and what getting through looks like, whatever the CNI.
 DENIED = frozenset({Outcome.TIMEOUT, Outcome.REFUSED, Outcome.DNS_FAIL})
 THROUGH = frozenset({Outcome.CONNECTED, Outcome.DNS_OK})

@@ -39,6 +39,8 @@ class ProbeRunner:
         self.max_workers = max_workers
         self.group_tcp = group_tcp
         self._listening: dict[tuple[str, str, int, str], bool] = {}
+        # protocol -> what a control probe observed when the kernel could not carry it
+        self.unsupported: dict[str, Observation] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self.ports = SourcePorts()  # every UDP and DNS probe of this runner binds its own
@@ -118,7 +120,8 @@ class ProbeRunner:
 
     def prove_listening(self, servers: Iterable[tuple[str, str, int, str]]) -> None:
         """Run the control probes of many (namespace, pod, port, protocol) at once: one exec
-        per pod, every pod concurrently. What answers is remembered as ``listening`` does."""
+        per pod, every pod concurrently. What answers is remembered as ``listening`` does; a
+        protocol the kernel cannot carry (no socket could be opened) in ``unsupported``."""
         by_pod: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
         for namespace, pod, port, protocol in servers:
             if not self._listening.get((namespace, pod, port, protocol)):
@@ -131,3 +134,5 @@ class ProbeRunner:
         observed = self._run_batch(namespace, pod, argvs, kinds)
         for (port, protocol), obs in zip(ports, observed, strict=True):
             self._listening[(namespace, pod, port, protocol)] = obs.outcome is Outcome.CONNECTED
+            if obs.outcome is Outcome.UNSUPPORTED:
+                self.unsupported.setdefault(protocol, obs)

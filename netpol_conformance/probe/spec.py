@@ -7,7 +7,8 @@ from dataclasses import dataclass
 TCP = "tcp"
 UDP = "udp"
 DNS = "dns"
-_PROTOCOL = {TCP: "TCP", UDP: "UDP"}
+SCTP = "sctp"
+_PROTOCOL = {TCP: "TCP", UDP: "UDP", SCTP: "SCTP"}
 
 
 @dataclass(frozen=True)
@@ -15,9 +16,11 @@ class Probe:
     """One probe, named in the tutorial's logical terms (``frontend/web``), not rendered names.
 
     ``kind`` is ``tcp`` (curl to ``target``'s address on ``port``), ``udp`` (one datagram to
-    ``target``'s address on ``port``, waiting for a reply) or ``dns`` (a lookup of ``name``
-    through the cluster's DNS service, over ``protocol``: UDP, or TCP as a resolver falls back
-    to for a long answer). ``protocol`` is TCP for ``tcp`` and UDP for ``udp``.
+    ``target``'s address on ``port``, waiting for a reply), ``sctp`` (an SCTP association to
+    ``target``'s address on ``port``, reading the server's greeting) or ``dns`` (a lookup of
+    ``name`` through the cluster's DNS service, over ``protocol``: UDP, or TCP as a resolver
+    falls back to for a long answer). ``protocol`` is TCP for ``tcp``, UDP for ``udp`` and
+    SCTP for ``sctp``.
     """
 
     source: str

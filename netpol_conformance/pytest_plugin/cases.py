@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from netpol_conformance.cni import CniProfile
 from netpol_conformance.plan.catalogue import ALL, MISTAKES, STEPS, Scenario
 from netpol_conformance.plan.plan import SuitePlan
 from netpol_conformance.plan.states import skip_reason
@@ -59,7 +60,7 @@ def tutorial_cases(plan: SuitePlan, group: str) -> Iterator[Any]:
 
 def parametrize(metafunc: pytest.Metafunc, plan: SuitePlan) -> None:
     if "catalogue_case" in metafunc.fixturenames:
-        metafunc.parametrize("catalogue_case", list(catalogue_cases()))
+        metafunc.parametrize("catalogue_case", list(catalogue_cases(plan.profile)))
     if "tutorial_case" not in metafunc.fixturenames:
         return
     marker = metafunc.definition.get_closest_marker("netpol_group")
@@ -85,13 +86,15 @@ def family_marker(family: str) -> str:
     return family.replace("-", "_")
 
 
-def catalogue_cases() -> Iterator[Any]:
+def catalogue_cases(profile: CniProfile) -> Iterator[Any]:
+    """Every state of every scenario; a scenario this CNI cannot be probed for is skipped
+    (whether the node carries SCTP is only known once the control probes have run)."""
     for scenario in SCENARIOS:
         marks: list[Any] = [
             pytest.mark.catalogue,
             getattr(pytest.mark, family_marker(scenario.family)),
         ]
-        reason = skip_reason(scenario)
+        reason = skip_reason(scenario, profile)
         if reason:
             marks.append(pytest.mark.skip(reason=reason))
         for state in scenario.states:

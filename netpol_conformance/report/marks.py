@@ -13,6 +13,7 @@ MARKS: dict[Outcome, str] = {
     Outcome.DNS_NEGATIVE: "N",
     Outcome.UNREACHABLE: "U",
     Outcome.EXEC_ERROR: "E",
+    Outcome.UNSUPPORTED: "S",
 }
 # What each mark says, in the order the legends list them; every mark of MARKS is here once.
 MEANINGS: tuple[tuple[str, str], ...] = (
@@ -22,6 +23,7 @@ MEANINGS: tuple[tuple[str, str], ...] = (
     ("N", "DNS negative answer"),
     ("U", "unreachable"),
     ("E", "exec error"),
+    ("S", "protocol unsupported by the node"),
 )
 NOT_OBSERVED = "?"  # a probe that was never observed (the run stopped before it)
 DIFFERS = "*"  # an observed cell that is not as expected

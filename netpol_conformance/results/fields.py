@@ -22,8 +22,8 @@ Seconds = Annotated[float, PlainSerializer(_millisecond, return_type=float)]
 KindName = Annotated[
     str,
     Field(
-        description="tcp (curl), udp (one datagram, waiting for a reply) or dns (a dig lookup "
-        "of a name).",
+        description="tcp (curl), udp (one datagram, waiting for a reply), sctp (an SCTP "
+        "association, reading the server's greeting) or dns (a dig lookup of a name).",
         json_schema_extra={"enum": sorted(KINDS)},
     ),
 ]

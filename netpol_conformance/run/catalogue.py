@@ -25,7 +25,7 @@ from netpol_conformance.errors import ConformanceError, SetupError, StepSetupErr
 from netpol_conformance.plan.catalogue import Scenario as RunScenario
 from netpol_conformance.plan.layout import Layout, LogicalPod, ServerPort
 from netpol_conformance.plan.plan import ScenarioPlan
-from netpol_conformance.plan.states import GROUP, state_plan
+from netpol_conformance.plan.states import GROUP, NO_SCTP_KERNEL, skip_reason, state_plan
 from netpol_conformance.probe.kinds import server_kind
 from netpol_conformance.probe.runner import ProbeRunner
 from netpol_conformance.probe.spec import Probe
@@ -117,6 +117,8 @@ class CatalogueRunner:
         self._deployed = False
         self._in_force = InForce()
         self._last_observed: frozenset[Probe] = frozenset()  # the probes of the last state
+        # protocol -> why it cannot be probed on this cluster (its control probes said so)
+        self.unavailable: dict[str, str] = {}
 
     # --- deployment
 
@@ -142,6 +144,12 @@ class CatalogueRunner:
                 for port in self.layout.server_ports
             )
             self.phases["controls"] = time.monotonic() - t0
+            self.unavailable = {
+                protocol: NO_SCTP_KERNEL.format(detail=obs.detail)
+                for protocol, obs in self.probes.unsupported.items()
+            }
+            for protocol, why in self.unavailable.items():
+                self.progress(f"{self.deployment.name}: {protocol} probes skipped: {why}")
             baseline = self._observe(
                 self._open_plan(), OPEN_SCENARIO, OPEN_STEP, None, dict(self.phases)
             )
@@ -158,10 +166,14 @@ class CatalogueRunner:
 
     def _open_plan(self) -> ScenarioPlan:
         """Every pod to every other on the first served port of each protocol, all allowed:
-        the paths work (that every server listens on every port, the control probes prove)."""
+        the paths work (that every server listens on every port, the control probes prove).
+        A protocol the node cannot carry is left out (its scenarios are skipped)."""
         first: dict[str, ServerPort] = {}
         for sp in self.layout.server_ports:
-            first.setdefault(sp.protocol, sp)
+            if sp.protocol not in self.unavailable and not (
+                sp.protocol == "SCTP" and self.profile.sctp_unenforced
+            ):
+                first.setdefault(sp.protocol, sp)
         probes = tuple(
             Probe(src, server_kind(sp.protocol).name, dst, sp.port, sp.protocol)
             for src in self.topology_pods
@@ -177,6 +189,12 @@ class CatalogueRunner:
             self.phases["destroy"] = self.deployment.destroy_quietly()
 
     # --- scenarios
+
+    def skip_reason(self, scenario: Scenario) -> str | None:
+        """Why the scenario cannot be probed on this cluster and CNI, or None: known once the
+        topology is deployed and its control probes have run."""
+        self.deploy()
+        return skip_reason(scenario, self.profile, self.unavailable)
 
     def result(self, scenario_id: str, state_id: str) -> StepResult:
         """A state's observed matrix; its scenario is run on first use."""
@@ -200,7 +218,9 @@ class CatalogueRunner:
             }
             changes = self._undo()
             for state in scenario.states:
-                plan = state_plan(scenario, state, self.profile, self.topology_pods)
+                plan = state_plan(
+                    scenario, state, self.profile, self.topology_pods, self.unavailable
+                )
                 if plan.skip_reason:
                     raise SetupError(f"{scenario.id}: {plan.skip_reason}")
                 changes += [self._change(f"{scenario.id}/{state.id}", c) for c in state.changes]

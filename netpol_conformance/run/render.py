@@ -24,6 +24,10 @@ from netpol_conformance.policy.loader import load_documents
 
 DEPLOYMENT_LABEL = "netpol-conformance.io/deployment"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
+# A container that runs another container's image takes that one's override too (the
+# catalogue's sctp-server runs the probe image's socat: --probe-image, or the local cluster's
+# own probe image, replaces both).
+SAME_IMAGE = {"sctp-server": "probe"}
 
 
 def new_suffix(length: int = 5) -> str:
@@ -135,6 +139,9 @@ class Renderer:
 
     def _pod_spec(self, doc: dict[str, Any]) -> dict[str, Any]:
         images = {**self.layout.images, **self.images}
+        for container, same_as in SAME_IMAGE.items():
+            if same_as in self.images:  # an overridden image is overridden where it also runs
+                images[container] = self.images[same_as]
         for c in doc["spec"]["containers"]:
             if c["name"] in images:
                 c["image"] = images[c["name"]]

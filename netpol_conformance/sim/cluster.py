@@ -1,9 +1,11 @@
 """An in-memory cluster behind the backend interface, answering probes from the oracle.
 
 It stores objects, gives pods addresses, and runs the probe scripts the suite sends to a pod:
-each ``curl``, ``socat`` and ``dig`` line is answered the way the real tool would answer it
-(exit code and message), from the oracle's verdict on the policies in force. A CNI profile decides
-whether policies are enforced and whether a deny drops or rejects; faults make it misbehave.
+each ``curl``, ``socat`` (UDP and SCTP) and ``dig`` line is answered the way the real tool
+would answer it (exit code and message), from the oracle's verdict on the policies in force. A
+CNI profile decides whether policies are enforced and whether a deny drops or rejects; faults
+make it misbehave. Its nodes carry SCTP unless made with ``sctp=False`` (a kernel without the
+module: every SCTP socket fails, as socat says it).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from netpol_conformance.policy.model import NetworkPolicy
 from netpol_conformance.policy.oracle import Oracle, selects
 from netpol_conformance.policy.parse import parse_policy
 from netpol_conformance.probe.batch import parse_batch_script
-from netpol_conformance.probe.commands import udp_destination
+from netpol_conformance.probe.commands import sctp_destination, udp_destination
 from netpol_conformance.probe.curl_group import joined_output
 from netpol_conformance.sim.faults import Faults
 from netpol_conformance.sim.policy_api import SimulatedPolicyApi
@@ -60,8 +62,10 @@ class SimulatedCluster(Backend):
         enforcement_delay: float = 0.05,
         probe_timeout: float = 2.0,
         external_ports: tuple[int, ...] = (80, 5432),
+        sctp: bool = True,
     ) -> None:
         self.profile = profile
+        self.sctp = sctp  # whether the nodes' kernel carries SCTP
         self.faults = faults or Faults()
         self.delay = max(enforcement_delay, self.faults.slow_enforcement)
         self.probe_timeout = probe_timeout
@@ -382,6 +386,28 @@ class SimulatedCluster(Backend):
         style = REJECT if self.faults.reject_instead_of_drop else self.profile.deny_style
         return (0, "") if style == DROP else (1, _udp_refused())
 
+    def _sctp(
+        self, src: Pod, oracle: Oracle, topo: Topology, host: str, port: int
+    ) -> tuple[int, str]:
+        """What ``socat -u SCTP-CONNECT:host:port,connect-timeout=T STDOUT`` prints: the
+        server's greeting, an ABORT's refusal, a timeout, or no SCTP in the kernel at all."""
+        if not self.sctp:
+            return 1, _socat_error("socket(2, 1, 132): Protocol not supported")
+        if host in ("127.0.0.1", "localhost", str(src.ip)):
+            listening = any(p.port == port and p.protocol == "SCTP" for p in src.ports)
+            return (0, _sctp_greeting(port)) if listening else (1, _sctp_refused(host, port))
+        allowed = self._verdict(oracle, topo, src, host, port, "SCTP")
+        if allowed is None:
+            return 1, _sctp_timed_out(host, port)
+        target = next(e for e in topo.endpoints if str(e.ip) == host)
+        if allowed:
+            serving = any(p.port == port and p.protocol == "SCTP" for p in target.ports)
+            return (0, _sctp_greeting(port)) if serving else (1, _sctp_refused(host, port))
+        style = REJECT if self.faults.reject_instead_of_drop else self.profile.deny_style
+        if style == DROP:
+            return 1, _sctp_timed_out(host, port)
+        return 1, _sctp_refused(host, port)
+
     def _dig(
         self, src: Pod, oracle: Oracle, topo: Topology, name: str, tcp: bool
     ) -> tuple[int, str]:
@@ -406,6 +432,8 @@ class SimulatedCluster(Backend):
             return self._dig(src, oracle, topo, argv[-1], "+tcp" in argv)
         if udp := udp_destination(argv):
             return self._udp(src, oracle, topo, *udp)
+        if sctp := sctp_destination(argv):
+            return self._sctp(src, oracle, topo, *sctp)
         return 127, f"sh: {argv[0]}: not found"
 
     def exec(
@@ -420,7 +448,7 @@ class SimulatedCluster(Backend):
                 return ExecResult(1, "", error=f"container {container} is not valid for pod {pod}")
             topo, oracle = self._network()
         src = next(p for p in topo.pods if p.name == pod and str(p.ip) == entry["ip"])
-        if argv and argv[0] in ("curl", "dig"):
+        if argv and (argv[0] in ("curl", "dig") or sctp_destination(argv)):
             rc, out = self._tool(src, oracle, topo, list(argv))
             return ExecResult(rc, "", out.replace("|", "\n"))
         if list(argv[:2]) != ["sh", "-c"]:
@@ -464,5 +492,22 @@ def _timed_out(host: str, port: int, timeout: float) -> str:
     return f"*   Trying {host}:{port}...|* {message}|* Closing connection 0|curl: (28) {message}"
 
 
+def _socat_error(message: str) -> str:
+    return f"2025/01/01 00:00:00 socat[1] E {message}"
+
+
 def _udp_refused() -> str:
-    return "2025/01/01 00:00:00 socat[1] E read(5, 0x5555, 8192): Connection refused"
+    return _socat_error("read(5, 0x5555, 8192): Connection refused")
+
+
+def _sctp_greeting(port: int) -> str:
+    """The catalogue's sctp-server greets each association with one line."""
+    return f"netpol-conformance sctp {port}"
+
+
+def _sctp_refused(host: str, port: int) -> str:
+    return _socat_error(f"connect(5, AF=2 {host}:{port}, 16): Connection refused")
+
+
+def _sctp_timed_out(host: str, port: int) -> str:
+    return _socat_error(f"connecting to AF=2 {host}:{port}: Connection timed out")

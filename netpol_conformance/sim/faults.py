@@ -35,6 +35,7 @@ FAULTS = (
     "except-overrides-allow",
     "stale-labels",
     "new-pod-open",
+    "sctp-as-tcp",
 )
 _USAGE = {
     "new-pod-open": "seconds > 0 a pod created under a policy stays open, e.g. new-pod-open:5",
@@ -66,6 +67,7 @@ class Faults:
     except_overrides_allow: bool = False  # an excepted address is denied whatever allows it
     stale_labels: bool = False  # label changes are seen only at the next policy change
     new_pod_open: float = 0.0  # a pod created while policies exist is open this long
+    sctp_as_tcp: bool = False  # a rule's SCTP port is read as the TCP port of that number
 
     @classmethod
     def parse(cls, spec: str | Iterable[str] | None) -> Faults:
@@ -124,6 +126,7 @@ class Faults:
                 or self.ignore_protocol
                 or self.ignore_except
                 or self.ignore_endport
+                or self.sctp_as_tcp
             ):
                 p = dataclasses.replace(
                     p, ingress=self._rules(p.ingress), egress=self._rules(p.egress)
@@ -137,6 +140,10 @@ class Faults:
     def _ports(self, ports: tuple[PolicyPort, ...]) -> tuple[PolicyPort, ...]:
         if self.ignore_ports:
             return ()
+        if self.sctp_as_tcp:  # the bug: an SCTP port opens TCP, and SCTP stays closed
+            ports = tuple(
+                dataclasses.replace(p, protocol="TCP") if p.protocol == "SCTP" else p for p in ports
+            )
         if self.ignore_endport:  # the bug: the range is read as its first port alone
             ports = tuple(dataclasses.replace(p, end_port=None) for p in ports)
         if self.ignore_protocol:  # the bug: the port is matched whatever its protocol

@@ -32,8 +32,9 @@ from netpol_conformance.results.upgrade import (
     signed,
 )
 
-# Neither good nor bad: the probe did not run as written.
-UNOBSERVED = frozenset({Outcome.EXEC_ERROR})
+# Neither good nor bad: the probe did not run as written, or no packet could go out (a
+# protocol the node's kernel cannot carry).
+UNOBSERVED = frozenset({Outcome.EXEC_ERROR, Outcome.UNSUPPORTED})
 # What counts as getting through for a probe that must not: a DNS server that answered no
 # was reached all the same.
 LEAKED = THROUGH | {Outcome.DNS_NEGATIVE}

@@ -117,6 +117,7 @@ def _detail(outcome: Outcome) -> str:
         Outcome.DNS_NEGATIVE: "** server can't find kubernetes.default: NXDOMAIN",
         Outcome.UNREACHABLE: "connect to 10.244.1.7 port 80 failed: Network is unreachable",
         Outcome.EXEC_ERROR: 'error: unable to upgrade connection: container "probe" not found',
+        Outcome.UNSUPPORTED: "socat[7] E socket(2, 1, 132): Protocol not supported",
     }[outcome]
 
 

@@ -60,7 +60,12 @@ EXPECTABLE = sorted(
 def test_no_expectation_is_an_exec_error() -> None:
     assert Outcome.EXEC_ERROR not in EXPECTABLE
     assert set(EXPECTABLE) == set(Outcome) - NOT_A_VERDICT
-    assert {Outcome.EXEC_ERROR, Outcome.DNS_NEGATIVE, Outcome.UNREACHABLE} == NOT_A_VERDICT
+    assert {
+        Outcome.EXEC_ERROR,
+        Outcome.DNS_NEGATIVE,
+        Outcome.UNREACHABLE,
+        Outcome.UNSUPPORTED,
+    } == NOT_A_VERDICT
 
 
 @pytest.mark.parametrize("listening", [None, False, True])

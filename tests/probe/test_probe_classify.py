@@ -12,8 +12,13 @@ from pathlib import Path
 import pytest
 
 from netpol_conformance.probe.batch import OUTPUT_LIMIT
-from netpol_conformance.probe.classify import classify_curl, classify_dig, classify_udp
-from netpol_conformance.probe.outcome import Observation, Outcome
+from netpol_conformance.probe.classify import (
+    classify_curl,
+    classify_dig,
+    classify_sctp,
+    classify_udp,
+)
+from netpol_conformance.probe.outcome import NOT_A_VERDICT, Observation, Outcome, verdict_of
 
 Captured = Callable[[str], tuple[int, str]]
 C = Outcome
@@ -41,6 +46,13 @@ EXPECTED: dict[str, Outcome] = {
     "udp-admin-prohibited": C.UNREACHABLE,
     "udp-missing": C.EXEC_ERROR,
     "udp-source-port-in-use": C.EXEC_ERROR,  # the probe's own bind failed: no packet went out
+    # socat opening an SCTP association: the one real SCTP capture is a kernel without SCTP
+    # (this machine's); the others are socat's same connect path over TCP (sctp-shape-*)
+    "sctp-no-kernel": C.UNSUPPORTED,  # socket() failed: not a verdict, the probes are skipped
+    "sctp-shape-greeting": C.CONNECTED,
+    "sctp-shape-dropped": C.TIMEOUT,
+    "sctp-shape-not-listening": C.REFUSED,
+    "sctp-shape-net-unreachable": C.UNREACHABLE,
     # the real local cluster (kube-router rejects), through kubectl exec
     "cluster-kube-router-open-udp-5432": C.CONNECTED,
     "cluster-kube-router-open-udp-53": C.CONNECTED,
@@ -84,6 +96,8 @@ def classify(name: str, rc: int, output: str) -> Observation:
         return classify_curl(rc, output)
     if kind.startswith("udp-"):
         return classify_udp(rc, output)
+    if kind.startswith("sctp-"):
+        return classify_sctp(rc, output)
     return classify_dig(rc, output)
 
 
@@ -191,6 +205,39 @@ def test_unknown_curl_exit_codes_are_exec_errors(rc: int, output: str) -> None:
     assert obs.outcome is Outcome.EXEC_ERROR
     assert f"curl exit {rc}" in obs.detail
     assert str(obs).startswith("exec-error(")
+
+
+# --- sctp --------------------------------------------------------------------------------------
+
+
+def test_a_kernel_without_sctp_is_neither_allowed_nor_denied(captured: Captured) -> None:
+    """socket() itself failed: no packet went out, so nothing is known of any policy."""
+    obs = classify_sctp(*captured("sctp-no-kernel"))
+    assert obs.outcome is Outcome.UNSUPPORTED
+    assert obs.detail.endswith("socket(2, 1, 132): Protocol not supported")
+    assert verdict_of(obs.outcome) is None and obs.outcome in NOT_A_VERDICT
+
+
+@pytest.mark.parametrize(
+    "reason", ["Address family not supported by protocol", "Socket type not supported"]
+)
+def test_other_socket_failures_of_a_missing_protocol_are_unsupported(reason: str) -> None:
+    line = f"2026/12/07 08:24:36 socat[7] E socket(10, 1, 132): {reason}"
+    assert classify_sctp(1, line).outcome is Outcome.UNSUPPORTED
+
+
+def test_the_greeting_is_the_server_s_line(captured: Captured) -> None:
+    obs = classify_sctp(*captured("sctp-shape-greeting"))
+    assert obs == Observation(Outcome.CONNECTED, "netpol-conformance sctp 80")
+
+
+def test_a_refusal_is_only_a_refusal_of_connect() -> None:
+    """A "Protocol not supported" of anything but socket() is no missing kernel module."""
+    odd = "2026/12/07 08:24:36 socat[7] E setsockopt(5, 132, 1, ...): Protocol not supported"
+    assert classify_sctp(1, odd).outcome is Outcome.EXEC_ERROR
+    silent = classify_sctp(0, "")  # associated, then nothing: the server did not greet
+    assert silent.outcome is Outcome.EXEC_ERROR and "no greeting" in silent.detail
+    assert classify_sctp(127, "sh: socat: not found").outcome is Outcome.EXEC_ERROR
 
 
 # --- udp ---------------------------------------------------------------------------------------

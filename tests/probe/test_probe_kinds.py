@@ -11,8 +11,13 @@ import pytest
 
 from netpol_conformance.cni import profile
 from netpol_conformance.plan.judge import expected_outcome
-from netpol_conformance.probe.classify import classify_curl, classify_dig, classify_udp
-from netpol_conformance.probe.commands import ProbeSettings, udp_destination
+from netpol_conformance.probe.classify import (
+    classify_curl,
+    classify_dig,
+    classify_sctp,
+    classify_udp,
+)
+from netpol_conformance.probe.commands import ProbeSettings, sctp_destination, udp_destination
 from netpol_conformance.probe.kinds import (
     KINDS,
     control_argv,
@@ -21,18 +26,20 @@ from netpol_conformance.probe.kinds import (
     server_kind,
 )
 from netpol_conformance.probe.outcome import Outcome
-from netpol_conformance.probe.spec import DNS, TCP, UDP, Probe, ProbeTarget
+from netpol_conformance.probe.spec import DNS, SCTP, TCP, UDP, Probe, ProbeTarget
 
 SETTINGS = ProbeSettings()
 
 
-def test_the_kinds_are_the_three_the_suite_probes_with() -> None:
+def test_the_kinds_are_the_four_the_suite_probes_with() -> None:
     assert {k: (v.protocols, v.through, v.blocked) for k, v in KINDS.items()} == {
         TCP: (("TCP",), Outcome.CONNECTED, None),
         UDP: (("UDP",), Outcome.CONNECTED, None),
+        SCTP: (("SCTP",), Outcome.CONNECTED, None),
         DNS: (("UDP", "TCP"), Outcome.DNS_OK, Outcome.DNS_FAIL),
     }
     assert KINDS[TCP].classify is classify_curl and KINDS[UDP].classify is classify_udp
+    assert KINDS[SCTP].classify is classify_sctp
     assert KINDS[DNS].classify is classify_dig
 
 
@@ -41,6 +48,7 @@ def test_the_kinds_are_the_three_the_suite_probes_with() -> None:
     [
         (Probe("a/b", TCP, "c/d", 80), False),
         (Probe("a/b", UDP, "c/d", 80, "UDP"), True),
+        (Probe("a/b", SCTP, "c/d", 80, "SCTP"), False),  # an association has its handshake
         (Probe("a/b", DNS, "dns", 53, "UDP", "k.default"), True),
         (Probe("a/b", DNS, "dns", 53, "TCP", "k.default"), False),  # a TCP flow has its handshake
     ],
@@ -72,8 +80,18 @@ def test_a_denied_probe_observes_the_deny_style_unless_its_kind_says_otherwise(
 
 def test_server_ports_are_probed_by_the_kind_of_their_protocol() -> None:
     assert server_kind("TCP").name == TCP and server_kind("UDP").name == UDP
-    with pytest.raises(ValueError, match="no probe kind carries SCTP"):
-        server_kind("SCTP")
+    assert server_kind("SCTP").name == SCTP
+    with pytest.raises(ValueError, match="no probe kind carries ICMP"):
+        server_kind("ICMP")
+    assert control_argv(80, "SCTP", SETTINGS) == [
+        "socat",
+        "-T",
+        "2",
+        "-u",
+        "SCTP-CONNECT:127.0.0.1:80,connect-timeout=2",
+        "STDOUT",
+    ]
+    assert sctp_destination(control_argv(81, "SCTP", SETTINGS)) == ("127.0.0.1", 81)
     assert control_argv(80, "TCP", SETTINGS)[-1] == "http://127.0.0.1:80/"
     assert udp_destination(control_argv(5432, "UDP", SETTINGS)) == ("127.0.0.1", 5432)
     assert "sourceport" not in control_argv(5432, "UDP", SETTINGS)[2]  # loopback: no policy

@@ -20,7 +20,8 @@ def test_every_mark_has_one_meaning_and_every_meaning_a_mark() -> None:
 def test_the_terminal_legend_explains_the_marks_and_both_suffixes() -> None:
     assert LEGEND == (
         ". connected/resolved  X timed out/DNS failed  R refused  N DNS negative answer  "
-        "U unreachable  E exec error  * differs  ~ expected deviation"
+        "U unreachable  E exec error  S protocol unsupported by the node  * differs  "
+        "~ expected deviation"
     )
 
 

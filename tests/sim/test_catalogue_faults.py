@@ -34,6 +34,13 @@ def curl(namespace: str, pod: str, port: int) -> str:
     return rf"kubectl exec -n {namespace}-[a-z0-9]+ {pod} -c probe -- curl [^\n]*:{port}/"
 
 
+def socat_sctp(namespace: str, pod: str, port: int) -> str:
+    return (
+        rf"kubectl exec -n {namespace}-[a-z0-9]+ {pod} -c probe -- socat [^\n]*"
+        rf"SCTP-CONNECT:[0-9.]+:{port},"
+    )
+
+
 FAULTS: dict[str, Breaks] = {
     # 81-83 opened as 81 alone: 83, the last port of the range, stays closed.
     "ignore-endport": Breaks(
@@ -80,6 +87,16 @@ FAULTS: dict[str, Breaks] = {
         frozenset({"[beyond-new-pod-under-deny][pod-created]"}),
         "x/b->x/d:80/TCP",
         curl("x", "b", 80),
+    ),
+    # An SCTP port read as TCP: the SCTP-only rule opens TCP 81 (38 sees it) and leaves SCTP 81
+    # closed (47 sees that).
+    "sctp-as-tcp": Breaks(
+        "protocols or ports",
+        frozenset(
+            {"[upstream-38-sctp-is-not-tcp][policies]", "[upstream-47-ports-sctp][policies]"}
+        ),
+        "y/a->x/a:81/SCTP",
+        socat_sctp("y", "a", 81),
     ),
 }
 

@@ -15,8 +15,19 @@ from netpol_conformance.errors import ManifestError, UsageError
 from netpol_conformance.policy.model import EGRESS, INGRESS
 from netpol_conformance.policy.parse import parse_policy
 from netpol_conformance.probe.batch import Batch
-from netpol_conformance.probe.classify import classify_curl, classify_dig, classify_udp
-from netpol_conformance.probe.commands import ProbeSettings, curl_argv, dig_argv, udp_argv
+from netpol_conformance.probe.classify import (
+    classify_curl,
+    classify_dig,
+    classify_sctp,
+    classify_udp,
+)
+from netpol_conformance.probe.commands import (
+    ProbeSettings,
+    curl_argv,
+    dig_argv,
+    sctp_argv,
+    udp_argv,
+)
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.sim.cluster import EXTERNAL_IP, SimulatedCluster
 from netpol_conformance.sim.faults import FAULTS, Faults
@@ -380,3 +391,68 @@ def test_dns_port_any_destination_opens_port_53_egress_to_every_peer() -> None:
 def test_no_enforcement_and_no_faults() -> None:
     assert Faults(no_enforcement=True).apply(policies()) == []
     assert Faults().apply(policies()) == policies()
+
+
+# --- sctp --------------------------------------------------------------------------------------
+
+
+def sctp_pod(ns: str, name: str, labels: dict[str, str]) -> dict[str, Any]:
+    doc = pod(ns, name, labels)
+    doc["spec"]["containers"][0]["ports"].append({"containerPort": 80, "protocol": "SCTP"})
+    return doc
+
+
+def sctp_policy(protocol: str) -> dict[str, Any]:
+    """x/server admits port 80 of ``protocol`` only."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "only-80", "namespace": "x"},
+        "spec": {
+            "podSelector": {"matchLabels": {"app": "db"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"ports": [{"port": 80, "protocol": protocol}]}],
+        },
+    }
+
+
+def sctp_outcomes(sim: SimulatedCluster) -> tuple[Outcome, Outcome]:
+    """(SCTP 80, TCP 80) from x/client to x/server."""
+    server = next(p for p in sim.pods(["x"]) if p.name == "server")
+    sctp = sim.exec("x", "client", "probe", sctp_argv(server.ip, 80, SETTINGS), 5)
+    tcp = sim.exec("x", "client", "probe", curl_argv(server.ip, 80, SETTINGS), 5)
+    return (
+        classify_sctp(sctp.returncode, sctp.stdout + sctp.stderr).outcome,
+        classify_curl(tcp.returncode, tcp.stdout + tcp.stderr).outcome,
+    )
+
+
+@pytest.mark.parametrize(
+    ("cni", "denied"), [("calico", Outcome.TIMEOUT), ("kube-router", Outcome.REFUSED)]
+)
+def test_sctp_probes_are_answered_by_the_policies(cni: str, denied: Outcome) -> None:
+    sim = SimulatedCluster(profile(cni), enforcement_delay=0.0)
+    sim.apply([namespace("x"), sctp_pod("x", "client", {}), sctp_pod("x", "server", {"app": "db"})])
+    assert sctp_outcomes(sim) == (Outcome.CONNECTED, Outcome.CONNECTED)
+    sim.apply([sctp_policy("SCTP")])
+    assert sctp_outcomes(sim) == (Outcome.CONNECTED, denied)
+    client = next(p for p in sim.pods(["x"]) if p.name == "client")
+    own = sim.exec("x", "client", "probe", sctp_argv("127.0.0.1", 80, SETTINGS), 5)
+    assert (own.returncode, own.stderr) == (0, "netpol-conformance sctp 80") and client.ip
+
+
+def test_sctp_as_tcp_opens_tcp_for_an_sctp_rule_and_not_sctp() -> None:
+    assert Faults.parse("sctp-as-tcp") == Faults(sctp_as_tcp=True)
+    sim = SimulatedCluster(profile("calico"), Faults(sctp_as_tcp=True), enforcement_delay=0.0)
+    sim.apply([namespace("x"), sctp_pod("x", "client", {}), sctp_pod("x", "server", {"app": "db"})])
+    sim.apply([sctp_policy("SCTP")])
+    assert sctp_outcomes(sim) == (Outcome.TIMEOUT, Outcome.CONNECTED)
+    sim.delete([sctp_policy("SCTP")])
+    sim.apply([sctp_policy("TCP")])  # a TCP rule is read as it is
+    assert sctp_outcomes(sim) == (Outcome.TIMEOUT, Outcome.CONNECTED)
+
+
+def test_a_node_without_sctp_cannot_open_an_sctp_socket() -> None:
+    sim = SimulatedCluster(profile("calico"), enforcement_delay=0.0, sctp=False)
+    sim.apply([namespace("x"), sctp_pod("x", "client", {}), sctp_pod("x", "server", {"app": "db"})])
+    assert sctp_outcomes(sim) == (Outcome.UNSUPPORTED, Outcome.CONNECTED)
