@@ -11,8 +11,10 @@ the same cluster; the target is a tenth), the seconds by phase read from its res
 (create, wait, control probes, baseline, apply, converge, confirm), and its
 floor: the deployment as measured, plus the fewest polls each state needs for its verdict (two
 to converge, three more to confirm), one poll timed from the run's own data, over the worker
-processes the run had. With ``--results``, no cluster is needed: the same figures for runs
-already made. Exit 1 when a run missed the target or did not pass.
+processes the run had, and how busy the machine's CPUs were during the run (a run that keeps
+them busy is bound by the CPU, which the cluster and the probes share, not by its polls). With
+``--results``, no cluster is needed: the same figures for runs already made (without the CPU).
+Exit 1 when a run missed the target or did not pass.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ from netpol_conformance.scenarios.catalogue import BY_ID  # noqa: E402
 
 UPSTREAM_SECONDS = 1046.0  # upstream's 45 non-SCTP specs on the local kube-router cluster
 DEPLOY = ("create", "wait", "controls")
+CPU_BOUND = 0.85  # the share of every core's time busy from which a run is called CPU-bound
+
+
+def cpu_busy() -> float:
+    """Seconds of CPU time spent, over every core, since boot (/proc/stat: all but idle and
+    iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,13 @@ def show(label: str, f: Figures, target: float) -> bool:
     return ok
 
 
+def show_cpu(busy: float, wall: float) -> None:
+    cores = len(os.sched_getaffinity(0))
+    share = busy / max(wall * cores, 0.1)
+    bound = "; CPU-bound" if share >= CPU_BOUND else ""
+    print(f"  CPU busy {busy:.0f} of {wall * cores:.0f} core-seconds ({share:.0%}){bound}")
+
+
 def run_once(out: Path, extra: list[str]) -> float:
     argv = [sys.executable, "-m", "pytest", str(ROOT / "suites"), "-m", "catalogue",
             "--cluster", "local", "--cni", "kube-router", "-n", "auto", "-q",
@@ -133,8 +150,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeat):
             out = Path(tmp) / f"run-{i + 1}.json"
+            busy = cpu_busy()
             wall = run_once(out, args.pytest_args)
+            busy = cpu_busy() - busy
             ok &= show(f"run {i + 1}", figures(out, wall), args.target)
+            show_cpu(busy, wall)
     return 0 if ok else 1
 
 

@@ -119,7 +119,7 @@ def pytest_configure_node(node: Any) -> None:
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """``-n auto`` on a real cluster: more workers than CPUs (see ``workers``)."""
+    """``-n auto`` on a remote cluster: more workers than CPUs (see ``workers``)."""
     if config.option.numprocesses != "auto":  # -n logical counts CPUs, as it says
         return None
     return workers.auto_workers(
