@@ -85,16 +85,23 @@ def classify_curl(rc: int, output: str) -> Observation:
     return _exec_error("curl", rc, text)
 
 
-def classify_udp(rc: int, output: str) -> Observation:
-    """socat on a connected UDP socket: a reply, ECONNREFUSED, or silence until its timeout."""
-    reply: list[str] = []
+def _socat_lines(output: str) -> tuple[list[str], list[str]]:
+    """What socat copied from the peer, and the messages of its errors (E) and fatal errors
+    (F), each line stripped; its other log lines are dropped."""
+    data: list[str] = []
     errors: list[str] = []
     for line in output.splitlines():
         if m := _SOCAT_LOG.match(line.strip()):
             if m.group(1) in "EF":
                 errors.append(m.group(2))
         elif line.strip():
-            reply.append(line.strip())
+            data.append(line.strip())
+    return data, errors
+
+
+def classify_udp(rc: int, output: str) -> Observation:
+    """socat on a connected UDP socket: a reply, ECONNREFUSED, or silence until its timeout."""
+    reply, errors = _socat_lines(output)
     if rc == 0 and not errors:
         if reply:
             return Observation(Outcome.CONNECTED, " ".join(reply)[:200])
@@ -116,14 +123,7 @@ def classify_sctp(rc: int, output: str) -> Observation:
     Connection refused" (an ABORT: rejected, or nothing listening), "socket(...): Protocol not
     supported" (the node's kernel cannot carry SCTP: unsupported, never a verdict).
     """
-    greeting: list[str] = []
-    errors: list[str] = []
-    for line in output.splitlines():
-        if m := _SOCAT_LOG.match(line.strip()):
-            if m.group(1) in "EF":
-                errors.append(m.group(2))
-        elif line.strip():
-            greeting.append(line.strip())
+    greeting, errors = _socat_lines(output)
     if rc == 0 and not errors and greeting:
         return Observation(Outcome.CONNECTED, " ".join(greeting)[:200])
     if rc == 1 and errors:
