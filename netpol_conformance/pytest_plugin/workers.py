@@ -5,10 +5,10 @@ to be enforced, a poll's execs to come back), and each runs its scenarios on a c
 topology of its own, so more workers mean more scenarios in force at once. That pays only
 where the cluster does not share this machine's CPUs: on a two-core machine that also runs the
 cluster (scripts/bench_catalogue.py, local kube-router cluster) four workers ran the catalogue
-in 173-198 s instead of 236 s with two, but kept the CPUs 88-92 % busy (65 % with two), and in the default run
-(tutorial and catalogue) an allowed probe timed out once ("Connection timed out after 2364
-milliseconds": curl's own 2 s timer fired late), a false deny. A kind or local cluster runs on
-this machine: one worker per CPU. An existing cluster runs elsewhere: at least
+in 173-198 s instead of 236 s with two, but kept the CPUs 88-92 % busy (65 % with two), and in
+the default run (tutorial and catalogue) an allowed probe timed out once ("Connection timed out
+after 2364 milliseconds": curl's own 2 s timer fired late), a false deny. A kind or local
+cluster runs on this machine: one worker per CPU. An existing cluster runs elsewhere: at least
 ``REMOTE_CLUSTER_WORKERS``. The simulated cluster computes every answer in the worker: one per
 CPU.
 """
