@@ -105,6 +105,17 @@ def _sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # clean up as on Ctrl-C
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Ctrl-C or SIGTERM can land on an instruction that has no line number (Python 3.11 then
+    records the frame with ``tb_lineno`` None), and pytest's report of the interruption fails on
+    such a frame: the run would end with an internal error (exit 1) instead of "interrupted"
+    (exit 2). Those frames are left out of the report; they have no line to show anyway."""
+    excinfo.traceback = excinfo.traceback.filter(
+        lambda entry: entry._rawentry.tb_lineno is not None
+    )
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     config = node.config
