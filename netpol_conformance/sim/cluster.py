@@ -351,40 +351,43 @@ class SimulatedCluster(Backend):
                             return True
         return False
 
+    def _fate(
+        self, src: Pod, oracle: Oracle, topo: Topology, host: str, port: int, protocol: str
+    ) -> str:
+        """What becomes of a connection from ``src`` to ``host:port`` over ``protocol``:
+        ``through`` (a server answered), ``refused`` (nothing listens, or a rejecting deny) or
+        ``dropped`` (a dropping deny, or an address nothing answers on)."""
+        if host in ("127.0.0.1", "localhost", str(src.ip)):
+            listening = any(p.port == port and p.protocol == protocol for p in src.ports)
+            return THROUGH if listening else REFUSED
+        allowed = self._verdict(oracle, topo, src, host, port, protocol)
+        if allowed is None:
+            return DROPPED
+        if allowed:
+            target = next(e for e in topo.endpoints if str(e.ip) == host)
+            serving = any(p.port == port and p.protocol == protocol for p in target.ports)
+            return THROUGH if serving else REFUSED
+        style = REJECT if self.faults.reject_instead_of_drop else self.profile.deny_style
+        return DROPPED if style == DROP else REFUSED
+
     def _curl(self, src: Pod, oracle: Oracle, topo: Topology, url: str) -> tuple[int, str]:
         parts = urlsplit(url)
         host, port = parts.hostname or "", parts.port or 80
-        if host in ("127.0.0.1", "localhost", str(src.ip)):
-            listening = any(p.port == port and p.protocol == "TCP" for p in src.ports)
-            return (0, "") if listening else (7, _refused(host, port))
-        allowed = self._verdict(oracle, topo, src, host, port, "TCP")
-        if allowed is None:
-            return 28, _timed_out(host, port, self.probe_timeout)
-        target = next(e for e in topo.endpoints if str(e.ip) == host)
-        if allowed:
-            serving = any(p.port == port and p.protocol == "TCP" for p in target.ports)
-            return (0, "") if serving else (7, _refused(host, port))
-        style = REJECT if self.faults.reject_instead_of_drop else self.profile.deny_style
-        if style == DROP:
-            return 28, _timed_out(host, port, self.probe_timeout)
-        return 7, _refused(host, port)
+        return {
+            THROUGH: (0, ""),
+            REFUSED: (7, _refused(host, port)),
+            DROPPED: (28, _timed_out(host, port, self.probe_timeout)),
+        }[self._fate(src, oracle, topo, host, port, "TCP")]
 
     def _udp(
         self, src: Pod, oracle: Oracle, topo: Topology, host: str, port: int
     ) -> tuple[int, str]:
         """What ``echo ... | socat ... UDP:host:port`` prints: the reply, a refusal, or nothing."""
-        if host in ("127.0.0.1", "localhost", str(src.ip)):
-            listening = any(p.port == port and p.protocol == "UDP" for p in src.ports)
-            return (0, _UDP_REPLY) if listening else (1, _udp_refused())
-        allowed = self._verdict(oracle, topo, src, host, port, "UDP")
-        if allowed is None:
-            return 0, ""
-        target = next(e for e in topo.endpoints if str(e.ip) == host)
-        if allowed:
-            serving = any(p.port == port and p.protocol == "UDP" for p in target.ports)
-            return (0, _UDP_REPLY) if serving else (1, _udp_refused())
-        style = REJECT if self.faults.reject_instead_of_drop else self.profile.deny_style
-        return (0, "") if style == DROP else (1, _udp_refused())
+        return {
+            THROUGH: (0, _UDP_REPLY),
+            REFUSED: (1, _udp_refused()),
+            DROPPED: (0, ""),
+        }[self._fate(src, oracle, topo, host, port, "UDP")]
 
     def _sctp(
         self, src: Pod, oracle: Oracle, topo: Topology, host: str, port: int
@@ -393,20 +396,11 @@ class SimulatedCluster(Backend):
         server's greeting, an ABORT's refusal, a timeout, or no SCTP in the kernel at all."""
         if not self.sctp:
             return 1, _socat_error("socket(2, 1, 132): Protocol not supported")
-        if host in ("127.0.0.1", "localhost", str(src.ip)):
-            listening = any(p.port == port and p.protocol == "SCTP" for p in src.ports)
-            return (0, _sctp_greeting(port)) if listening else (1, _sctp_refused(host, port))
-        allowed = self._verdict(oracle, topo, src, host, port, "SCTP")
-        if allowed is None:
-            return 1, _sctp_timed_out(host, port)
-        target = next(e for e in topo.endpoints if str(e.ip) == host)
-        if allowed:
-            serving = any(p.port == port and p.protocol == "SCTP" for p in target.ports)
-            return (0, _sctp_greeting(port)) if serving else (1, _sctp_refused(host, port))
-        style = REJECT if self.faults.reject_instead_of_drop else self.profile.deny_style
-        if style == DROP:
-            return 1, _sctp_timed_out(host, port)
-        return 1, _sctp_refused(host, port)
+        return {
+            THROUGH: (0, _sctp_greeting(port)),
+            REFUSED: (1, _sctp_refused(host, port)),
+            DROPPED: (1, _sctp_timed_out(host, port)),
+        }[self._fate(src, oracle, topo, host, port, "SCTP")]
 
     def _dig(
         self, src: Pod, oracle: Oracle, topo: Topology, name: str, tcp: bool
@@ -490,6 +484,9 @@ def _refused(host: str, port: int) -> str:
 def _timed_out(host: str, port: int, timeout: float) -> str:
     message = f"Connection timed out after {int(timeout * 1000) + 1} milliseconds"
     return f"*   Trying {host}:{port}...|* {message}|* Closing connection 0|curl: (28) {message}"
+
+
+THROUGH, REFUSED, DROPPED = "through", "refused", "dropped"  # a connection's fate (_fate)
 
 
 def _socat_error(message: str) -> str:
