@@ -59,15 +59,23 @@ def skip_reason(
     SCTP on a CNI that does not enforce it, or a protocol the run found unavailable
     (``unavailable``: protocol -> reason, from the control probes)."""
     for port_key in scenario.ports:
-        protocol = port_key.split("/")[1]
-        try:
-            server_kind(protocol)
-        except ValueError:
-            return NO_PROBE.format(protocol=protocol)
-        if protocol == "SCTP" and profile.sctp_unenforced:
-            return SCTP_UNENFORCED.format(cni=profile.name)
-        if unavailable and protocol in unavailable:
-            return unavailable[protocol]
+        if reason := protocol_skip_reason(port_key.split("/")[1], profile, unavailable):
+            return reason
+    return None
+
+
+def protocol_skip_reason(
+    protocol: str, profile: CniProfile, unavailable: Mapping[str, str] | None = None
+) -> str | None:
+    """Why probes over ``protocol`` cannot mean anything here, or None (see ``skip_reason``)."""
+    try:
+        server_kind(protocol)
+    except ValueError:
+        return NO_PROBE.format(protocol=protocol)
+    if protocol == "SCTP" and profile.sctp_unenforced:
+        return SCTP_UNENFORCED.format(cni=profile.name)
+    if unavailable and protocol in unavailable:
+        return unavailable[protocol]
     return None
 
 

@@ -25,7 +25,13 @@ from netpol_conformance.errors import ConformanceError, SetupError, StepSetupErr
 from netpol_conformance.plan.catalogue import Scenario as RunScenario
 from netpol_conformance.plan.layout import Layout, LogicalPod, ServerPort
 from netpol_conformance.plan.plan import ScenarioPlan
-from netpol_conformance.plan.states import GROUP, NO_SCTP_KERNEL, skip_reason, state_plan
+from netpol_conformance.plan.states import (
+    GROUP,
+    NO_SCTP_KERNEL,
+    protocol_skip_reason,
+    skip_reason,
+    state_plan,
+)
 from netpol_conformance.probe.kinds import server_kind
 from netpol_conformance.probe.runner import ProbeRunner
 from netpol_conformance.probe.spec import Probe
@@ -170,9 +176,7 @@ class CatalogueRunner:
         A protocol the node cannot carry is left out (its scenarios are skipped)."""
         first: dict[str, ServerPort] = {}
         for sp in self.layout.server_ports:
-            if sp.protocol not in self.unavailable and not (
-                sp.protocol == "SCTP" and self.profile.sctp_unenforced
-            ):
+            if not protocol_skip_reason(sp.protocol, self.profile, self.unavailable):
                 first.setdefault(sp.protocol, sp)
         probes = tuple(
             Probe(src, server_kind(sp.protocol).name, dst, sp.port, sp.protocol)
