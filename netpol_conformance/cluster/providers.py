@@ -99,11 +99,21 @@ def local_cni_version(data: dict[str, Any], switched_off: bool) -> str:
         version = f"switched off ({' '.join(filter(None, (data['cni'], version)))})"
     if data.get("fault"):
         version = f"{version} with the fault {data['fault']}".lstrip()
+    if data.get("stopped_on"):
+        version = f"{version} stopped on {', '.join(data['stopped_on'])}".lstrip()
     return version
 
 
+def local_placement(data: dict[str, Any]) -> dict[str, str]:
+    """The topology's node slots on the local cluster: on two nodes (``up --nodes 2``) slot a
+    on the first and slot b on the second, as on kind's two workers; on one, none."""
+    nodes = [str(n) for n in data.get("nodes") or ()]
+    return {"a": nodes[0], "b": nodes[1]} if len(nodes) > 1 else {}
+
+
 class LocalProvider(Provider):
-    """The single-node cluster that scripts/local-cluster runs on this machine."""
+    """The cluster (one node, or two with ``up --nodes 2``) that scripts/local-cluster runs on
+    this machine."""
 
     def __init__(self, profile: CniProfile, script: Path) -> None:
         super().__init__(profile)
@@ -145,6 +155,7 @@ class LocalProvider(Provider):
             image_pull_policy=data.get("image_pull_policy", "Never"),
             # kube-router and flanneld run on the node as processes here, not as pods.
             extra={"host_agents": [f"{a} (node process)" for a in agents]},
+            placement=local_placement(data),
         )
         version = connect_kube(info).check_reachable()
         cni_version = local_cni_version(data, switched_off)

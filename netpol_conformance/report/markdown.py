@@ -7,7 +7,7 @@ from __future__ import annotations
 from netpol_conformance.report.comparison import comparison_markdown
 from netpol_conformance.report.html_report import VERDICT_BADGE
 from netpol_conformance.report.marks import STATE_MARKS
-from netpol_conformance.report.summary import RunSummary, run_title, summarize, weakened
+from netpol_conformance.report.summary import RunSummary, paths, run_title, summarize, weakened
 from netpol_conformance.report.tables import md_code, md_table, md_text
 from netpol_conformance.results.compare import Comparison
 from netpol_conformance.results.records import RunRecord
@@ -86,6 +86,14 @@ def render_markdown(
         *_metadata(summary),
         "",
     ]
+    if by_path := paths(summary):
+        rows = [
+            [STATE_MARKS[p.state], p.path, str(p.probes)]
+            + [str(n) for n in (p.counts.met, p.counts.failed, p.counts.deviations)]
+            for p in by_path
+        ]
+        header = ["", "path", "probes", "as expected", "not", "deviations"]
+        lines += ["## By path", "", *md_table(header, rows), ""]
     if summary.steps:
         lines += ["## Steps", "", *_steps(summary), ""]
     for deviations, title, last in (

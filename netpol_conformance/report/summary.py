@@ -6,7 +6,16 @@ from collections import Counter
 from dataclasses import dataclass
 
 from netpol_conformance.results.compare import StepKey, keyed_steps
-from netpol_conformance.results.records import ProbeCounts, RunRecord, StepResult
+from netpol_conformance.results.records import (
+    CROSS_NODE,
+    DNS_PATH,
+    EXTERNAL,
+    SAME_NODE,
+    ProbeCounts,
+    ProbeRecord,
+    RunRecord,
+    StepResult,
+)
 from netpol_conformance.scenarios import catalogue
 from netpol_conformance.scenarios.upstream import FAMILIES
 
@@ -143,6 +152,41 @@ def families(summary: RunSummary) -> list[FamilySummary]:
         for family in FAMILIES
         if (states := grouped.get(family))
     ]
+
+
+# The paths a probe may take, in the order the reports show them.
+PATHS = (SAME_NODE, CROSS_NODE, EXTERNAL, DNS_PATH)
+
+
+@dataclass(frozen=True)
+class PathSummary:
+    """The run's probes over one kind of path: a bug of one node's or of the nodes' link shows
+    as cross-node failures next to clean same-node ones."""
+
+    path: str  # same-node, cross-node, external, dns
+    counts: ProbeCounts
+
+    @property
+    def probes(self) -> int:
+        return self.counts.met + self.counts.failed + self.counts.deviations
+
+    @property
+    def state(self) -> str:
+        if self.counts.failed:
+            return FAILED
+        return DEVIATIONS if self.counts.deviations else PASSED
+
+
+def paths(summary: RunSummary) -> list[PathSummary]:
+    """The run's probes by path, same-node and cross-node apart; shown only when the run had
+    both (pods on two nodes)."""
+    grouped: dict[str, list[ProbeRecord]] = {}
+    for s in summary.steps:
+        for p in s.step.probes:
+            grouped.setdefault(p.path, []).append(p)
+    if not (grouped.get(SAME_NODE) and grouped.get(CROSS_NODE)):
+        return []
+    return [PathSummary(path, ProbeCounts.of(grouped[path])) for path in PATHS if path in grouped]
 
 
 def summarize(run: RunRecord) -> RunSummary:

@@ -68,6 +68,10 @@ class ProbeRecord:
     """The exact command that reproduces this probe, with the source port it last bound."""
     allowed: bool = True
     """Whether the scenario's policies allow it, whatever the CNI does (since 2.1)."""
+    denied_by: tuple[str, ...] = ()
+    """The directions whose policies deny it, as the oracle reads the policies as applied:
+    egress (enforced on the source's node), ingress (on the destination's); empty when
+    allowed (since 2.2)."""
     evidence: str = ""
     """For a refusal: what the control probe inside the destination found."""
     listening: bool | None = None

@@ -39,7 +39,7 @@ from netpol_conformance.results.records import StepResult
 from netpol_conformance.run.deploy import Deployment
 from netpol_conformance.run.observe import Observer
 from netpol_conformance.run.options import RunOptions
-from netpol_conformance.run.oracle_check import table_disagreements
+from netpol_conformance.run.oracle_check import oracle_view
 from netpol_conformance.run.orderings import possible_states
 from netpol_conformance.run.scenarios import known_deviation, with_deviations
 from netpol_conformance.run.transitions import oracle_verdicts
@@ -337,6 +337,7 @@ class CatalogueRunner:
         started: float | None = None,
     ) -> StepResult:
         applied = tuple(self._in_force.docs)
+        view = oracle_view(plan, self.deployment, applied)
         result = self.observer.observe(
             plan,
             scenario=scenario_id,
@@ -344,7 +345,8 @@ class CatalogueRunner:
             policies=applied,
             started=time.monotonic() if started is None else started,
             phases=phases,
-            disagreements=table_disagreements(plan, self.deployment, applied),
+            disagreements=view.disagreements,
+            denied_by=view.denied_by,
             confirm_window=self.options.confirm_window,
             states=states,
             known=known_deviation(self.deviations, scenario_id),

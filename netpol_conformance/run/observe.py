@@ -56,6 +56,7 @@ class Observer:
         confirm_window: float = 0.0,
         states: Sequence[Mapping[Probe, bool]] | None = None,
         known: Callable[[Probe, Observation], bool] | None = None,
+        denied_by: Mapping[Probe, tuple[str, ...]] | None = None,
     ) -> StepResult:
         """Poll ``plan``'s matrix from ``started`` (the change) until it converges or times
         out, then (with a ``confirm_window``) confirm it, and judge every history.
@@ -121,6 +122,7 @@ class Observer:
                     history=tuple(state.history(p)),
                     command=self.runner.command(targets[p]),
                     allowed=plan.allowed(p),
+                    denied_by=(denied_by or {}).get(p, ()),
                     evidence=_evidence_text(p, evidence),
                     listening=evidence.get(p),
                     path=self.deployment.path(p),

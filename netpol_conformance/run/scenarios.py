@@ -26,7 +26,7 @@ from netpol_conformance.results.records import StepResult
 from netpol_conformance.run.deploy import Deployment
 from netpol_conformance.run.observe import Observer
 from netpol_conformance.run.options import RunOptions
-from netpol_conformance.run.oracle_check import table_disagreements
+from netpol_conformance.run.oracle_check import oracle_view
 from netpol_conformance.run.transitions import allowed_in, states_applying, states_deleting
 
 OPEN = STEPS[0]
@@ -263,6 +263,7 @@ class ScenarioRunner:
         # Verdict steps are watched for flapping; a return to open is only a transition.
         if window is None:
             window = 0.0 if step == RESTORE_STEP else self.observer.options.confirm_window
+        view = oracle_view(plan, self.deployment, applied)
         result = self.observer.observe(
             plan,
             scenario=record_as or scenario_id,
@@ -270,7 +271,8 @@ class ScenarioRunner:
             policies=applied,
             started=started,
             phases=phases,
-            disagreements=table_disagreements(plan, self.deployment, applied),
+            disagreements=view.disagreements,
+            denied_by=view.denied_by,
             confirm_window=window,
             states=None if states is None else allowed_in(plan.probes, self.deployment, states),
             known=known_deviation(self.deviations, record_as or scenario_id),

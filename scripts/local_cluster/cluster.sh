@@ -77,7 +77,11 @@ make_pki() {
     gen_cert controller-manager system:kube-controller-manager "" "" clientAuth
     gen_cert scheduler system:kube-scheduler "" "" clientAuth
     gen_cert kubelet-client "system:node:$NODE_NAME" system:nodes "" clientAuth
-    gen_cert kubelet-server "system:node:$NODE_NAME" system:nodes "IP:$NODE_IP,DNS:$NODE_NAME" serverAuth
+    gen_cert kubelet-server "system:node:$NODE_NAME" system:nodes "IP:$NODE_IP,IP:$LAN_IP1,DNS:$NODE_NAME" serverAuth
+    if (( $(node_count) > 1 )); then
+        gen_cert kubelet-client-2 "system:node:$NODE2_NAME" system:nodes "" clientAuth
+        gen_cert kubelet-server-2 "system:node:$NODE2_NAME" system:nodes "IP:$LAN_IP2,DNS:$NODE2_NAME" serverAuth
+    fi
     gen_cert kube-proxy system:kube-proxy "" "" clientAuth
     gen_cert kube-router system:kube-router "" "" clientAuth
     gen_cert front-proxy-client front-proxy-client "" "" clientAuth
@@ -111,9 +115,32 @@ write_configs() {
     # Pods on a Linux bridge in the node namespace; host-local IPAM over the node's pod CIDR.
     # No masquerade: pods reach the external host with their own addresses.
     render "$TEMPLATES/cni.conflist" "$CONF/cni/10-$CNI_NETWORK.conflist"
-    render "$TEMPLATES/kubelet.yaml" "$CONF/kubelet.yaml"
+    # The kubelet serves on the node's InternalIP (on two nodes, its LAN address).
+    (NODE_IP="$(node_ip 1)"; render "$TEMPLATES/kubelet.yaml" "$CONF/kubelet.yaml" KUBELET_CERT=kubelet-server) \
+        || die "rendering the kubelet's configuration failed"
     render "$TEMPLATES/kube-proxy.yaml" "$CONF/kube-proxy.yaml"
     render "$LC_DIR/manifests/addons.yaml" "$CONF/addons.yaml"
+    if (( $(node_count) > 1 )); then write_node2_configs; fi
+}
+
+# Node 2's configs, from the same templates: its own containerd (root, state, sockets, CNI
+# configuration), kubelet (address, cgroup root, certificate), kube-proxy and pod CIDR. The
+# kubeconfigs keep NODE_IP: the API server is on node 1.
+write_node2_configs() {
+    mkdir -p "$NODE2_DIR/conf/cni" "$NODE2_DIR/cni-ipam" "$NODE2_SOCK_DIR/containerd" "$NODE2_DIR/containerd"
+    write_kubeconfig "$NODE2_DIR/conf/kubelet.kubeconfig" "system:node:$NODE2_NAME" kubelet-client-2
+    (
+        NODE_IP="$LAN_IP2" NODE_NAME="$NODE2_NAME" NODE_POD_CIDR="$NODE2_POD_CIDR"
+        POD_GW="$NODE2_POD_GW" RUN_DIR="$NODE2_DIR" SOCK_DIR="$NODE2_SOCK_DIR"
+        CONF="$NODE2_DIR/conf" CTR_ROOT="$NODE2_DIR/containerd" CTR_STATE="$NODE2_SOCK_DIR/containerd"
+        CTR_SOCK="$NODE2_SOCK_DIR/containerd.sock" CGROUP_ROOT="$CGROUP_ROOT/node2"
+        render "$TEMPLATES/containerd.toml" "$CONF/containerd.toml"
+        render "$TEMPLATES/cni.conflist" "$CONF/cni/10-$CNI_NETWORK.conflist"
+        render "$TEMPLATES/kubelet.yaml" "$CONF/kubelet.yaml" KUBELET_CERT=kubelet-server-2
+        render "$TEMPLATES/kube-proxy.yaml" "$CONF/kube-proxy.yaml"
+    ) || die "rendering node 2's configuration failed"
+    # kube-proxy's kubeconfig is named in its configuration: node 2 uses node 1's.
+    sed -i "s|$NODE2_DIR/conf/kube-proxy.kubeconfig|$CONF/kube-proxy.kubeconfig|" "$NODE2_DIR/conf/kube-proxy.yaml"
 }
 
 # ---------------------------------------------------------------- network namespaces
@@ -143,13 +170,63 @@ make_network() {
     # Pods must never reach the host through the node: traffic forwarded from the pod bridge
     # to the host link is refused by routing policy (the API server's own address stays local).
     in_node ip rule add iif cni0 to "$HOST_IP/$LINK_PREFIX" prohibit pref 100
-    in_node sysctl -qw net.ipv4.ip_forward=1
-    in_node sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || true
+    node_sysctls 1
     # The namespace's own (kernel default) ICMP rate limits, before set_icmp_ratelimit.
     state_set ICMP_DEFAULT_V4 "$(in_node sysctl -n net.ipv4.icmp_ratelimit)"
     state_set ICMP_DEFAULT_V6 "$(in_node sysctl -n net.ipv6.icmp.ratelimit)"
-    if ! in_node sysctl -qw net.bridge.bridge-nf-call-iptables=1; then
+    if (( $(node_count) > 1 )); then make_node2_network; fi
+}
+
+node_sysctls() { # K
+    in_node_k "$1" sysctl -qw net.ipv4.ip_forward=1
+    in_node_k "$1" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || true
+    if ! in_node_k "$1" sysctl -qw net.bridge.bridge-nf-call-iptables=1; then
         die "net.bridge.bridge-nf-call-iptables is not available: the kernel needs br_netfilter"
+    fi
+}
+
+# Node 2 and the nodes' LAN: node 2 reaches the API server (NODE_IP) and the external host
+# through node 1, and nothing else; the host has no route to node 2 at all. Pods on either
+# node are refused the host's link, as on one node.
+make_node2_network() {
+    ip netns add "$NS_NODE2"
+    in_node2 ip link set lo up
+    in_node ip link add "$VETH_LAN1" type veth peer name "$VETH_LAN2" netns "$NS_NODE2"
+    in_node ip addr add "$LAN_IP1/${LAN_NET#*/}" dev "$VETH_LAN1"
+    in_node ip link set "$VETH_LAN1" up
+    in_node2 ip addr add "$LAN_IP2/${LAN_NET#*/}" dev "$VETH_LAN2"
+    in_node2 ip link set "$VETH_LAN2" up
+    in_node2 ip route add "$NODE_IP/32" via "$LAN_IP1"
+    in_node2 ip route add "$EXT_NET" via "$LAN_IP1"
+    in_ext ip route add "$LAN_NET" via "$EXT_GW_IP"
+    in_node2 ip route add "$SERVICE_CIDR" dev lo src "$LAN_IP2"
+    in_node2 ip rule add iif cni0 to "$HOST_IP/$LINK_PREFIX" prohibit pref 100
+    in_node ip rule add iif "$VETH_LAN1" to "$HOST_IP/$LINK_PREFIX" prohibit pref 101
+    node_sysctls 2
+}
+
+# The pod CIDRs between the nodes: routed by the CNI where it routes (kube-router's BGP,
+# flannel's host-gw), by this script where it does not (the bridge).
+#   route_pods_statically   add the routes (replacing any)
+#   pods_routed             both nodes route the other's pod CIDR to it
+#   route_pods_statically [METRIC] with METRIC (FALLBACK_METRIC), a route that stands in for a
+#                           stopped router's: the router's own (metric 0) wins while it is there
+FALLBACK_METRIC=1000
+route_pods_statically() {
+    local metric=(); [[ -n "${1:-}" ]] && metric=(metric "$1")
+    in_node ip route replace "$NODE2_POD_CIDR" via "$LAN_IP2" dev "$VETH_LAN1" "${metric[@]}"
+    in_node2 ip route replace "$NODE_POD_CIDR" via "$LAN_IP1" dev "$VETH_LAN2" "${metric[@]}"
+}
+pods_routed() {
+    [[ "$(in_node ip -4 route show "$NODE2_POD_CIDR")" == *"via $LAN_IP2 "* ]] \
+        && [[ "$(in_node2 ip -4 route show "$NODE_POD_CIDR")" == *"via $LAN_IP1 "* ]]
+}
+# route_pods CNI: make or wait for the routes between the nodes' pod CIDRs.
+route_pods() {
+    if [[ -z "$(cni_agent "$1")" ]]; then
+        route_pods_statically
+    else
+        wait_step 60 "$(cni_agent "$1")" "$(cni_agent "$1") to route the pod CIDRs between the nodes" pods_routed
     fi
 }
 
@@ -164,7 +241,10 @@ set_icmp_ratelimit() {
         v4="$(state_get ICMP_DEFAULT_V4)" v6="$(state_get ICMP_DEFAULT_V6)"
         [[ -n "$v4" && -n "$v6" ]] || die "the node's default ICMP rate limit was not recorded: run 'scripts/local-cluster down' and 'up' again"
     fi
-    in_node sysctl -qw "net.ipv4.icmp_ratelimit=$v4" "net.ipv6.icmp.ratelimit=$v6"
+    local k
+    for k in $(nodes); do
+        in_node_k "$k" sysctl -qw "net.ipv4.icmp_ratelimit=$v4" "net.ipv6.icmp.ratelimit=$v6"
+    done
     state_set ICMP_RATELIMIT "$1"
     state_set ICMP_RATELIMIT_MS "$(in_node sysctl -n net.ipv4.icmp_ratelimit)"
 }
@@ -172,29 +252,35 @@ set_icmp_ratelimit() {
 # ---------------------------------------------------------------- processes
 
 make_cgroups() {
-    local h
+    local h d
     for h in $(cgroup_hierarchies); do
-        mkdir -p "$h/$CGROUP_ROOT"
-        if [[ -f "$h/cpuset.cpus" ]]; then
-            cat "$h/cpuset.cpus" > "$h/$CGROUP_ROOT/cpuset.cpus"
-            cat "$h/cpuset.mems" > "$h/$CGROUP_ROOT/cpuset.mems"
-        fi
+        for d in "$CGROUP_ROOT" $( (( $(node_count) > 1 )) && echo "$CGROUP_ROOT/node2"); do
+            mkdir -p "$h/$d"
+            if [[ -f "$h/cpuset.cpus" ]]; then
+                cat "$h/cpuset.cpus" > "$h/$d/cpuset.cpus"
+                cat "$h/cpuset.mems" > "$h/$d/cpuset.mems"
+            fi
+        done
     done
 }
 
 import_images() {
-    local img
-    for img in pause coredns probe; do
-        ctr --address "$CTR_SOCK" -n k8s.io images import "$IMAGES/$img.tar" \
-            >>"$LOGS/image-import.log" 2>&1 || { tail -n 5 "$LOGS/image-import.log" >&2; die "importing $IMAGES/$img.tar into containerd failed: see $LOGS/image-import.log"; }
+    local img k
+    for k in $(nodes); do
+        for img in pause coredns probe; do
+            ctr --address "$(node_ctr_sock "$k")" -n k8s.io images import "$IMAGES/$img.tar" \
+                >>"$LOGS/image-import.log" 2>&1 || { tail -n 5 "$LOGS/image-import.log" >&2; die "importing $IMAGES/$img.tar into $(on_node containerd "$k") failed: see $LOGS/image-import.log"; }
+        done
     done
 }
 
 api_ready() { curl -sf --max-time 2 --cacert "$PKI/ca.crt" "https://$NODE_IP:$API_PORT/readyz" >/dev/null; }
-node_registered() { kc get node "$NODE_NAME" -o name >/dev/null 2>&1; }
-node_pod_cidr_set() { [[ "$(kc get node "$NODE_NAME" -o jsonpath='{.spec.podCIDR}' 2>/dev/null)" == "$NODE_POD_CIDR" ]]; }
+node_registered() { kc get node "$(node_name "${1:-1}")" -o name >/dev/null 2>&1; }
+# node_spec_pod_cidr K: the pod CIDR the controller manager gave node K; _set: the one we expect.
+node_spec_pod_cidr() { kc get node "$(node_name "${1:-1}")" -o jsonpath='{.spec.podCIDR}' 2>/dev/null; }
+node_pod_cidr_set() { [[ "$(node_spec_pod_cidr "${1:-1}")" == "$(node_pod_cidr "${1:-1}")" ]]; }
 node_ready() {
-    [[ "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
+    [[ "$(kc get node "$(node_name "${1:-1}")" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
 }
 dns_answers() {
     local out
@@ -270,7 +356,7 @@ our_mounts() {
     findmnt -rn -o TARGET 2>/dev/null | while read -r m; do
         m="$(printf '%b' "$m")"
         case "$m" in
-            "$RUN_DIR"/*|"$RUN_DIR"|"$SOCK_DIR"/*|"$SOCK_DIR"|/run/netns/"$NS_NODE"|/run/netns/"$NS_EXT") echo "$m" ;;
+            "$RUN_DIR"/*|"$RUN_DIR"|"$SOCK_DIR"/*|"$SOCK_DIR"|/run/netns/"$NS_NODE"|/run/netns/"$NS_NODE2"|/run/netns/"$NS_EXT") echo "$m" ;;
         esac
     done
 }
@@ -317,7 +403,7 @@ remove_host_side_files() {
 remove_network() {
     ip link del "$VETH_HOST" 2>/dev/null || true
     local ns
-    for ns in "$NS_NODE" "$NS_EXT"; do
+    for ns in "$NS_NODE" "$NS_NODE2" "$NS_EXT"; do
         if [[ -e "/run/netns/$ns" ]]; then
             ip netns del "$ns" 2>/dev/null || { umount "/run/netns/$ns" 2>/dev/null; rm -f "/run/netns/$ns"; }
         fi
@@ -345,7 +431,7 @@ cmd_down() {
     # timed STEP: run STEP, note its time for the summary line
     timed() { "$@"; phases+=" ${1#remove_} $(( $(now_ms) - t ))"; t=$(now_ms); }
     local was_up=0
-    [[ -e "/run/netns/$NS_NODE" || -d "/sys/fs/cgroup/pids/$CGROUP_ROOT" ]] && was_up=1
+    [[ -e "/run/netns/$NS_NODE" || -e "/run/netns/$NS_NODE2" || -d "/sys/fs/cgroup/pids/$CGROUP_ROOT" ]] && was_up=1
     # Without the node namespace, the API server's address would be looked up on the host's
     # default route: the kubeconfigs go first, so that no client sends anything there.
     rm -f "$ADMIN_KUBECONFIG" "$CONF"/*.kubeconfig
@@ -358,11 +444,12 @@ cmd_down() {
     # Bulky runtime state; keep logs, PKI and configs for post-mortems.
     rm -rf "$SOCK_DIR" 2>/dev/null || true
     discard "$CTR_ROOT" "$KUBELET_DIR" "$RUN_DIR/etcd" "$RUN_DIR/pod-logs" \
-        "$RUN_DIR/cni-ipam" "$RUN_DIR/cni-cache" "$RUN_DIR/containerd-opt"
+        "$RUN_DIR/cni-ipam" "$RUN_DIR/cni-cache" "$RUN_DIR/containerd-opt" "$NODE2_DIR"
     phases+=" state $(( $(now_ms) - t ))"
     if [[ -f "$STATE_FILE" ]]; then
         state_set UP 0
         state_set FAULT ""  # its keeper went with the daemons, its rules with the namespace
+        state_set STOPPED_ON ""
     fi
     if ((was_up)); then
         log "down in $(( $(now_ms) - t0 )) ms (ms per step:$phases)"
@@ -378,11 +465,15 @@ healthy() {
     [[ "$(state_get UP)" == 1 ]] || { echo "not running (run 'scripts/local-cluster up')"; return 1; }
     # Nothing below may be sent to the node's address unless its namespace holds it.
     node_netns_up || { echo "the node's network namespace $NS_NODE is gone (run 'scripts/local-cluster down' and 'up')"; return 1; }
-    local d fault
+    local d fault k
+    if (( $(node_count) > 1 )); then
+        node2_netns_up || { echo "node 2's network namespace $NS_NODE2 is gone (run 'scripts/local-cluster down' and 'up')"; return 1; }
+    fi
     fault="$(state_get FAULT)"
     for d in $(daemons_of_cni "$(current_cni)"); do
-        # `fault stale-rules` stopped the CNI's agent on purpose.
+        # `fault stale-rules` and `cni stop --node K` stopped the CNI's agent on purpose.
         [[ "$fault" == stale-rules && "$(daemon_group "$d")" == agent ]] && continue
+        [[ "$(daemon_group "$d")" == agent && " $(state_get STOPPED_ON) " == *" $(node_name "$(daemon_node "$d")") "* ]] && continue
         daemon_alive "$d" || { echo "$d is not running"; return 1; }
     done
     if [[ -n "$fault" && "$fault" != stale-rules ]] && ! daemon_alive fault-keeper; then
@@ -390,7 +481,12 @@ healthy() {
         return 1
     fi
     api_ready || { echo "API server not ready"; return 1; }
-    node_ready || { echo "node $NODE_NAME not Ready"; return 1; }
+    for k in $(nodes); do
+        node_ready "$k" || { echo "node $(node_name "$k") not Ready"; return 1; }
+    done
+    if (( $(node_count) > 1 )) && ! pods_routed; then
+        echo "the nodes do not route each other's pod CIDR ($NODE_POD_CIDR, $NODE2_POD_CIDR)"; return 1
+    fi
     dns_answers || { echo "CoreDNS does not answer"; return 1; }
     external_answers || { echo "external host does not answer"; return 1; }
     return 0
@@ -402,6 +498,11 @@ node_netns_up() {
     local addrs
     addrs="$(in_node ip -4 -o addr show dev "$VETH_NODE" 2>/dev/null)" || return 1
     [[ "$addrs" == *" $NODE_IP/"* ]]
+}
+
+node2_netns_up() {
+    mountpoint -q "/run/netns/$NS_NODE2" 2>/dev/null || return 1
+    [[ "$(in_node2 ip -4 -o addr show dev "$VETH_LAN2" 2>/dev/null)" == *" $LAN_IP2/"* ]]
 }
 
 # After a reboot (or anything that removed the node namespace without `down`), the admin
@@ -418,7 +519,8 @@ cmd_status() {
     local why
     if why="$(healthy)"; then
         local fault; fault="$(state_get FAULT)"
-        echo "local-cluster: up (cni=$(current_cni), icmp-ratelimit=$(state_get ICMP_RATELIMIT),${fault:+ fault=$fault,} node=$NODE_NAME Ready, api=https://$NODE_IP:$API_PORT, kubeconfig=$ADMIN_KUBECONFIG)"
+        local names; names="$(for k in $(nodes); do node_name "$k"; done | paste -sd, -)"
+        echo "local-cluster: up (cni=$(current_cni), icmp-ratelimit=$(state_get ICMP_RATELIMIT),${fault:+ fault=$fault,} nodes=$names Ready, api=https://$NODE_IP:$API_PORT, kubeconfig=$ADMIN_KUBECONFIG)"
         return 0
     fi
     echo "local-cluster: not healthy${why:+: $why}"
@@ -445,11 +547,13 @@ cmd_info() {
     forget_stale_kubeconfig
     local cni
     cni="$(current_cni)"
-    python3 "$LC_DIR/info.py" kubeconfig="$ADMIN_KUBECONFIG" cni="${cni:-none}" node="$NODE_NAME" \
+    local names; names="$(for k in $(nodes); do node_name "$k"; done | paste -sd' ' -)"
+    python3 "$LC_DIR/info.py" kubeconfig="$ADMIN_KUBECONFIG" cni="${cni:-none}" node="$NODE_NAME" nodes="$names" \
         external_ip="$EXT_IP" external_ports="${EXT_PORTS[*]}" probe_image="$PROBE_IMAGE" \
         pod_cidr="$POD_CIDR" service_cidr="$SERVICE_CIDR" dns_service_ip="$DNS_SERVICE_IP" \
         icmp_ratelimit="$(state_get ICMP_RATELIMIT)" icmp_ratelimit_ms="$(state_get ICMP_RATELIMIT_MS)" \
         switched_off="$(state_get SWITCHED_OFF)" cni_version="$(cni_version "$cni")" \
+        stopped_on="$(state_get STOPPED_ON)" \
         fault="$(state_get FAULT)"
 }
 
@@ -471,14 +575,16 @@ cmd_logs() {
 
 # ---------------------------------------------------------------- up
 
-usage_up() { echo "up [--cni $(local_cnis | paste -sd'|')] [--icmp-ratelimit off|default]"; }
+usage_up() { echo "up [--cni $(local_cnis | paste -sd'|')] [--nodes 1|2] [--icmp-ratelimit off|default]"; }
 
 cmd_up() {
     require_root
     CNI=kube-router
-    local icmp=off
+    local icmp=off nodes=1
     while [[ $# -gt 0 ]]; do
         case "$1" in
+            --nodes) [[ $# -ge 2 ]] || die "--nodes needs a value: 1 or 2"; nodes="$2"; shift 2 ;;
+            --nodes=*) nodes="${1#--nodes=}"; shift ;;
             --cni) [[ $# -ge 2 ]] || die "--cni needs a value: $(cni_choices)"; CNI="$2"; shift 2 ;;
             --cni=*) CNI="${1#--cni=}"; shift ;;
             --icmp-ratelimit) [[ $# -ge 2 ]] || die "--icmp-ratelimit needs a value: off or default"; icmp="$2"; shift 2 ;;
@@ -488,10 +594,11 @@ cmd_up() {
     done
     cni_known "$CNI" || die "unknown --cni '$CNI': use $(cni_choices)"
     [[ "$icmp" == off || "$icmp" == default ]] || die "unknown --icmp-ratelimit '$icmp': use off (no ICMP rate limit in the node) or default (the kernel's)"
+    [[ "$nodes" =~ ^[1-9]$ ]] && (( nodes <= MAX_NODES )) || die "unknown --nodes '$nodes': use 1 or 2"
     check_prereqs
-    if [[ "$(current_cni)" == "$CNI" ]] && healthy >/dev/null; then
+    if [[ "$(current_cni)" == "$CNI" && "$(node_count)" == "$nodes" ]] && healthy >/dev/null; then
         if [[ "$(state_get ICMP_RATELIMIT)" == "$icmp" ]]; then
-            log "already up with --cni $CNI --icmp-ratelimit $icmp (nothing to do)"
+            log "already up with --cni $CNI --nodes $nodes --icmp-ratelimit $icmp (nothing to do)"
         else
             set_icmp_ratelimit "$icmp"
             log "already up with --cni $CNI; ICMP rate limit now $icmp ($(state_get ICMP_RATELIMIT_MS) ms)"
@@ -507,20 +614,28 @@ cmd_up() {
     discard "$RUN_DIR"
     mkdir -p "$RUN_DIR" "$LOGS" "$PIDS" "$SOCK_DIR" "$CTR_ROOT" "$CTR_STATE"
     state_set CNI "$CNI"
+    state_set NODES "$nodes"
     state_set UP 0
     record_host_dirs
-    log "up --cni $CNI --icmp-ratelimit $icmp: certificates and configs"
+    log "up --cni $CNI --nodes $nodes --icmp-ratelimit $icmp: certificates and configs"
     make_pki
     write_configs
-    log "network namespaces $NS_NODE ($NODE_IP) and $NS_EXT ($EXT_IP) [$(elapsed)]"
+    if ((nodes > 1)); then
+        log "network namespaces $NS_NODE ($NODE_IP, $LAN_IP1), $NS_NODE2 ($LAN_IP2) and $NS_EXT ($EXT_IP) [$(elapsed)]"
+    else
+        log "network namespaces $NS_NODE ($NODE_IP) and $NS_EXT ($EXT_IP) [$(elapsed)]"
+    fi
     make_network
     set_icmp_ratelimit "$icmp"
     make_cgroups
 
     log "starting $(daemons base | paste -sd' ') [$(elapsed)]"
     start_group base
-    wait_step 20 containerd "containerd's socket" test -S "$CTR_SOCK"
-    wait_step 20 containerd "containerd" ctr --address "$CTR_SOCK" version
+    local k
+    for k in $(nodes); do
+        wait_step 20 "$(on_node containerd "$k")" "$(on_node containerd "$k")'s socket" test -S "$(node_ctr_sock "$k")"
+        wait_step 20 "$(on_node containerd "$k")" "$(on_node containerd "$k")" ctr --address "$(node_ctr_sock "$k")" version
+    done
     log "starting $(daemons api | paste -sd' '); importing images into containerd [$(elapsed)]"
     start_group api
     import_images
@@ -529,14 +644,30 @@ cmd_up() {
     start_group control
     apply_addons
     wait_step 60 kubelet "node $NODE_NAME to register" node_registered
+    if ((nodes > 1)); then
+        # Node 2 registers once node 1 has its pod CIDR, so that each gets the one its CNI
+        # configuration names (the controller manager hands them out in order).
+        wait_step 30 kube-controller-manager "node $NODE_NAME's pod CIDR $NODE_POD_CIDR" node_pod_cidr_set 1
+        log "node $NODE_NAME registered [$(elapsed)]; starting $(daemons node2 | paste -sd' ')"
+        start_group node2
+        wait_step 60 kubelet@2 "node $NODE2_NAME to register" node_registered 2
+        wait_step 30 kube-controller-manager "node $NODE2_NAME's pod CIDR $NODE2_POD_CIDR" node_pod_cidr_set 2
+    fi
     local agent; agent="$(cni_agent "$CNI")"
     if [[ -n "$agent" ]]; then
-        log "node registered [$(elapsed)]; starting $agent"
-        start_agent "$agent"
+        log "nodes registered [$(elapsed)]; starting $agent"
+        for k in $(nodes); do prepare_and_start "$(on_node "$agent" "$k")"; done
+        for k in $(nodes); do agent_wait_ready "$(on_node "$agent" "$k")"; done
+    fi
+    if ((nodes > 1)); then
+        route_pods "$CNI"
+        log "pod CIDRs routed between the nodes [$(elapsed)]"
     fi
     log "waiting for node Ready [$(elapsed)]"
-    wait_step 90 kubelet "node $NODE_NAME Ready" node_ready
-    log "node Ready [$(elapsed)]; waiting for CoreDNS to answer"
+    for k in $(nodes); do
+        wait_step 90 "$(on_node kubelet "$k")" "node $(node_name "$k") Ready" node_ready "$k"
+    done
+    log "nodes Ready [$(elapsed)]; waiting for CoreDNS to answer"
     if ! wait_for 90 "CoreDNS" dns_answers; then
         kc -n kube-system get pods -o wide >&2 || true
         die "timed out waiting for CoreDNS at $DNS_SERVICE_IP to answer kubernetes.default.svc.$CLUSTER_DOMAIN (see 'kubectl -n kube-system describe pod -l k8s-app=kube-dns' and $LOGS/kubelet.log)"
@@ -546,5 +677,5 @@ cmd_up() {
     for d in $(daemons_of_cni "$CNI"); do need_alive "$d"; done
     state_set UP 1
     trap - EXIT
-    log "up in $(elapsed): cni=$CNI icmp-ratelimit=$icmp node=$NODE_NAME kubeconfig=$ADMIN_KUBECONFIG"
+    log "up in $(elapsed): cni=$CNI icmp-ratelimit=$icmp nodes=$nodes kubeconfig=$ADMIN_KUBECONFIG"
 }

@@ -5,12 +5,20 @@
 
 CNI_NONE=bridge   # the CNI table's name for "pods on the bridge, no policy controller"
 
-event() { printf '%s %s %s\n' "$1" "$2" "$(utc_now)"; }
+event() { printf '%s %s %s\n' "$(event_agent "$1")" "$2" "$(utc_now)"; }
+
+# event_agent DAEMON: the agent's name in events: on two nodes AGENT/NODE (kube-router/netpol-node2).
+event_agent() {
+    if (( $(node_count) > 1 )); then echo "${1%@2}/$(node_name "$(daemon_node "$1")")"; else echo "$1"; fi
+}
 
 # The cluster runs (every daemon but the CNI agent, and the API server answers).
 require_running() {
     [[ "$(state_get UP)" == 1 ]] || die "the local cluster is not up: run 'scripts/local-cluster up' first"
     node_netns_up || die "the node's network namespace $NS_NODE is gone: run 'scripts/local-cluster down' and 'up'"
+    if (( $(node_count) > 1 )); then
+        node2_netns_up || die "node 2's network namespace $NS_NODE2 is gone: run 'scripts/local-cluster down' and 'up'"
+    fi
     local d
     for d in $(daemons_of_cni "$CNI_NONE"); do
         daemon_alive "$d" || die "the local cluster is not healthy ($d is not running): run 'scripts/local-cluster up'"
@@ -71,39 +79,41 @@ kube_router_cleanup_script() {
         }'
 }
 
-# remove_kube_router_rules: prints the "rules-removed" event as soon as the rules are gone.
+# remove_kube_router_rules [K]: node K's (default 1); prints the "rules-removed" event of the
+# node's kube-router as soon as its rules are gone.
 remove_kube_router_rules() {
-    local ipt saved set scripts=()
+    local k="${1:-1}" ipt saved set scripts=() where
+    where="$(node_name "$k")"
     for ipt in iptables ip6tables; do
-        if ! saved="$(in_node "$ipt-save" -t filter 2>/dev/null)"; then
+        if ! saved="$(in_node_k "$k" "$ipt-save" -t filter 2>/dev/null)"; then
             [[ "$ipt" == ip6tables ]] && continue
-            die "iptables-save failed in the node namespace"
+            die "iptables-save failed in $where's namespace"
         fi
-        kube_router_cleanup_script <<<"$saved" > "$RUN_DIR/kube-router-cleanup.$ipt"
-        [[ -s "$RUN_DIR/kube-router-cleanup.$ipt" ]] && scripts+=("$ipt")
+        kube_router_cleanup_script <<<"$saved" > "$RUN_DIR/kube-router-cleanup.$k.$ipt"
+        [[ -s "$RUN_DIR/kube-router-cleanup.$k.$ipt" ]] && scripts+=("$ipt")
     done
     for ipt in "${scripts[@]}"; do
-        in_node "$ipt-restore" -w 5 --noflush < "$RUN_DIR/kube-router-cleanup.$ipt" \
-            || die "removing kube-router's $ipt rules failed (script: $RUN_DIR/kube-router-cleanup.$ipt)"
+        in_node_k "$k" "$ipt-restore" -w 5 --noflush < "$RUN_DIR/kube-router-cleanup.$k.$ipt" \
+            || die "removing kube-router's $ipt rules on $where failed (script: $RUN_DIR/kube-router-cleanup.$k.$ipt)"
     done
-    event kube-router rules-removed
+    event "$(on_node kube-router "$k")" rules-removed
     for ipt in iptables ip6tables; do
-        if ! saved="$(in_node "$ipt-save" -t filter 2>/dev/null)"; then
+        if ! saved="$(in_node_k "$k" "$ipt-save" -t filter 2>/dev/null)"; then
             [[ "$ipt" == ip6tables ]] && continue
-            die "iptables-save failed in the node namespace"
+            die "iptables-save failed in $where's namespace"
         fi
         if grep -qE -- "$KUBE_ROUTER_CHAINS" <<<"$saved"; then
-            die "kube-router's chains are still in the node's $ipt filter table"
+            die "kube-router's chains are still in $where's $ipt filter table"
         fi
     done
-    for set in $(in_node ipset list -n | grep -E -- "$KUBE_ROUTER_IPSETS" || true); do
-        in_node ipset destroy "$set" || die "could not destroy kube-router's ipset $set in the node namespace"
+    for set in $(in_node_k "$k" ipset list -n | grep -E -- "$KUBE_ROUTER_IPSETS" || true); do
+        in_node_k "$k" ipset destroy "$set" || die "could not destroy kube-router's ipset $set on $where"
     done
 }
 
 # ---------------------------------------------------------------- commands
 
-cni_usage() { echo "usage: cni restart | cni switch none|kube-router"; }
+cni_usage() { echo "usage: cni restart | cni switch none|kube-router | cni stop|start --node 1|2"; }
 
 cmd_cni() {
     require_root
@@ -111,22 +121,66 @@ cmd_cni() {
     local op="${1:-}"
     [[ $# -gt 0 ]] && shift
     case "$op" in
-        restart) [[ $# -eq 0 ]] || die "$(cni_usage)"; cni_restart ;;
-        switch) [[ $# -eq 1 ]] || die "$(cni_usage)"; cni_switch "$1" ;;
+        restart|switch)
+            local stopped; stopped="$(state_get STOPPED_ON)"
+            [[ -z "$stopped" ]] || die "kube-router is stopped on $stopped: run 'scripts/local-cluster cni start --node N' for it first"
+            if [[ "$op" == restart ]]; then
+                [[ $# -eq 0 ]] || die "$(cni_usage)"; cni_restart
+            else
+                [[ $# -eq 1 ]] || die "$(cni_usage)"; cni_switch "$1"
+            fi ;;
+        stop|start)
+            [[ $# -eq 2 && "$1" == --node ]] || die "$(cni_usage)"
+            cni_one_node "$op" "$2" ;;
         *) die "$(cni_usage)" ;;
     esac
 }
 
-# cni_restart: stop the CNI's node process and start it again.
+# cni_restart: stop the CNI's node process and start it again, node by node (a rolling restart:
+# node 2's agent stops only once node 1's is ready again).
 cni_restart() {
     require_running
-    local cni agent t0
+    local cni agent t0 k
     cni="$(current_cni)" agent="$(cni_agent "$(current_cni)")"
     [[ -n "$agent" ]] || die "--cni $cni runs no node process: nothing to restart"
     t0=$(now_ms)
-    stop_agent_events "$agent"
-    start_agent_events "$agent"
-    log "cni restart: $agent stopped and ready again in $(( $(now_ms) - t0 )) ms"
+    for k in $(nodes); do
+        stop_agent_events "$(on_node "$agent" "$k")"
+        start_agent_events "$(on_node "$agent" "$k")"
+    done
+    log "cni restart: $agent stopped and ready again on $(node_count) node(s) in $(( $(now_ms) - t0 )) ms"
+}
+
+# cni_one_node stop|start K: the enforcer of one node switched off (its rules removed) or on
+# again; the other node's goes on enforcing. The pod routes stay (the script's own routes stand
+# in for a stopped router).
+cni_one_node() {
+    local op="$1" k="$2" agent t0 name
+    require_running
+    [[ "$k" =~ ^[0-9]+$ ]] && (( k >= 1 && k <= $(node_count) )) \
+        || die "cni $op --node: no node '$k' on this cluster of $(node_count) node(s)"
+    [[ "$(current_cni)" == kube-router ]] \
+        || die "cni $op --node switches kube-router on one node; this cluster runs --cni $(current_cni)"
+    agent="$(on_node kube-router "$k")" name="$(node_name "$k")"
+    t0=$(now_ms)
+    if [[ "$op" == stop ]]; then
+        if ! daemon_alive "$agent"; then
+            log "cni stop: kube-router is not running on $name (nothing to do)"
+            return 0
+        fi
+        route_pods_statically "$FALLBACK_METRIC"
+        stop_agent_events "$agent"
+        remove_kube_router_rules "$k"
+        state_set STOPPED_ON "$(echo "$(state_get STOPPED_ON) $name" | xargs -n1 | sort -u | xargs)"
+    else
+        if daemon_alive "$agent"; then
+            log "cni start: kube-router already runs on $name (nothing to do)"
+            return 0
+        fi
+        start_agent_events "$agent"
+        state_set STOPPED_ON "$(state_get STOPPED_ON | xargs -n1 | grep -vx "$name" | xargs)"
+    fi
+    log "cni $op: kube-router on $name $( [[ $op == stop ]] && echo stopped, its rules removed || echo ready) in $(( $(now_ms) - t0 )) ms"
 }
 
 # cni_switch none|kube-router: turn the policy controller off (removing its rules) or on.
@@ -144,16 +198,20 @@ cni_switch() {
     [[ "$cni" == "$CNI_NONE" || "$cni" == kube-router ]] \
         || die "cni switch works between kube-router and none; this cluster runs --cni $cni: use 'scripts/local-cluster up --cni $target'"
     t0=$(now_ms)
+    local k
     if [[ "$target" == "$CNI_NONE" ]]; then
-        stop_agent_events kube-router
-        remove_kube_router_rules
+        (( $(node_count) > 1 )) && route_pods_statically "$FALLBACK_METRIC"
+        for k in $(nodes); do
+            stop_agent_events "$(on_node kube-router "$k")"
+            remove_kube_router_rules "$k"
+        done
         state_set CNI "$CNI_NONE"
         state_set SWITCHED_OFF kube-router   # `info` says so: the suite may test it switched off
     else
         [[ -x "$BIN/kube-router" ]] || die "missing $BIN/kube-router: run 'scripts/local-cluster build' first"
         state_set CNI kube-router
         state_set SWITCHED_OFF ""
-        start_agent_events kube-router
+        for k in $(nodes); do start_agent_events "$(on_node kube-router "$k")"; done
     fi
     log "cni switch: now --cni $(current_cni) (took $(( $(now_ms) - t0 )) ms)"
 }

@@ -1,38 +1,58 @@
 # The cluster's daemons: one table, their command lines, start, stop and liveness
 # (sourced by scripts/local-cluster).
 
-# Every daemon, in start order: name, network namespace (node or ext), start group.
+# Every daemon, in start order: name, network namespace (node, node2 or ext), start group.
 #   base     before the API server;  api  the API server;  control  after it
+#   node2    node 2's kubelet and kube-proxy, once node 1 has its pod CIDR (`up --nodes 2`)
 #   agent    a CNI's node process: runs only when cnis.txt names it for the current CNI
 #   fault    runs only while `fault` says so (fault.sh): never part of a healthy cluster
+# A name ending in @2 is node 2's copy of a per-node daemon; it exists only on two nodes.
 # `up` starts them group by group, `status` and `up` check that they are alive, `down` stops
 # them in reverse order, `logs` lists their logs ($LOGS/NAME.log).
 DAEMON_TABLE='
-containerd               node  base
-etcd                     node  base
-external-server          ext   base
-kube-apiserver           node  api
-kube-controller-manager  node  control
-kube-scheduler           node  control
-kubelet                  node  control
-kube-proxy               node  control
-kube-router              node  agent
-flanneld                 node  agent
-fault-keeper             node  fault
+containerd               node   base
+containerd@2             node2  base
+etcd                     node   base
+external-server          ext    base
+kube-apiserver           node   api
+kube-controller-manager  node   control
+kube-scheduler           node   control
+kubelet                  node   control
+kube-proxy               node   control
+kubelet@2                node2  node2
+kube-proxy@2             node2  node2
+kube-router              node   agent
+kube-router@2            node2  agent
+flanneld                 node   agent
+flanneld@2               node2  agent
+fault-keeper             node   fault
 '
 
-# daemons [GROUP]: the daemons of GROUP (default: all), in start order.
-daemons() { awk -v g="${1:-}" 'NF == 3 && (g == "" || $3 == g) {print $1}' <<<"$DAEMON_TABLE"; }
+# daemons [GROUP]: the daemons of GROUP (default: all), in start order; node 2's only on two
+# nodes.
+daemons() {
+    local two=0
+    (( $(node_count) > 1 )) && two=1
+    awk -v g="${1:-}" -v two="$two" \
+        'NF == 3 && (g == "" || $3 == g) && (two || $1 !~ /@2$/) {print $1}' <<<"$DAEMON_TABLE"
+}
 
 daemon_group() { awk -v n="$1" 'NF == 3 && $1 == n {print $3}' <<<"$DAEMON_TABLE"; }
 
 daemon_netns() {
     case "$(awk -v n="$1" 'NF == 3 && $1 == n {print $2}' <<<"$DAEMON_TABLE")" in
         node) echo "$NS_NODE" ;;
+        node2) echo "$NS_NODE2" ;;
         ext) echo "$NS_EXT" ;;
         *) die "no daemon '$1' in the daemon table" ;;
     esac
 }
+
+# daemon_node NAME: the node a daemon runs on (2 for NAME@2, else 1).
+daemon_node() { if [[ "$1" == *@2 ]]; then echo 2; else echo 1; fi; }
+
+# on_node NAME K: NAME's copy on node K (kubelet, 2 -> kubelet@2).
+on_node() { if [[ "$2" == 1 ]]; then echo "$1"; else echo "$1@$2"; fi; }
 
 # daemons_of_cni CNI: the daemons that run with CNI, in start order.
 daemons_of_cni() {
@@ -41,14 +61,17 @@ daemons_of_cni() {
     for d in $(daemons); do
         group="$(daemon_group "$d")"
         [[ "$group" == fault ]] && continue
-        if [[ "$group" != agent || "$d" == "$agent" ]]; then echo "$d"; fi
+        if [[ "$group" != agent || "${d%@2}" == "$agent" ]]; then echo "$d"; fi
     done
 }
 
 # daemon_command NAME: set DAEMON_CMD to NAME's command line.
 daemon_command() {
-    case "$1" in
-        containerd) DAEMON_CMD=(containerd --config "$CONF/containerd.toml") ;;
+    local k name
+    k="$(daemon_node "$1")"
+    name="$(node_name "$k")"
+    case "${1%@2}" in
+        containerd) DAEMON_CMD=(containerd --config "$(node_conf "$k")/containerd.toml") ;;
         etcd) DAEMON_CMD=(etcd --name npc --data-dir "$RUN_DIR/etcd"
             --listen-client-urls https://127.0.0.1:2379 --advertise-client-urls https://127.0.0.1:2379
             --listen-peer-urls https://127.0.0.1:2380 --initial-advertise-peer-urls https://127.0.0.1:2380
@@ -90,20 +113,31 @@ daemon_command() {
             --authentication-kubeconfig "$CONF/scheduler.kubeconfig"
             --authorization-kubeconfig "$CONF/scheduler.kubeconfig"
             --bind-address 127.0.0.1 --leader-elect=false --profiling=false) ;;
-        kubelet) DAEMON_CMD=(kubelet --config "$CONF/kubelet.yaml"
-            --kubeconfig "$CONF/kubelet.kubeconfig" --hostname-override "$NODE_NAME"
-            --node-ip "$NODE_IP" --root-dir "$KUBELET_DIR" --cert-dir "$KUBELET_DIR/pki") ;;
-        kube-proxy) DAEMON_CMD=(kube-proxy --config "$CONF/kube-proxy.yaml") ;;
-        # Firewall (NetworkPolicy) only. -v 1 logs "sync iptables took" after each full sync,
-        # which is how kube_router_synced knows that the policies are in place.
-        kube-router) DAEMON_CMD=(env NODE_NAME="$NODE_NAME" kube-router
-            --kubeconfig "$CONF/kube-router.kubeconfig" --hostname-override "$NODE_NAME"
-            --run-firewall=true --run-router=false --run-service-proxy=false --run-loadbalancer=false
+        kubelet) DAEMON_CMD=(kubelet --config "$(node_conf "$k")/kubelet.yaml"
+            --kubeconfig "$(node_conf "$k")/kubelet.kubeconfig" --hostname-override "$name"
+            --node-ip "$(node_ip "$k")" --root-dir "$(node_dir "$k")/kubelet"
+            --cert-dir "$(node_dir "$k")/kubelet/pki") ;;
+        kube-proxy) DAEMON_CMD=(kube-proxy --config "$(node_conf "$k")/kube-proxy.yaml") ;;
+        # The firewall (NetworkPolicy); on two nodes also its router: BGP between the nodes,
+        # each node's pod CIDR routed to it, no masquerade and no tunnel (the nodes share a LAN),
+        # and graceful restart, so that a restarting node's routes are kept by the other (as
+        # k0s and kube-router's own daemonset examples run it).
+        # -v 1 logs "sync iptables took" after each full sync, which is how kube_router_synced
+        # knows that the policies are in place.
+        kube-router)
+            local router=(--run-router=false)
+            (( $(node_count) > 1 )) && router=(--run-router=true --enable-pod-egress=false
+                --enable-overlay=false --enable-ibgp=true --advertise-pod-cidr=true
+                --bgp-graceful-restart=true)
+            DAEMON_CMD=(env NODE_NAME="$name" kube-router
+            --kubeconfig "$CONF/kube-router.kubeconfig" --hostname-override "$name"
+            --run-firewall=true "${router[@]}" --run-service-proxy=false --run-loadbalancer=false
             --enable-cni=false --metrics-port=0 --health-port 20244 -v 1) ;;
         # Kube subnet manager, host-gw backend, no masquerade.
-        flanneld) DAEMON_CMD=(env NODE_NAME="$NODE_NAME" flanneld --kube-subnet-mgr
-            --kubeconfig-file "$CONF/flannel.kubeconfig" --iface "$VETH_NODE" --ip-masq=false
-            --net-config-path "$CONF/flannel-net.json" --subnet-file "$RUN_DIR/flannel/subnet.env") ;;
+        flanneld) DAEMON_CMD=(env NODE_NAME="$name" flanneld --kube-subnet-mgr
+            --kubeconfig-file "$CONF/flannel.kubeconfig" --iface "$(node_iface "$k")" --ip-masq=false
+            --net-config-path "$CONF/flannel-net.json"
+            --subnet-file "$(node_dir "$k")/flannel/subnet.env") ;;
         *) die "no command line for daemon '$1'" ;;
     esac
 }
@@ -188,34 +222,38 @@ wait_step() {
 
 # ---------------------------------------------------------------- CNI agents
 
-# kube_router_synced: its log shows a full policy sync since its last start.
+# kube_router_synced NAME: its log shows a full policy sync since its last start.
 kube_router_synced() {
-    awk '/^==== local-cluster: kube-router started/ {n = 0} /sync iptables took/ {n++} END {exit !(n > 0)}' \
-        "$LOGS/kube-router.log"
+    awk -v started="==== local-cluster: $1 started" \
+        'index($0, started) == 1 {n = 0} /sync iptables took/ {n++} END {exit !(n > 0)}' \
+        "$LOGS/$1.log"
 }
 
-flannel_subnet_ok() {
-    grep -qx "FLANNEL_SUBNET=$POD_GW/${NODE_POD_CIDR#*/}" "$RUN_DIR/flannel/subnet.env"
+flannel_subnet_ok() { # K
+    local cidr; cidr="$(node_pod_cidr "$1")"
+    grep -qx "FLANNEL_SUBNET=$(node_pod_gw "$1")/${cidr#*/}" "$(node_dir "$1")/flannel/subnet.env"
 }
 
 # agent_prepare NAME: what a CNI's node process needs before it starts.
 agent_prepare() {
-    case "$1" in
+    local k; k="$(daemon_node "$1")"
+    case "${1%@2}" in
         kube-router) ;;
         flanneld)
-            wait_step 30 kube-controller-manager "the node's pod CIDR" node_pod_cidr_set
-            mkdir -p "$RUN_DIR/flannel" ;;
+            wait_step 30 kube-controller-manager "the pod CIDR of $(node_name "$k")" node_pod_cidr_set "$k"
+            mkdir -p "$(node_dir "$k")/flannel" ;;
         *) die "no way to start the CNI agent '$1' (cnis.txt names it; teach daemons.sh)" ;;
     esac
 }
 
 # agent_wait_ready NAME: wait until a started CNI node process does its job.
 agent_wait_ready() {
-    case "$1" in
-        kube-router) wait_step 30 kube-router "kube-router's first policy sync" kube_router_synced ;;
-        flanneld) wait_step 30 flanneld "flanneld's subnet file with $NODE_POD_CIDR" flannel_subnet_ok ;;
+    local k; k="$(daemon_node "$1")"
+    case "${1%@2}" in
+        kube-router) wait_step 30 "$1" "$1's first policy sync" kube_router_synced "$1" ;;
+        flanneld) wait_step 30 "$1" "$1's subnet file with $(node_pod_cidr "$k")" flannel_subnet_ok "$k" ;;
         *) die "no readiness check for the CNI agent '$1'" ;;
     esac
 }
 
-start_agent() { agent_prepare "$1"; start "$1"; agent_wait_ready "$1"; }
+prepare_and_start() { agent_prepare "$1"; start "$1"; }

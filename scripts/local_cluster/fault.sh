@@ -34,6 +34,8 @@ require_enforcing() {
     local cni; cni="$(current_cni)"
     [[ "$cni" == kube-router ]] \
         || die "faults break an enforcer's dataplane; this cluster runs --cni $cni, which enforces nothing: use 'scripts/local-cluster up --cni kube-router'"
+    (( $(node_count) == 1 )) \
+        || die "faults break one node's dataplane and this cluster has $(node_count) nodes: use 'scripts/local-cluster up --nodes 1', or 'cni stop --node K' for a fault of one node"
 }
 
 # ipt ARGS...: iptables in the node, waiting for the lock that kube-router also takes.

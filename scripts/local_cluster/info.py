@@ -16,6 +16,8 @@ def main(argv: list[str]) -> None:
         "cni": a["cni"],
         "cni_version": a.get("cni_version") or None,  # the release in force, if known
         "node": a["node"],
+        # every node, the first (control plane) first: two with `up --nodes 2`
+        "nodes": a.get("nodes", a["node"]).split(),
         "external": {"ip": a["external_ip"], "ports": ports},
         "images": {"server": a["probe_image"], "probe": a["probe_image"]},
         "image_pull_policy": "Never",
@@ -27,6 +29,8 @@ def main(argv: list[str]) -> None:
         "icmp_ratelimit_ms": int(a["icmp_ratelimit_ms"]) if a["icmp_ratelimit_ms"] else None,
         # the policy controller `cni switch none` turned off (cni is then bridge), if any
         "switched_off": a.get("switched_off") or None,
+        # the nodes whose kube-router `cni stop --node K` switched off (its rules removed)
+        "stopped_on": (a.get("stopped_on") or "").split(),
         # the dataplane fault `fault` put in force (e.g. "flap 3 0.6"), if any
         "fault": a.get("fault") or None,
     }

@@ -43,6 +43,25 @@ CGROUP_ROOT=netpol-local-cluster
 CNI_BIN_DIR=/usr/lib/cni
 CNI_NETWORK=netpol-local
 
+# The second node of `up --nodes 2`: its own namespace, containerd, kubelet, kube-proxy and CNI
+# agent, joined to the first node's control plane over a link of their own (the nodes' LAN).
+# On two nodes each node's InternalIP is its LAN address, so that a CNI's routing (kube-router's
+# BGP, flannel's host-gw) sees the other node on its own subnet; the API server stays at
+# NODE_IP, which node 2 reaches through node 1.
+NS_NODE2=npc-node2
+NODE2_NAME=netpol-node2
+VETH_LAN1=npc-lan1          # node 1's end of the nodes' LAN (inside NS_NODE)
+VETH_LAN2=npc-lan2          # node 2's end of it (inside NS_NODE2)
+LAN_IP1=198.18.1.1
+LAN_IP2=198.18.1.2
+LAN_NET=198.18.1.0/24
+EXT_NET=198.19.0.0/24
+NODE2_POD_CIDR=10.244.1.0/24
+NODE2_POD_GW=10.244.1.1
+NODE2_DIR="$RUN_DIR/node2"          # node 2's configs and state (node 1's are RUN_DIR's)
+NODE2_SOCK_DIR="$SOCK_DIR/node2"
+MAX_NODES=2
+
 PAUSE_IMAGE=netpol-conformance.local/pause:v1
 COREDNS_IMAGE=netpol-conformance.local/coredns:v1
 PROBE_IMAGE=netpol-conformance.local/probe:v1
@@ -75,6 +94,37 @@ wait_for() {
 # so that mounts made by the kubelet are seen by containerd and runc).
 in_node() { nsenter --net="/run/netns/$NS_NODE" "$@"; }
 in_ext() { nsenter --net="/run/netns/$NS_EXT" "$@"; }
+in_node2() { nsenter --net="/run/netns/$NS_NODE2" "$@"; }
+
+# ---------------------------------------------------------------- nodes (1 or 2)
+
+# node_count: how many nodes `up` started (1 unless `up --nodes 2`).
+node_count() { local n; n="$(state_get NODES)"; echo "${n:-1}"; }
+
+# in_node_k K CMD...: run CMD in node K's network namespace.
+in_node_k() { local k="$1"; shift; if [[ "$k" == 1 ]]; then in_node "$@"; else in_node2 "$@"; fi; }
+
+node_ns() { if [[ "$1" == 1 ]]; then echo "$NS_NODE"; else echo "$NS_NODE2"; fi; }
+node_name() { if [[ "$1" == 1 ]]; then echo "$NODE_NAME"; else echo "$NODE2_NAME"; fi; }
+node_pod_cidr() { if [[ "$1" == 1 ]]; then echo "$NODE_POD_CIDR"; else echo "$NODE2_POD_CIDR"; fi; }
+node_pod_gw() { if [[ "$1" == 1 ]]; then echo "$POD_GW"; else echo "$NODE2_POD_GW"; fi; }
+node_dir() { if [[ "$1" == 1 ]]; then echo "$RUN_DIR"; else echo "$NODE2_DIR"; fi; }
+node_conf() { echo "$(node_dir "$1")/conf"; }
+# node_ip K: the node's InternalIP (its kubelet's address): NODE_IP on one node, the LAN on two.
+node_ip() {
+    if [[ "$1" == 2 ]]; then echo "$LAN_IP2"
+    elif (( $(node_count) > 1 )); then echo "$LAN_IP1"
+    else echo "$NODE_IP"; fi
+}
+# node_iface K: the node's interface toward the other nodes (flannel's --iface).
+node_iface() {
+    if [[ "$1" == 2 ]]; then echo "$VETH_LAN2"
+    elif (( $(node_count) > 1 )); then echo "$VETH_LAN1"
+    else echo "$VETH_NODE"; fi
+}
+node_ctr_sock() { if [[ "$1" == 1 ]]; then echo "$SOCK_DIR/containerd.sock"; else echo "$NODE2_SOCK_DIR/containerd.sock"; fi; }
+# nodes: 1, or 1 and 2, one a line.
+nodes() { seq 1 "$(node_count)"; }
 
 # utc_now: the time as 2026-11-25T20:41:03.123Z.
 utc_now() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }

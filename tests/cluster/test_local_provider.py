@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from netpol_conformance.cluster.providers import local_cni_check, local_cni_version
+from netpol_conformance.cluster.providers import (
+    local_cni_check,
+    local_cni_version,
+    local_placement,
+)
 from netpol_conformance.errors import SetupError
 
 
@@ -38,3 +42,20 @@ def test_a_dataplane_fault_in_force_is_part_of_the_cni_version() -> None:
     assert local_cni_version(data, False) == "v2.1.0 with the fault flap 3 0.6"
     assert local_cni_version({**data, "cni_version": None}, False) == "with the fault flap 3 0.6"
     assert local_cni_version({**data, "fault": None}, False) == "v2.1.0"
+
+
+def test_an_enforcer_stopped_on_one_node_is_part_of_the_cni_version() -> None:
+    """A run against `scripts/local-cluster cni stop --node 2` says which node enforces nothing."""
+    data = {"cni": "kube-router", "cni_version": "v2.1.0", "stopped_on": ["netpol-node2"]}
+    assert local_cni_version(data, False) == "v2.1.0 stopped on netpol-node2"
+    assert local_cni_version({**data, "stopped_on": []}, False) == "v2.1.0"
+
+
+def test_two_nodes_place_the_slots_apart_as_kind_does() -> None:
+    assert local_placement({"nodes": ["netpol-node", "netpol-node2"]}) == {
+        "a": "netpol-node",
+        "b": "netpol-node2",
+    }
+    # one node (or an info without the list): Kubernetes places the pods
+    assert local_placement({"nodes": ["netpol-node"]}) == {}
+    assert local_placement({"node": "netpol-node"}) == {}

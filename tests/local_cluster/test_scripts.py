@@ -152,6 +152,74 @@ def test_the_configuration_files_render_and_parse(tmp_path):
     assert dns["spec"]["clusterIP"] == "10.96.0.10"
 
 
+def test_two_nodes_render_a_second_node_of_its_own(tmp_path):
+    bash("CNI=kube-router; mkdir -p $RUN_DIR; state_set NODES 2; write_configs", tmp_path)
+    run_dir = tmp_path / "local-cluster" / "v1" / "run"
+    one, two = run_dir / "conf", run_dir / "node2" / "conf"
+    kubelet1 = yaml.safe_load((one / "kubelet.yaml").read_text())
+    kubelet2 = yaml.safe_load((two / "kubelet.yaml").read_text())
+    # each kubelet serves on its node's LAN address, with its own certificate and cgroup root
+    assert kubelet1["address"] == "198.18.1.1" and kubelet2["address"] == "198.18.1.2"
+    assert kubelet1["tlsCertFile"].endswith("/pki/kubelet-server.crt")
+    assert kubelet2["tlsCertFile"].endswith("/pki/kubelet-server-2.crt")
+    assert kubelet2["cgroupRoot"] == "/netpol-local-cluster/node2"
+    runtime = kubelet2["containerRuntimeEndpoint"]
+    assert runtime == "unix:///run/netpol-local-cluster/node2/containerd.sock"
+    # a containerd of its own, with its own CNI configuration and pod CIDR
+    containerd2 = tomllib.loads((two / "containerd.toml").read_text())
+    assert containerd2["root"] == f"{run_dir}/node2/containerd"
+    assert containerd2["grpc"]["address"] == "/run/netpol-local-cluster/node2/containerd.sock"
+    cri = containerd2["plugins"]["io.containerd.grpc.v1.cri"]
+    assert cri["cni"]["conf_dir"] == f"{two}/cni"
+    cni2 = json.loads((two / "cni" / "10-netpol-local.conflist").read_text())
+    ipam = cni2["plugins"][0]["ipam"]
+    assert ipam["ranges"] == [[{"subnet": "10.244.1.0/24", "gateway": "10.244.1.1"}]]
+    assert ipam["dataDir"] == f"{run_dir}/node2/cni-ipam"
+    # node 2's kubelet is node 2 to the API server, which stays on node 1's address
+    kc2 = yaml.safe_load((two / "kubelet.kubeconfig").read_text())
+    assert kc2["clusters"][0]["cluster"]["server"] == "https://198.18.0.2:6443"
+    assert kc2["users"][0]["name"] == "system:node:netpol-node2"
+    proxy2 = yaml.safe_load((two / "kube-proxy.yaml").read_text())
+    assert proxy2["hostnameOverride"] == "netpol-node2"
+    assert proxy2["clientConnection"]["kubeconfig"] == f"{one}/kube-proxy.kubeconfig"
+    for path in two.rglob("*"):
+        if path.is_file():
+            assert not re.findall(r"@[A-Z_]+@", path.read_text()), path
+
+
+def test_node_2s_daemons_exist_only_on_two_nodes(tmp_path):
+    one = bash("mkdir -p $RUN_DIR; daemons; echo ---; daemons_of_cni kube-router", tmp_path / "1")
+    assert "@2" not in one.stdout
+    two = bash(
+        "mkdir -p $RUN_DIR; state_set NODES 2; daemons node2; echo ---; daemons_of_cni kube-router;"
+        ' echo ---; daemon_command kubelet@2; echo "${DAEMON_CMD[*]}";'
+        ' daemon_command kube-router@2; echo "${DAEMON_CMD[*]}"; daemon_netns kubelet@2',
+        tmp_path,
+    )
+    node2, of_cni, rest = two.stdout.split("---\n")
+    assert node2.split() == ["kubelet@2", "kube-proxy@2"]
+    assert "kube-router@2" in of_cni.split() and "flanneld@2" not in of_cni.split()
+    kubelet, router, netns = rest.strip().splitlines()
+    assert "--hostname-override netpol-node2" in kubelet and "--node-ip 198.18.1.2" in kubelet
+    assert "NODE_NAME=netpol-node2" in router and "--run-router=true" in router
+    assert "--enable-pod-egress=false" in router
+    assert netns == "npc-node2"
+    # on one node kube-router only enforces
+    single = bash(
+        'mkdir -p $RUN_DIR; daemon_command kube-router; echo "${DAEMON_CMD[*]}"', tmp_path / "1"
+    )
+    assert "--run-router=false" in single.stdout
+
+
+def test_up_refuses_a_node_count_it_cannot_run(tmp_path):
+    for bad in ("3", "0", "two"):
+        proc = bash(f"require_root() {{ :; }}; cmd_up --nodes {bad}", tmp_path, check=False)
+        assert proc.returncode == 1
+        assert proc.stderr.strip().splitlines() == [
+            f"[local-cluster] ERROR: unknown --nodes '{bad}': use 1 or 2"
+        ]
+
+
 # ---------------------------------------------------------------- kube-router's clean-up
 
 

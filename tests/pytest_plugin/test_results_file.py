@@ -90,6 +90,19 @@ def test_one_document_for_the_run_under_xdist(tmp_path: Path) -> None:
     } <= nodeids
     assert {n.name for n in record.cluster.nodes} == {"sim-worker", "sim-worker2"}
     assert record.cni.name == "calico" and record.cni.deny_style == "drop"
+    # which direction denies each probe: the node that must enforce it
+    step1 = next(s for s in record.steps if s.step == "1-default-deny-ingress")
+    step3 = next(s for s in record.steps if s.step == "3-default-deny-egress")
+    assert step1.probe(probe_of(step1, "frontend/web->backend/cache:80/TCP")).denied_by == (
+        "ingress",
+    )
+    assert step3.probe(probe_of(step3, "backend/db->external-db:80/TCP")).denied_by == ("egress",)
+    assert all(p.denied_by == () for p in step1.probes if p.allowed)
+    assert all(p.denied_by for s in record.steps for p in s.probes if not p.allowed)
+
+
+def probe_of(step, label: str):
+    return next(p.probe for p in step.probes if p.label == label)
 
 
 def test_a_path_that_cannot_take_a_file_is_refused_before_the_run(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def test_an_upgrade_section_validates_strictly_and_reads_back_equal(tmp_path: Pa
     path = tmp_path / "after.json"
     write_results(run, path)
     document = json.loads(path.read_text())
-    assert document["schema_version"] == SCHEMA_VERSION == "2.1"
+    assert document["schema_version"] == SCHEMA_VERSION == "2.2"
     jsonschema.validate(document, _strict(results_schema()), cls=jsonschema.Draft202012Validator)
     assert load_results(path).upgrade == RECORD
     assert RECORD.probes[0].windows[0].seconds == 0.5
