@@ -5,12 +5,18 @@
     scripts/check_fault_run.py results/bypass.json bypass udp/5432
 
 FAULT is one of ``scripts/local-cluster fault``'s: ``bypass PROTO/PORT``, ``dns-any``,
-``stale-rules`` or ``flap PERIOD OFF``. The probes the fault should break are computed from the
-run's own plan, as the results file keeps it (every probe of every applied state, with its
-expected outcome): those whose expectation is a deny and whose traffic the fault lets through.
+``stale-rules`` or ``flap PERIOD OFF``; or ``cni-stop NODE``, the enforcer of one node switched
+off (``scripts/local-cluster cni stop --node K``). The probes the fault should break are
+computed from the run's own plan, as the results file keeps it (every probe of every applied
+state, with its expected outcome): those whose expectation is a deny and whose traffic the
+fault lets through.
 
 - bypass, dns-any, stale-rules: the probes that missed their expectation are exactly those,
   no more and no fewer, and nothing else failed (no test error, no set-up error).
+- cni-stop NODE: the same, for the denied probes whose every denying direction is enforced on
+  NODE: egress on the source's node, ingress on the destination's (the results file records
+  which directions deny each probe, and which node runs each pod). A probe that the other
+  node also denies must still be denied.
 - flap: whether a denied probe is caught open depends on when it was probed, so the failing
   probes are some of those (at least one, each failing as flapping), and no allowed probe fails.
 
@@ -36,7 +42,23 @@ SHOWN = 15  # differences listed per kind
 Opens = Callable[[ProbeRecord], bool]
 
 
-def opens(fault: str, args: list[str]) -> tuple[Opens, bool]:
+def enforced_only_on(run: RunRecord, node: str) -> Opens:
+    """Whether a denied probe is denied only by the enforcer of ``node``."""
+    where = {pod: n.name for n in run.cluster.nodes for pod in n.pods}
+    if node not in {n.name for n in run.cluster.nodes}:
+        known = ", ".join(n.name for n in run.cluster.nodes) or "none recorded"
+        raise ValueError(f"cni-stop: no node {node!r} in the run (its nodes: {known})")
+
+    def opened(r: ProbeRecord) -> bool:
+        enforcers = {
+            where.get(r.probe.source if d == "egress" else r.probe.target) for d in r.denied_by
+        }
+        return bool(r.denied_by) and enforcers == {node}
+
+    return opened
+
+
+def opens(fault: str, args: list[str], run: RunRecord) -> tuple[Opens, bool]:
     """What the fault lets through, and whether every such probe must fail (else: some)."""
     if fault == "bypass":
         if len(args) != 1 or "/" not in args[0]:
@@ -51,6 +73,8 @@ def opens(fault: str, args: list[str]) -> tuple[Opens, bool]:
         return (lambda r: True), True
     if fault == "flap" and len(args) == 2:
         return (lambda r: True), False
+    if fault == "cni-stop" and len(args) == 1:
+        return enforced_only_on(run, args[0]), True
     raise ValueError(f"unknown fault or arguments: {' '.join([fault, *args])}")
 
 
@@ -60,7 +84,7 @@ def cell(step_scenario: str, step: str, record: ProbeRecord) -> str:
 
 def check(run: RunRecord, fault: str, args: list[str]) -> list[str]:
     """The problems: empty when the run failed exactly as the fault should make it fail."""
-    lets_through, exact = opens(fault, args)
+    lets_through, exact = opens(fault, args, run)
     should, failed, flapping = set(), set(), set()
     for step in run.steps:
         for record in step.probes:

@@ -9,11 +9,11 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from report_runs import make_run
+from report_runs import NODES, make_run
 
-from netpol_conformance.probe.outcome import Outcome
+from netpol_conformance.probe.outcome import Observation, Outcome
 from netpol_conformance.probe.spec import Probe
-from netpol_conformance.results.records import RunRecord
+from netpol_conformance.results.records import ProbeRecord, RunRecord
 from netpol_conformance.results.write import write_results
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_fault_run.py"
@@ -118,3 +118,64 @@ def test_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     (tmp_path / "bad.json").write_text(json.dumps({"format": "other"}))
     assert check_fault_run.main([str(tmp_path / "bad.json"), "dns-any"]) == 2
     assert "not a netpol-conformance results file" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- one node's enforcer stopped
+
+NODE_OF = {pod: node.name for node in NODES for pod in node.pods}
+
+
+def directions(record: ProbeRecord) -> tuple[str, ...]:
+    """A denial by the destination's ingress for pod targets, by the source's egress else; a
+    few by both (who denies what does not matter here, only that it is recorded)."""
+    if record.expected not in DENIES:
+        return ()
+    if record.probe.target not in NODE_OF:
+        return ("egress",)
+    return ("egress", "ingress") if record.probe.port == 5432 else ("ingress",)
+
+
+def stopped_on(node: str, also: set[str] | None = None) -> RunRecord:
+    """A run whose denied probes leak where every denying direction is enforced on ``node``
+    (and the probes labelled in ``also``)."""
+    run = make_run(scenarios=("1-default-deny-ingress", "2-allow-frontend-to-db"))
+    steps = []
+    for step in run.steps:
+        records = []
+        for r in step.probes:
+            r = dataclasses.replace(r, denied_by=directions(r))
+            enforcers = {
+                NODE_OF.get(r.probe.source if d == "egress" else r.probe.target)
+                for d in r.denied_by
+            }
+            if r.denied_by and (enforcers == {node} or r.label in (also or set())):
+                seen = Observation(Outcome.CONNECTED, "HTTP 200")
+                r = dataclasses.replace(r, observed=seen, met=False, history=(seen,))
+            records.append(r)
+        steps.append(dataclasses.replace(step, probes=tuple(records)))
+    return failed(dataclasses.replace(run, steps=tuple(steps)))
+
+
+def test_an_enforcer_stopped_on_one_node_breaks_exactly_the_probes_only_it_denies() -> None:
+    run = stopped_on("node-b")
+    leaked = [r for s in run.steps for r in s.probes if not r.met]
+    assert any(r.denied_by == ("ingress",) for r in leaked)
+    assert any(r.denied_by == ("egress", "ingress") for r in leaked)  # both on node-b
+    assert check_fault_run.check(run, "cni-stop", ["node-b"]) == []
+    # the same failures are not those of the other node
+    assert check_fault_run.check(run, "cni-stop", ["node-a"])
+
+
+def test_a_probe_the_running_node_also_denies_must_not_leak() -> None:
+    # frontend/web (node-a) -> backend/web (node-b) on 5432: egress on node-a still denies
+    both = "frontend/web->backend/web:5432/TCP"
+    problems = check_fault_run.check(stopped_on("node-b", also={both}), "cni-stop", ["node-b"])
+    assert problems[0] == "2 probes failed that the fault does not break:"  # in both steps
+    assert problems[1].endswith(both) and problems[2].endswith(both)
+
+
+def test_an_unknown_node_is_refused() -> None:
+    with pytest.raises(
+        ValueError, match=r"no node 'node-c' in the run \(its nodes: node-a, node-b\)"
+    ):
+        check_fault_run.check(stopped_on("node-b"), "cni-stop", ["node-c"])

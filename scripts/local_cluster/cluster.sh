@@ -200,8 +200,10 @@ make_node2_network() {
     in_node2 ip route add "$EXT_NET" via "$LAN_IP1"
     in_ext ip route add "$LAN_NET" via "$EXT_GW_IP"
     in_node2 ip route add "$SERVICE_CIDR" dev lo src "$LAN_IP2"
-    in_node2 ip rule add iif cni0 to "$HOST_IP/$LINK_PREFIX" prohibit pref 100
-    in_node ip rule add iif "$VETH_LAN1" to "$HOST_IP/$LINK_PREFIX" prohibit pref 101
+    # The host's own address only: the API server's (NODE_IP) is in the host link's subnet, and
+    # node 2's pods reach it through node 1 (CoreDNS may run on node 2).
+    in_node2 ip rule add iif cni0 to "$HOST_IP/32" prohibit pref 100
+    in_node ip rule add iif "$VETH_LAN1" to "$HOST_IP/32" prohibit pref 101
     node_sysctls 2
 }
 
@@ -518,9 +520,9 @@ cmd_status() {
     forget_stale_kubeconfig
     local why
     if why="$(healthy)"; then
-        local fault; fault="$(state_get FAULT)"
+        local fault stopped; fault="$(state_get FAULT)" stopped="$(state_get STOPPED_ON)"
         local names; names="$(for k in $(nodes); do node_name "$k"; done | paste -sd, -)"
-        echo "local-cluster: up (cni=$(current_cni), icmp-ratelimit=$(state_get ICMP_RATELIMIT),${fault:+ fault=$fault,} nodes=$names Ready, api=https://$NODE_IP:$API_PORT, kubeconfig=$ADMIN_KUBECONFIG)"
+        echo "local-cluster: up (cni=$(current_cni), icmp-ratelimit=$(state_get ICMP_RATELIMIT),${fault:+ fault=$fault,}${stopped:+ stopped-on=${stopped// /,},} nodes=$names Ready, api=https://$NODE_IP:$API_PORT, kubeconfig=$ADMIN_KUBECONFIG)"
         return 0
     fi
     echo "local-cluster: not healthy${why:+: $why}"
