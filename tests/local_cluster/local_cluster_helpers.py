@@ -35,8 +35,8 @@ CACHE = (
 RUN_DIR = CACHE / "run"
 SOCK_DIR = Path("/run/netpol-local-cluster")
 KUBECTL = CACHE / "bin" / "kubectl"
-OUR_NETNS = ("npc-node", "npc-ext")
-OUR_LINKS = ("npc-host",)
+OUR_NETNS = ("npc-node", "npc-node2", "npc-ext")
+OUR_LINKS = ("npc-host", "npc-lan1", "npc-lan2")
 CGROUP_ROOT = "netpol-local-cluster"
 PIDS_CGROUP = Path("/sys/fs/cgroup/pids") / CGROUP_ROOT
 

@@ -56,8 +56,11 @@ def test_info_describes_the_cluster(cluster):
         "cni_version",
         "switched_off",
         "fault",
+        "nodes",
+        "stopped_on",
     }
     assert info["cni"] == CNI and info["switched_off"] is None and info["fault"] is None
+    assert info["nodes"] == [info["node"]] == ["netpol-node"] and info["stopped_on"] == []
     if CNI == "kube-router":  # the release scripts/local-cluster pins and builds
         lib = (Path(__file__).parents[2] / "scripts/local_cluster/lib.sh").read_text()
         pinned = re.search(r"^KUBE_ROUTER_VERSION=(\S+)$", lib, re.M)
