@@ -209,10 +209,10 @@ make_node2_network() {
 
 # The pod CIDRs between the nodes: routed by the CNI where it routes (kube-router's BGP,
 # flannel's host-gw), by this script where it does not (the bridge).
-#   route_pods_statically   add the routes (replacing any)
-#   pods_routed             both nodes route the other's pod CIDR to it
-#   route_pods_statically [METRIC] with METRIC (FALLBACK_METRIC), a route that stands in for a
-#                           stopped router's: the router's own (metric 0) wins while it is there
+#   route_pods_statically [METRIC]  add the routes (replacing any); at FALLBACK_METRIC, routes
+#                                   that stand in for a stopped router's: the router's own
+#                                   (metric 0) win while they are there
+#   pods_routed                     both nodes route the other's pod CIDR to it
 FALLBACK_METRIC=1000
 route_pods_statically() {
     local metric=(); [[ -n "${1:-}" ]] && metric=(metric "$1")
