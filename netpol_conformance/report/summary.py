@@ -7,14 +7,10 @@ from dataclasses import dataclass
 
 from netpol_conformance.results.compare import StepKey, keyed_steps
 from netpol_conformance.results.records import (
-    CROSS_NODE,
-    DNS_PATH,
-    EXTERNAL,
-    SAME_NODE,
     ProbeCounts,
-    ProbeRecord,
     RunRecord,
     StepResult,
+    counts_by_path,
 )
 from netpol_conformance.scenarios import catalogue
 from netpol_conformance.scenarios.upstream import FAMILIES
@@ -154,10 +150,6 @@ def families(summary: RunSummary) -> list[FamilySummary]:
     ]
 
 
-# The paths a probe may take, in the order the reports show them.
-PATHS = (SAME_NODE, CROSS_NODE, EXTERNAL, DNS_PATH)
-
-
 @dataclass(frozen=True)
 class PathSummary:
     """The run's probes over one kind of path: a bug of one node's or of the nodes' link shows
@@ -178,15 +170,10 @@ class PathSummary:
 
 
 def paths(summary: RunSummary) -> list[PathSummary]:
-    """The run's probes by path, same-node and cross-node apart; shown only when the run had
-    both (pods on two nodes)."""
-    grouped: dict[str, list[ProbeRecord]] = {}
-    for s in summary.steps:
-        for p in s.step.probes:
-            grouped.setdefault(p.path, []).append(p)
-    if not (grouped.get(SAME_NODE) and grouped.get(CROSS_NODE)):
-        return []
-    return [PathSummary(path, ProbeCounts.of(grouped[path])) for path in PATHS if path in grouped]
+    """The run's probes by path, same-node and cross-node apart; none unless the run had both
+    (pods on two nodes)."""
+    counts = counts_by_path(s.step for s in summary.steps)
+    return [PathSummary(path, c) for path, c in counts.items()]
 
 
 def summarize(run: RunRecord) -> RunSummary:

@@ -214,6 +214,23 @@ class StepResult:
         raise KeyError(probe.label)
 
 
+# The paths a probe may take, in the order the reports show them.
+PATHS = (SAME_NODE, CROSS_NODE, EXTERNAL, DNS_PATH)
+
+
+def counts_by_path(steps: Iterable[StepResult]) -> dict[str, ProbeCounts]:
+    """The steps' probes counted by path, in ``PATHS`` order; empty unless the run had both
+    same-node and cross-node probes (pods on two nodes), where showing them apart tells a bug
+    of one node, or of the link between the nodes, from one of the policies."""
+    grouped: dict[str, list[ProbeRecord]] = {}
+    for step in steps:
+        for p in step.probes:
+            grouped.setdefault(p.path, []).append(p)
+    if not (grouped.get(SAME_NODE) and grouped.get(CROSS_NODE)):
+        return {}
+    return {path: ProbeCounts.of(grouped[path]) for path in PATHS if path in grouped}
+
+
 @dataclass(frozen=True)
 class NodeRecord:
     __pydantic_config__ = DESCRIBED

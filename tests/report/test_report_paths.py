@@ -7,6 +7,7 @@ import dataclasses
 
 from report_runs import blocks, make_run
 
+from netpol_conformance.pytest_plugin.summary import path_line
 from netpol_conformance.report.html_report import render_html
 from netpol_conformance.report.markdown import render_markdown
 from netpol_conformance.report.summary import FAILED, PASSED, paths, summarize
@@ -61,3 +62,12 @@ def test_a_run_on_one_node_has_no_path_table() -> None:
     )
     assert paths(summarize(one_node)) == []
     assert "<h2>By path</h2>" not in render_html(one_node)
+
+
+def test_the_terminal_summary_has_a_line_by_path() -> None:
+    run = make_run(fault=blocks(OPEN, {CROSS}))
+    line = path_line(run.steps)
+    assert line.startswith("probes by path: same-node ")
+    parts = {p.split()[0]: p for p in line.removeprefix("probes by path: ").split(", ")}
+    assert parts["cross-node"].endswith("(1 failed)") and parts["same-node"].endswith("(0 failed)")
+    assert path_line(()) == ""
