@@ -171,10 +171,15 @@ class Observer:
         return paths
 
     def _remember(self, state: Convergence[Probe]) -> None:
+        """Each probe's last verdict, where the next change starts it from. A probe that
+        flapped held no verdict (its last poll may have caught a moment's opening): the next
+        change starts it from what its state allows, as one never observed."""
         for poll in state.polls:
             for p, observation in poll.items():
                 if (verdict := verdict_of(observation.outcome)) is not None:
                     self.last_verdicts[p] = verdict
+        for p in state.flapped:
+            self.last_verdicts.pop(p, None)
 
     def remember_open_answers(self, result: StepResult) -> None:
         """Before any policy: which destinations answered. The control evidence for refusals
