@@ -158,28 +158,25 @@ class Observer:
         states: Sequence[Mapping[Probe, bool]] | None,
         enforces: bool,
     ) -> dict[Probe, list[str]] | None:
-        """Each probe's verdicts through the change: as last observed (or, never observed, as
-        the state before allows), then each state in between."""
+        """Each probe's verdicts through the change: as last observed, then as the state
+        before allows, then each state in between. The last observation may not be what the
+        dataplane held: a poll that caught a moment's opening, or a state that had not
+        converged (its dataplane may still reach it before the change lands)."""
         if states is None:
             return None
         paths = {}
         for p in plan.expected:
             walk = [_verdict(s[p], enforces) for s in states]
-            if walk and p in self.last_verdicts:
-                walk[0] = self.last_verdicts[p]
+            if walk and p in self.last_verdicts and self.last_verdicts[p] != walk[0]:
+                walk.insert(0, self.last_verdicts[p])
             paths[p] = walk
         return paths
 
     def _remember(self, state: Convergence[Probe]) -> None:
-        """Each probe's last verdict, where the next change starts it from. A probe that
-        flapped held no verdict (its last poll may have caught a moment's opening): the next
-        change starts it from what its state allows, as one never observed."""
         for poll in state.polls:
             for p, observation in poll.items():
                 if (verdict := verdict_of(observation.outcome)) is not None:
                     self.last_verdicts[p] = verdict
-        for p in state.flapped:
-            self.last_verdicts.pop(p, None)
 
     def remember_open_answers(self, result: StepResult) -> None:
         """Before any policy: which destinations answered. The control evidence for refusals
