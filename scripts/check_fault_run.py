@@ -34,7 +34,7 @@ from pathlib import Path
 from netpol_conformance.errors import ResultsFileError
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.results.load import load_results
-from netpol_conformance.results.records import ProbeRecord, RunRecord
+from netpol_conformance.results.records import ProbeRecord, RunRecord, enforcing_nodes
 
 DENIES = {Outcome.TIMEOUT, Outcome.REFUSED, Outcome.DNS_FAIL}
 SHOWN = 15  # differences listed per kind
@@ -50,9 +50,7 @@ def enforced_only_on(run: RunRecord, node: str) -> Opens:
         raise ValueError(f"cni-stop: no node {node!r} in the run (its nodes: {known})")
 
     def opened(r: ProbeRecord) -> bool:
-        enforcers = {
-            where.get(r.probe.source if d == "egress" else r.probe.target) for d in r.denied_by
-        }
+        enforcers = enforcing_nodes(where, r.probe.source, r.probe.target, r.denied_by)
         return bool(r.denied_by) and enforcers == {node}
 
     return opened

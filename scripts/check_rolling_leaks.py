@@ -27,7 +27,7 @@ from pathlib import Path
 
 from netpol_conformance.errors import ResultsFileError
 from netpol_conformance.results.load import load_results
-from netpol_conformance.results.records import RunRecord
+from netpol_conformance.results.records import RunRecord, enforcing_nodes
 
 REMOVED = "rules-removed"
 SHOWN = 10
@@ -60,9 +60,7 @@ def leaks(run: RunRecord) -> list[Leak]:
         if p.allowed:
             continue
         directions = denied_by.get(p.label, ())
-        enforcers = frozenset(
-            node_of.get(p.source if d == "egress" else p.target, "?") for d in directions
-        )
+        enforcers = enforcing_nodes(node_of, p.source, p.target, directions)
         first = min(p.leaks, default=None)
         out.append(Leak(p.label, enforcers, first))
     return out

@@ -138,10 +138,7 @@ def path_line(steps: Iterable[StepResult]) -> str:
     counts = counts_by_path(steps)
     if not counts:
         return ""
-    parts = [
-        f"{path} {c.met + c.failed + c.deviations} ({c.failed} failed)"
-        for path, c in counts.items()
-    ]
+    parts = [f"{path} {c.total} ({c.failed} failed)" for path, c in counts.items()]
     return "probes by path: " + ", ".join(parts)
 
 

@@ -160,7 +160,7 @@ class PathSummary:
 
     @property
     def probes(self) -> int:
-        return self.counts.met + self.counts.failed + self.counts.deviations
+        return self.counts.total
 
     @property
     def state(self) -> str:

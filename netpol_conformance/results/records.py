@@ -147,6 +147,10 @@ class ProbeCounts:
     failed: int
     deviations: int
 
+    @property
+    def total(self) -> int:
+        return self.met + self.failed + self.deviations
+
     @classmethod
     def of(cls, probes: Iterable[ProbeRecord]) -> ProbeCounts:
         met = failed = deviations = 0
@@ -212,6 +216,15 @@ class StepResult:
             if record.probe == probe:
                 return record
         raise KeyError(probe.label)
+
+
+def enforcing_nodes(
+    node_of: Mapping[str, str], source: str, target: str, denied_by: Iterable[str]
+) -> frozenset[str]:
+    """The nodes whose enforcers deny a probe (``node_of``: pod -> node, from the run's
+    ``cluster.nodes``): the source's for egress, the destination's for ingress ("?" where the
+    pod's node is not known)."""
+    return frozenset(node_of.get(source if d == "egress" else target, "?") for d in denied_by)
 
 
 # The paths a probe may take, in the order the reports show them.
