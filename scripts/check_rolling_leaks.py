@@ -7,11 +7,18 @@ leaks began.
 
 AFTER.json is the ``after`` results file of ``netpol-conformance upgrade-check --out DIR``
 (DIR/after.json): its ``upgrade`` section holds the live probes and the events the upgrade
-command printed (``kube-router/NODE rules-removed TIME`` from ``scripts/local-cluster cni
-stop --node K``), its steps say which directions deny each probe (``denied_by``) and its
-cluster which node runs each pod. A denied probe is enforced by the source's node (egress)
-and by the destination's (ingress); it may get through only once all of those nodes lost
-their rules.
+command printed (``kube-router/NODE stopping|stopped|rules-removed TIME`` from
+``scripts/local-cluster cni stop --node K``), its steps say which directions deny each probe
+(``denied_by``) and its cluster which node runs each pod. A denied probe is enforced by the
+source's node (egress) and by the destination's (ingress); it may get through only once all of
+those nodes were switched off.
+
+When exactly a node's rules went is known only between two stamps: its switch-off began at
+``stopping`` and its rules were gone by ``rules-removed`` (stamped after the one
+iptables-restore that removes them returned). A leak is stamped on the pod's boot clock when
+its tool ended, cut to hundredths (``upgrade.clock.RESOLUTION``): it may read up to 10 ms
+early. So a leak is early only when it was seen before its last enforcing node's switch-off
+began; one seen a few milliseconds before ``rules-removed`` is not.
 
 Exit 0 when every denied live probe leaked, none before its time, and the nodes were switched
 off at different moments (so their leaks start apart); 1 otherwise (with the offending
@@ -28,7 +35,9 @@ from pathlib import Path
 from netpol_conformance.errors import ResultsFileError
 from netpol_conformance.results.load import load_results
 from netpol_conformance.results.records import RunRecord, enforcing_nodes
+from netpol_conformance.upgrade.clock import RESOLUTION
 
+STOPPING = "stopping"
 REMOVED = "rules-removed"
 SHOWN = 10
 
@@ -40,14 +49,24 @@ class Leak:
     first: float | None  # seconds from the upgrade command's start; None: never leaked
 
 
-def switched_off(run: RunRecord) -> dict[str, float]:
-    """Each node's moment its enforcer's rules were removed (from ``AGENT/NODE`` events)."""
+@dataclass(frozen=True)
+class SwitchOff:
+    began: float  # its agent's "stopping" (its "rules-removed" when it printed none)
+    removed: float  # its "rules-removed": the rules were gone by then
+
+
+def switched_off(run: RunRecord) -> dict[str, SwitchOff]:
+    """Each node whose enforcer's rules were removed, with when (from ``AGENT/NODE`` events)."""
     assert run.upgrade is not None
-    out: dict[str, float] = {}
+    first: dict[tuple[str, str], float] = {}
     for e in run.upgrade.events:
-        if e.event == REMOVED and "/" in e.agent:
-            out.setdefault(e.agent.split("/", 1)[1], e.at)
-    return out
+        if "/" in e.agent:
+            first.setdefault((e.agent.split("/", 1)[1], e.event), e.at)
+    return {
+        node: SwitchOff(min(first.get((node, STOPPING), at), at), at)
+        for (node, event), at in first.items()
+        if event == REMOVED
+    }
 
 
 def leaks(run: RunRecord) -> list[Leak]:
@@ -77,7 +96,7 @@ def check(run: RunRecord) -> tuple[list[str], list[str]]:
             f"the upgrade command switched off {len(off)} node(s) ({', '.join(off) or 'none'}): "
             "expected kube-router/NODE rules-removed events for two nodes"
         )
-    elif len(set(off.values())) < len(off):
+    elif len({o.removed for o in off.values()}) < len(off):
         problems.append("the nodes were switched off at the same moment: nothing to order")
     found = leaks(run)
     if not found:
@@ -88,7 +107,7 @@ def check(run: RunRecord) -> tuple[list[str], list[str]]:
             unknown.append(leak)
         elif leak.first is None:
             never.append(leak)
-        elif leak.first < max(off[n] for n in leak.enforcers):
+        elif leak.first + RESOLUTION < max(off[n].began for n in leak.enforcers):
             early.append(leak)
     for what, group in (
         ("got through before every node that denies it was switched off", early),
@@ -106,13 +125,13 @@ def check(run: RunRecord) -> tuple[list[str], list[str]]:
     by_last: dict[str, list[Leak]] = {}
     for leak in found:
         if leak.first is not None and leak.enforcers <= off.keys():
-            last = max(leak.enforcers, key=lambda n: off[n])
+            last = max(leak.enforcers, key=lambda n: off[n].removed)
             by_last.setdefault(last, []).append(leak)
-    for node in sorted(by_last, key=lambda n: off[n]):
-        group = by_last[node]
+    for node in sorted(by_last, key=lambda n: off[n].removed):
+        group, o = by_last[node], off[node]
         summary.append(
-            f"{node} switched off at {off[node]:+.2f} s: {len(group)} denied probes leaked from "
-            f"{min(g.first or 0.0 for g in group):+.2f} s"
+            f"{node} switched off from {o.began:+.2f} s to {o.removed:+.2f} s: {len(group)} "
+            f"denied probes leaked from {min(g.first or 0.0 for g in group):+.2f} s"
         )
     return problems, summary
 
