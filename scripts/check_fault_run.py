@@ -44,7 +44,7 @@ Opens = Callable[[ProbeRecord], bool]
 
 def enforced_only_on(run: RunRecord, node: str) -> Opens:
     """Whether a denied probe is denied only by the enforcer of ``node``."""
-    where = {pod: n.name for n in run.cluster.nodes for pod in n.pods}
+    where = run.cluster.node_of
     if node not in {n.name for n in run.cluster.nodes}:
         known = ", ".join(n.name for n in run.cluster.nodes) or "none recorded"
         raise ValueError(f"cni-stop: no node {node!r} in the run (its nodes: {known})")

@@ -72,7 +72,7 @@ def switched_off(run: RunRecord) -> dict[str, SwitchOff]:
 def leaks(run: RunRecord) -> list[Leak]:
     """Every live probe the policies deny, with the nodes that enforce it and its first leak."""
     assert run.upgrade is not None
-    node_of = {pod: n.name for n in run.cluster.nodes for pod in n.pods}
+    node_of = run.cluster.node_of
     denied_by = {r.label: r.denied_by for s in run.steps for r in s.probes}
     out = []
     for p in run.upgrade.probes:

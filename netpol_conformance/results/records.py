@@ -221,8 +221,8 @@ class StepResult:
 def enforcing_nodes(
     node_of: Mapping[str, str], source: str, target: str, denied_by: Iterable[str]
 ) -> frozenset[str]:
-    """The nodes whose enforcers deny a probe (``node_of``: pod -> node, from the run's
-    ``cluster.nodes``): the source's for egress, the destination's for ingress ("?" where the
+    """The nodes whose enforcers deny a probe (``node_of``: pod -> node, the run's
+    ``cluster.node_of``): the source's for egress, the destination's for ingress ("?" where the
     pod's node is not known)."""
     return frozenset(node_of.get(source if d == "egress" else target, "?") for d in denied_by)
 
@@ -264,6 +264,11 @@ class ClusterRecord:
     context: str = ""
     """The kubeconfig context, for existing clusters."""
     nodes: tuple[NodeRecord, ...] = ()
+
+    @property
+    def node_of(self) -> dict[str, str]:
+        """Each test pod's node: logical name (namespace/pod) -> node name."""
+        return {pod: n.name for n in self.nodes for pod in n.pods}
 
 
 @dataclass(frozen=True)
