@@ -112,26 +112,28 @@ def _address_port(url: str) -> tuple[str, int]:
     return parts.hostname or "", parts.port or 80
 
 
-def _words(line: str) -> list[str]:
-    return line.replace("(", " ").replace(")", " ").split()
-
-
-def _mentions(words: Sequence[str], address: str, port: int) -> bool:
-    """Whether a verbose line (its ``_words``) is about the transfer to ``address``:``port``."""
-    if any(w in (f"{address}:{port}...", f"[{address}]:{port}...") for w in words):
-        return True
-    return any(
-        w == address and list(words[i + 1 : i + 3]) == ["port", str(port)]
-        for i, w in enumerate(words)
-    )
+def _mentioned(line: str) -> set[tuple[str, str]]:
+    """The (address, port) pairs a verbose line is about: a word ``A:P...`` or ``[A]:P...``
+    (trying to connect), or ``A`` followed by ``port P`` (connected, or failed to)."""
+    words = line.replace("(", " ").replace(")", " ").split()
+    out = set()
+    for i, w in enumerate(words):
+        if w.endswith("...") and ":" in w:
+            host, _, port = w[:-3].rpartition(":")
+            if host.startswith("[") and host.endswith("]"):
+                host = host[1:-1]
+            out.add((host, port))
+        if words[i + 1 : i + 2] == ["port"] and i + 2 < len(words):
+            out.add((w, words[i + 2]))
+    return out
 
 
 def split_output(rc: int, output: str, urls: Sequence[str]) -> list[tuple[int, str]]:
     """Each URL's (exit code, its own lines of the output), in order. A URL without a line
     of its own gets the whole command's exit code and output: curl failed as a whole."""
     lines = output.splitlines()
-    # each line read once, whatever the number of transfers
-    words = [_words(line) for line in lines]
+    # each line read once, whatever the number of transfers: a poll's groups are a hot path
+    mentioned = [_mentioned(line) for line in lines]
     immediate = [m.group(1) if (m := _IMMEDIATE.match(line)) else None for line in lines]
     done: dict[str, tuple[int, int]] = {}  # url -> (exit code, index of its -w line)
     for n, line in enumerate(lines):
@@ -144,11 +146,14 @@ def split_output(rc: int, output: str, urls: Sequence[str]) -> list[tuple[int, s
             continue
         code, at = done[url]
         address, port = _address_port(url)
-        own = []
-        for n, line in enumerate(lines[:at]):
-            closing = n == at - 1 and _ERROR_LINE.match(line)
-            if closing or immediate[n] == address or _mentions(words[n], address, port):
-                own.append(line)
+        key = (address, str(port))
+        own = [
+            line
+            for n, line in enumerate(lines[:at])
+            if (n == at - 1 and _ERROR_LINE.match(line))
+            or immediate[n] == address
+            or key in mentioned[n]
+        ]
         results.append((code, "\n".join(own)))
     return results
 
