@@ -599,11 +599,25 @@ cmd_up() {
     [[ "$nodes" =~ ^[1-9]$ ]] && (( nodes <= MAX_NODES )) || die "unknown --nodes '$nodes': use 1 or 2"
     check_prereqs
     if [[ "$(current_cni)" == "$CNI" && "$(node_count)" == "$nodes" ]] && healthy >/dev/null; then
-        if [[ "$(state_get ICMP_RATELIMIT)" == "$icmp" ]]; then
-            log "already up with --cni $CNI --nodes $nodes --icmp-ratelimit $icmp (nothing to do)"
-        else
+        # `up` promises the cluster as asked: a fault or a node's stopped enforcer left from
+        # earlier is undone, not reported as "nothing to do".
+        local undone=0 name k
+        if [[ -n "$(state_get FAULT)" ]]; then
+            fault_clear; undone=1
+        fi
+        for name in $(state_get STOPPED_ON); do
+            for k in $(nodes); do
+                [[ "$(node_name "$k")" == "$name" ]] && cni_one_node start "$k"
+            done
+            undone=1
+        done
+        if [[ "$(state_get ICMP_RATELIMIT)" != "$icmp" ]]; then
             set_icmp_ratelimit "$icmp"
             log "already up with --cni $CNI; ICMP rate limit now $icmp ($(state_get ICMP_RATELIMIT_MS) ms)"
+        elif ((undone)); then
+            log "already up with --cni $CNI --nodes $nodes --icmp-ratelimit $icmp, as asked again"
+        else
+            log "already up with --cni $CNI --nodes $nodes --icmp-ratelimit $icmp (nothing to do)"
         fi
         return 0
     fi

@@ -153,6 +153,16 @@ def test_stale_rules_keep_the_old_policy_and_miss_every_change(pairs):
     wait_until(lambda: enforced(pairs), what="the policy to be enforced again")
 
 
+def test_up_as_before_clears_a_fault_left_in_force(pairs):
+    fault("bypass", "tcp/80")
+    assert pairs["denied"].probe().rc == CURL_OK
+    icmp = info()["icmp_ratelimit"]
+    up = run("up", "--cni", CNI, "--icmp-ratelimit", icmp, check=True)
+    assert "fault cleared: bypass" in up.stderr and "as asked again" in up.stderr, up.stderr
+    assert info()["fault"] in ("", None) and "NPC-FAULT" not in in_node("iptables -S")
+    wait_until(lambda: pairs["denied"].probe().rc != CURL_OK, what="the policy enforced again")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

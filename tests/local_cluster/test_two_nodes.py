@@ -95,6 +95,15 @@ def test_one_nodes_enforcer_stops_and_starts_alone(two_nodes):
     assert kube_router_chains("npc-node2") and info()["stopped_on"] == []
 
 
+def test_up_as_before_starts_a_nodes_stopped_enforcer(two_nodes):
+    run("cni", "stop", "--node", "2", check=True)
+    assert not kube_router_chains("npc-node2")
+    up = run("up", "--cni", "kube-router", "--nodes", "2", check=True)
+    assert "kube-router on netpol-node2 ready" in up.stderr, up.stderr
+    assert "as asked again" in up.stderr and "nothing to do" not in up.stderr
+    assert kube_router_chains("npc-node2") and info()["stopped_on"] == []
+
+
 def test_faults_of_one_node_are_refused_on_two(two_nodes):
     proc = run("fault", "dns-any")
     assert proc.returncode == 1
