@@ -44,3 +44,16 @@ def test_a_run_is_cpu_bound_from_85_percent_of_every_core(
     line = capsys.readouterr().out
     assert f"CPU busy {busy:.0f} of 2 core-seconds ({busy / 2:.0%})" in line
     assert ("CPU-bound" in line) is bound
+
+
+@pytest.mark.parametrize(
+    ("status", "wall", "verdict"),
+    [("passed", 90.0, "met"), ("passed", 120.0, "MISSED"), ("failed", 90.0, "not measured")],
+)
+def test_only_a_run_that_passed_meets_the_target(
+    status: str, wall: float, verdict: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    b = bench()
+    figures = b.Figures(wall, status, 71, 2, {"converge": 10.0}, 0.6)
+    assert b.show("run 1", figures, 100.0) is (verdict == "met")
+    assert f"target 100 s: {verdict};" in capsys.readouterr().out
