@@ -78,8 +78,11 @@ def leaks(run: RunRecord) -> list[Leak]:
     for p in run.upgrade.probes:
         if p.allowed:
             continue
+        # a file before 2.3 lacks the probe's own nodes: they come from its step's records
         directions = denied_by.get(p.label, ())
-        enforcers = enforcing_nodes(node_of, p.source, p.target, directions)
+        enforcers = frozenset(p.enforced_on) or enforcing_nodes(
+            node_of, p.source, p.target, directions
+        )
         first = min(p.leaks, default=None)
         out.append(Leak(p.label, enforcers, first))
     return out

@@ -98,6 +98,7 @@ class UpgradeView:
     chart: Markup
     events: list[list[str]]
     leaks: list[list[str]]
+    leak_columns: list[str]
     disrupted: list[list[str]]
     connections: list[list[str]]
 
@@ -105,6 +106,7 @@ class UpgradeView:
 def upgrade_view(r: UpgradeRecord) -> UpgradeView:
     leaks = [p for p in r.probes if p.role == DOWN and p.leaks]
     disrupted = [p for p in r.probes if p.role == UP and p.windows]
+    nodes = r.several_enforcers
     return UpgradeView(
         state="passed" if r.passed else "failed",
         badge="\u2713 UPGRADE PASSED" if r.passed else "\u2717 UPGRADE FAILED",
@@ -118,12 +120,19 @@ def upgrade_view(r: UpgradeRecord) -> UpgradeView:
             [
                 p.label,
                 "yes" if p.gated else "no",
+                *([p.shown_enforcers] if nodes else []),
                 str(len(p.leaks)),
                 f"{seconds(p.leaks[0])} s",
                 f"{seconds(p.leaks[-1])} s",
                 _windows(p.windows),
             ]
             for p in leaks
+        ],
+        leak_columns=[
+            "probe",
+            "gated",
+            *(["enforced on"] if nodes else []),
+            *("samples", "first", "last", "windows"),
         ],
         disrupted=[
             [p.label, "yes" if p.gated else "no", p.path, f"{p.longest:.2f} s", _windows(p.windows)]

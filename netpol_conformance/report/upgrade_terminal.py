@@ -194,14 +194,16 @@ def print_timeline(r: UpgradeRecord, console: Console) -> None:
     probes, held = _troubled(r)
     leaks = [p for p in probes if p.role == DOWN]
     if leaks:
+        nodes = r.several_enforcers
         table = terminal_table(
             f"Leaks ({len(leaks)} probes)",
-            ("probe", "samples", "first", "last", "windows"),
+            ("probe", *(("enforced on",) if nodes else ()), "samples", "first", "last", "windows"),
             "bold red",
         )
         for p in leaks[:ROWS]:
             table.add_row(
                 p.shown_label,
+                *((p.shown_enforcers,) if nodes else ()),
                 str(len(p.leaks)),
                 f"{signed(p.leaks[0])} s",
                 f"{signed(p.leaks[-1])} s",

@@ -100,6 +100,9 @@ class LiveProbeRecord:
     """up: disruptions; down: leaks (consecutive ones joined)."""
     leaks: tuple[Seconds, ...] = ()
     """down: the time of every sample that got through."""
+    enforced_on: tuple[str, ...] = ()
+    """down: the nodes whose enforcers deny it (the source's for egress, the destination's for
+    ingress); empty when not known (since 2.3)."""
 
     @computed_field
     @property
@@ -110,6 +113,10 @@ class LiveProbeRecord:
     def shown_label(self) -> str:
         """The label, saying so when the probe does not decide the verdict."""
         return self.label if self.gated else f"{self.label} (not gated)"
+
+    @property
+    def shown_enforcers(self) -> str:
+        return ", ".join(self.enforced_on) or "?"
 
 
 @dataclass(frozen=True)
@@ -224,3 +231,9 @@ class UpgradeRecord:
         if self.command_outcome:
             return self.command_outcome
         return "stopped at its timeout" if self.exit_code is None else f"exit {self.exit_code}"
+
+    @property
+    def several_enforcers(self) -> bool:
+        """Whether the denied live probes are enforced on more than one node: then a leak's
+        nodes tell a node that was switched off early from one that was not yet."""
+        return len({n for p in self.probes for n in p.enforced_on}) > 1

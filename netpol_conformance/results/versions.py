@@ -13,12 +13,13 @@ from netpol_conformance.errors import ResultsFileError
 
 FORMAT = "netpol-conformance/results"
 SCHEMA_MAJOR = 2
-SCHEMA_MINOR = 2
+SCHEMA_MINOR = 3
 # 1.1: steps carry deny_style; 1.2: the optional upgrade section. 2.0: the status incomplete
 # (a worker died) with the run's lost scenarios; steps carry poll_times, probes their flap and
 # the control probe's answer (listening), options the selection and the verdict options.
 # 2.1: probes carry allowed, steps their disagreements. 2.2: probes carry denied_by (the
-# directions whose policies deny them, so the node that must enforce each is known).
+# directions whose policies deny them, so the node that must enforce each is known). 2.3: the
+# upgrade's denied live probes carry enforced_on (the nodes whose enforcers deny each).
 READS = (1, 2)  # the majors this version reads
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.{SCHEMA_MINOR}"
 

@@ -23,6 +23,7 @@ from netpol_conformance.plan.layout import load_layout
 from netpol_conformance.plan.plan import SuitePlan, build_plan
 from netpol_conformance.probe.commands import ProbeSettings
 from netpol_conformance.probe.spec import Probe
+from netpol_conformance.results.records import enforcing_nodes
 from netpol_conformance.results.upgrade import (
     CNI_READY,
     PROBING_STARTED,
@@ -224,6 +225,8 @@ class LiveCheck:
         assert self.prober is not None and self.runner is not None
         samples: Mapping[Probe, list[Sample]] = self.prober.samples()
         deployment = self.runner.deployment
+        node_of = {k: n for k, pod in deployment.pods.items() if (n := getattr(pod, "node", ""))}
+        denied_by = {r.probe: r.denied_by for r in self.runner.result(FINAL_STATE).probes}
         return tuple(
             probe_record(
                 lp.probe.label,
@@ -239,6 +242,11 @@ class LiveCheck:
                 path=deployment.path(lp.probe),
                 samples=samples.get(lp.probe, []),
                 t0=t0,
+                enforced_on=sorted(
+                    enforcing_nodes(
+                        node_of, lp.probe.source, lp.probe.target, denied_by.get(lp.probe, ())
+                    )
+                ),
             )
             for lp in live
         )

@@ -144,6 +144,7 @@ def probe_record(
     path: str,
     samples: Sequence[Sample],
     t0: float,
+    enforced_on: Sequence[str] = (),
 ) -> LiveProbeRecord:
     """One live probe's record from its samples, oldest first."""
     if role == DOWN:
@@ -169,6 +170,7 @@ def probe_record(
         segments=segments(samples, t0),
         windows=windows,
         leaks=leaks,
+        enforced_on=tuple(enforced_on) if role == DOWN else (),
     )
 
 

@@ -88,6 +88,15 @@ def test_a_three_second_leak_fails_and_the_timeline_puts_it_in_the_right_seconds
     ]
     assert upgrade.reasons[0].startswith("43 denied probes got through")
     assert "upgrade-check: FAILED" in out
+    # each leak names the nodes that deny it: the simulated pods are on two nodes, and nothing
+    # in a host outside the cluster enforces, so a probe to it is its source node's to deny
+    node_of = load_results(tmp_path / "after.json").cluster.node_of
+    assert len(set(node_of.values())) == 2 and "enforced on" in out
+    for p in denied:
+        assert p.enforced_on and set(p.enforced_on) <= {node_of[p.source], node_of.get(p.target)}
+        if p.path == "external":
+            assert p.enforced_on == (node_of[p.source],), p.label
+    assert any(p.path == "external" for p in denied)
     # the suites before and after saw nothing wrong: the leak was only during the upgrade
     document = json.loads((tmp_path / "after.json").read_text())
     assert document["summary"]["not_met"] == 0

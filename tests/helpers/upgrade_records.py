@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from netpol_conformance.probe.outcome import Outcome
 from netpol_conformance.results.upgrade import (
     CNI_READY,
@@ -56,8 +58,13 @@ def probe(
     )
 
 
-def leak(label: str = "backend/cache->backend/db:80/TCP", gated: bool = True) -> LiveProbeRecord:
-    return probe(label, DOWN, (Window(0.2, 1.2, 3, "connected"),), (0.2, 0.7, 1.2), gated)
+def leak(
+    label: str = "backend/cache->backend/db:80/TCP",
+    gated: bool = True,
+    enforced_on: tuple[str, ...] = (),
+) -> LiveProbeRecord:
+    record = probe(label, DOWN, (Window(0.2, 1.2, 3, "connected"),), (0.2, 0.7, 1.2), gated)
+    return dataclasses.replace(record, enforced_on=enforced_on)
 
 
 def connection(

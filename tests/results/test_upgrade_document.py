@@ -33,7 +33,11 @@ def _strict(schema: Any) -> Any:
 
 
 RAW = upgrade(
-    probes=(probe(windows=(Window(0.1, 0.6, 1, "timeout"),)), leak(), leak("a/b->c/<d>:80/TCP")),
+    probes=(
+        probe(windows=(Window(0.1, 0.6, 1, "timeout"),)),
+        leak(),
+        leak("a/b->c/<d>:80/TCP", enforced_on=("n1", "n2")),
+    ),
     connections=(connection(stalls=(Window(0.5, 1.5, 1, "no answer"),)),),
     reasons=("1 denied probe got through",),
 )
@@ -55,10 +59,11 @@ def test_an_upgrade_section_validates_strictly_and_reads_back_equal(tmp_path: Pa
     path = tmp_path / "after.json"
     write_results(run, path)
     document = json.loads(path.read_text())
-    assert document["schema_version"] == SCHEMA_VERSION == "2.2"
+    assert document["schema_version"] == SCHEMA_VERSION == "2.3"
     jsonschema.validate(document, _strict(results_schema()), cls=jsonschema.Draft202012Validator)
     assert load_results(path).upgrade == RECORD
     assert RECORD.probes[0].windows[0].seconds == 0.5
+    assert RECORD.probes[2].enforced_on == ("n1", "n2")
     assert to_document(load_results(path)) == document
 
 
