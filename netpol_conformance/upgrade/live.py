@@ -225,7 +225,7 @@ class LiveCheck:
         assert self.prober is not None and self.runner is not None
         samples: Mapping[Probe, list[Sample]] = self.prober.samples()
         deployment = self.runner.deployment
-        node_of = {k: n for k, pod in deployment.pods.items() if (n := getattr(pod, "node", ""))}
+        node_of = {key: pod.node for key, pod in deployment.pods.items() if pod.node}
         denied_by = {r.probe: r.denied_by for r in self.runner.result(FINAL_STATE).probes}
         return tuple(
             probe_record(
